@@ -1,0 +1,3 @@
+"""phonesys: bulk license and extension provisioning for cloud phone systems."""
+
+__version__ = "0.1.0"

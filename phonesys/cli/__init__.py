@@ -1,0 +1,31 @@
+"""The ``phonesys`` command line: a thin shell over ``storage`` and the flows.
+
+Conventions every command follows: ORG is the organization UUID; ``--json`` prints machine output;
+a refused request exits 1, prints one line per problem and changes nothing.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from phonesys.cli import db, ext, org
+from phonesys.cli.demo import demo
+
+app = typer.Typer(
+    name="phonesys",
+    help="Bulk license and extension provisioning for cloud phone systems.\n\n"
+         "Data lives in PHONESYS_HOME (default ~/.local/share/phonesys); set PHONESYS_DATABASE_URL "
+         "to use PostgreSQL instead of the embedded SQLite file.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(org.app, name="org")
+app.add_typer(ext.app, name="ext")
+app.add_typer(db.app, name="db")
+app.command("provision")(ext.provision)
+app.command("demo")(demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,78 @@
+"""What every command shares: the ``--json`` option, opening the inventory, and one way to fail.
+
+``run`` is the single place that turns a refusal into output: one line per problem on stderr and
+exit status 1 (or a JSON document with ``ok: false`` on stdout), so scripts can rely on both.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from phonesys.errors import Refused, TransientError
+from phonesys.settings import load_settings
+
+T = TypeVar("T")
+EXIT_REFUSED = 1
+EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE: the database could not be reached
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+OrgArg = Annotated[str, typer.Argument(help="Organization UUID (see `phonesys org list`).", show_default=False)]
+ExtArg = Annotated[str, typer.Argument(help="Extension key, 3-5 digits, e.g. 101.", show_default=False)]
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def inventory() -> Engine:
+    """The inventory engine for the configured database, migrated on first use."""
+    from storage.inventory.engine import open_engine
+
+    settings = load_settings()
+    settings.ensure_home()
+    return open_engine(settings.inventory_url)
+
+
+def run(as_json: bool, action: Callable[[], T], render: Callable[[T], None]) -> T:
+    """Run ``action``; print its result as JSON or via ``render``; exit non-zero when refused."""
+    try:
+        result = action()
+    except Refused as refused:
+        _print_refusal(refused, as_json)
+        raise typer.Exit(EXIT_REFUSED) from None
+    except (TransientError, DBAPIError) as exc:
+        _print_unavailable(exc, as_json)
+        raise typer.Exit(EXIT_UNAVAILABLE) from None
+    if as_json:
+        print_json({"ok": True, **result} if isinstance(result, dict) else {"ok": True, "result": result})
+    else:
+        render(result)
+    return result
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def _print_refusal(refused: Refused, as_json: bool) -> None:
+    if as_json:
+        print_json({"ok": False, "problems": [p.as_dict() for p in refused.problems]})
+        return
+    for problem in refused.problems:
+        err_console.print(f"[red]error[/red] {problem}", markup=True, soft_wrap=True)
+
+
+def _print_unavailable(exc: Exception, as_json: bool) -> None:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+    message = f"inventory database unavailable: {reason} (check PHONESYS_DATABASE_URL)"
+    if as_json:
+        print_json({"ok": False, "problems": [{"code": "database-unavailable", "message": message}]})
+    else:
+        err_console.print(f"[red]error[/red] database-unavailable: {message}", soft_wrap=True)

@@ -1,0 +1,90 @@
+"""``phonesys org``: load organizations, import users, show usage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from phonesys.cli.common import JsonOption, OrgArg, console, inventory, run
+from phonesys.cli.render import usage_table
+
+app = typer.Typer(help="Load organizations and see their license, number and user usage.",
+                  no_args_is_help=True)
+
+
+@app.command("load")
+def load(
+    file: Annotated[Path, typer.Argument(help="JSON or YAML organization document.", show_default=False)],
+    as_json: JsonOption = False,
+) -> None:
+    """Create or update an organization from a JSON/YAML document.
+
+    The document gives org_uuid, name, base_licenses, addons {name: count}, numbers [E.164] and
+    users [{identity_uuid, name}]. Reloading raises or lowers purchased counts (never below what is in
+    use) and adds numbers and users; any problem refuses the whole document.
+
+    Example: phonesys org load acme.json
+    """
+    from phonesys.orgfile import read_org_document
+    from storage.inventory.orgs import load_org
+
+    def render(result: dict) -> None:
+        verb = "Created" if result["created"] else "Updated"
+        console.print(f"{verb} organization {result['org_uuid']} "
+                      f"({result['numbers']} numbers, {result['users']} users in the document)")
+
+    run(as_json, lambda: load_org(inventory(), read_org_document(file)), render)
+
+
+@app.command("import-users")
+def import_users(
+    org: OrgArg,
+    csv_file: Annotated[Path, typer.Argument(metavar="CSV", help="CSV with columns 'Identity UUID' and "
+                                              "'User's Name'.", show_default=False)],
+    as_json: JsonOption = False,
+) -> None:
+    """Bulk-add (or rename) users of an organization from a CSV file.
+
+    Accepts UTF-8 (with or without BOM) or UTF-16 with BOM. Every bad row is reported with its
+    spreadsheet row number; one bad row rejects the whole file.
+
+    Example: phonesys org import-users 0b9f...e1 users.csv
+    """
+    from phonesys.usercsv import read_users_csv
+    from storage.inventory.orgs import import_users as import_rows
+
+    def render(result: dict) -> None:
+        console.print(f"Imported {result['rows']} users into {result['org_uuid']}: "
+                      f"{result['added']} added, {result['updated']} updated")
+
+    run(as_json, lambda: import_rows(inventory(), org, read_users_csv(csv_file)), render)
+
+
+@app.command("show")
+def show(org: OrgArg, as_json: JsonOption = False) -> None:
+    """Show license, number and user usage of an organization.
+
+    Example: phonesys org show 0b9f...e1 --json
+    """
+    from storage.inventory.usage import org_usage
+
+    run(as_json, lambda: org_usage(inventory(), org), usage_table)
+
+
+@app.command("list")
+def list_orgs(as_json: JsonOption = False) -> None:
+    """List organizations with their UUIDs and base license usage.
+
+    Example: phonesys org list
+    """
+    from storage.inventory.usage import list_orgs as list_all
+
+    def render(rows: list[dict]) -> None:
+        for row in rows:
+            base = row["base_licenses"]
+            console.print(f"{row['org_uuid']}  {row['name']}  base licenses {base['used']}/{base['total']}")
+        console.print(f"{len(rows)} organization(s)")
+
+    run(as_json, lambda: list_all(inventory()), render)

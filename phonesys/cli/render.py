@@ -1,0 +1,40 @@
+"""Human-readable output: tables for usage and extensions."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from phonesys.cli.common import console
+
+
+def usage_table(usage: dict) -> None:
+    console.print(f"[bold]{usage['name']}[/bold]  ({usage['org_uuid']})")
+    table = Table("pool", "total", "used", "available", box=None, pad_edge=False)
+    base = usage["base_licenses"]
+    table.add_row("Phone System base licenses", *(str(base[k]) for k in ("total", "used", "available")))
+    for sku, pool in usage["addons"].items():
+        table.add_row(f"add-on: {sku}", *(str(pool[k]) for k in ("total", "used", "available")))
+    numbers = usage["numbers"]
+    table.add_row("numbers", str(numbers["total"]), str(numbers["assigned"]), str(numbers["available"]))
+    people = usage["users"]
+    table.add_row("users (assigned / unassigned)", str(people["total"]), str(people["assigned"]), str(people["unassigned"]))
+    console.print(table)
+
+
+def extension_table(rows: list[dict]) -> None:
+    table = Table("ext key", "directory name", "user", "number", "add-ons", box=None, pad_edge=False)
+    for row in rows:
+        user = row["user"] or {}
+        table.add_row(row["ext_key"], row["directory_name"] or "", user.get("name", ""),
+                      row["number"] or "", ", ".join(row["addons"]))
+    console.print(table)
+    console.print(f"{len(rows)} extension(s)")
+
+
+def extension_detail(row: dict) -> None:
+    user = row["user"]
+    console.print(f"[bold]Extension {row['ext_key']}[/bold]")
+    console.print(f"  directory name  {row['directory_name'] or '-'}")
+    console.print(f"  user            {user['name'] + ' (' + user['identity_uuid'] + ')' if user else '-'}")
+    console.print(f"  number          {row['number'] or '-'}")
+    console.print(f"  add-ons         {', '.join(row['addons']) or '-'}")

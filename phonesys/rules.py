@@ -1,0 +1,121 @@
+"""Domain rules for single values: ext keys, directory names, numbers, UUIDs, names, SKUs.
+
+Each ``check_*`` returns the canonical value or a ``Problem``; callers collect problems so that a
+request reports everything wrong with it at once. The database repeats the structural rules as
+CHECK constraints (see ``storage/migrations``); these functions give the friendly message first.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+
+import phonenumbers
+
+from phonesys.errors import Problem
+
+EXT_KEY_PATTERN = re.compile(r"[0-9]{3,5}")
+EXT_KEY_MIN, EXT_KEY_MAX = 100, 99999
+DIRECTORY_NAME_MAX = 100
+SKU_MAX = 100
+USER_NAME_MAX = 200
+_NUMBER_PATTERN = re.compile(r"\+?[0-9]+")
+_SCIENTIFIC_PATTERN = re.compile(r"[0-9](\.[0-9]+)?[eE][+-]?[0-9]+")
+
+
+def check_ext_key(raw: str, field: str = "ext_key") -> str | Problem:
+    """Ext keys are 3-5 ASCII digits kept as text, so ``0101`` stays ``0101``."""
+    value = raw.strip()
+    if not value:
+        return Problem("ext-key-required", "Ext Key is required: give 3-5 digits.", field, raw)
+    if not EXT_KEY_PATTERN.fullmatch(value):
+        return Problem("ext-key-format", f"Ext Key '{value}' must be 3 to 5 digits (0-9).", field, raw)
+    return value
+
+
+def consecutive_ext_keys(start: str, count: int) -> list[str] | list[Problem]:
+    """Keys ``start .. start+count-1``; zero-padded to the start key's width (``0998`` -> ``0999``)."""
+    checked = check_ext_key(start, "start")
+    problems: list[Problem] = [checked] if isinstance(checked, Problem) else []
+    if count < 1:
+        problems.append(Problem("count-invalid", f"Count must be at least 1, got {count}.", "count", str(count)))
+    if problems:
+        return problems
+    width, first = len(start.strip()), int(start)
+    keys = [str(first + i).zfill(width) for i in range(count)]
+    if len(keys[-1]) > 5:
+        return [Problem("ext-key-range", f"Provisioning {count} extensions from {start} would reach "
+                        f"{keys[-1]}, which has more than 5 digits; lower the start or the count.",
+                        "count", str(count))]
+    return keys
+
+
+def check_directory_name(raw: str) -> str | Problem:
+    value = raw.strip()
+    if len(value) > DIRECTORY_NAME_MAX:
+        return Problem("directory-name-too-long", f"Directory name has {len(value)} characters; "
+                       f"the limit is {DIRECTORY_NAME_MAX}.", "directory_name", raw[:120])
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        return Problem("directory-name-control-char", "Directory name contains control characters.",
+                       "directory_name", raw[:120])
+    return value
+
+
+def check_number(raw: str, field: str = "number") -> str | Problem:
+    """Numbers are stored as E.164 (``+6560000001``); a missing ``+`` (Excel strips it) is restored."""
+    value = raw.strip().replace(" ", "")
+    if _SCIENTIFIC_PATTERN.fullmatch(value):
+        return Problem("number-scientific-notation", f"Number '{raw}' looks like Excel scientific "
+                       "notation; format the column as Text and export again.", field, raw)
+    if not _NUMBER_PATTERN.fullmatch(value):
+        return Problem("number-format", f"Number '{raw}' must be digits with an optional leading '+'.",
+                       field, raw)
+    e164 = value if value.startswith("+") else "+" + value
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_possible_number(parsed):
+        return Problem("number-invalid", f"Number '{raw}' is not a possible international phone "
+                       "number; write it with its country code, e.g. +6560000001.", field, raw)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_uuid(raw: str, field: str) -> str | Problem:
+    """UUIDs are stored lower-case and hyphenated whatever case or braces they arrive in."""
+    try:
+        return str(uuid.UUID(raw.strip()))
+    except (ValueError, AttributeError):
+        return Problem("uuid-invalid", f"'{raw}' is not a valid UUID "
+                       "(expected e.g. 652d2f57-6e3b-4170-8bf9-4f1e98c88b56).", field, raw)
+
+
+def name_key(name: str) -> str:
+    """How user names are matched: trimmed, inner whitespace collapsed, case-folded, NFKC."""
+    return " ".join(unicodedata.normalize("NFKC", name).split()).casefold()
+
+
+def check_user_name(raw: str, field: str = "name") -> str | Problem:
+    value = " ".join(raw.split())
+    if not value:
+        return Problem("user-name-required", "User's name is required.", field, raw)
+    if len(value) > USER_NAME_MAX:
+        return Problem("user-name-too-long", f"User's name has {len(value)} characters; the limit "
+                       f"is {USER_NAME_MAX}.", field, raw[:120])
+    return value
+
+
+def check_sku(raw: str, field: str = "addon") -> str | Problem:
+    value = " ".join(raw.split())
+    if not value or len(value) > SKU_MAX or any(unicodedata.category(c) == "Cc" for c in value):
+        return Problem("addon-sku-invalid", f"Add-on name '{raw[:120]}' must be 1-{SKU_MAX} printable "
+                       "characters.", field, raw[:120])
+    return value
+
+
+def split_checked(results: list[object]) -> tuple[list[object], list[Problem]]:
+    """Separate canonical values from problems in a list of ``check_*`` results."""
+    values = [r for r in results if not isinstance(r, Problem)]
+    problems = [r for r in results if isinstance(r, Problem)]
+    return values, problems

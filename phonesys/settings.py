@@ -1,0 +1,42 @@
+"""Runtime settings, read from the environment (``PHONESYS_*``) and nowhere else.
+
+One place decides where data lives so that the CLI, flows and tests agree: ``PHONESYS_HOME`` is the
+data directory, and the inventory defaults to a SQLite file inside it unless
+``PHONESYS_DATABASE_URL`` points elsewhere (for example ``postgresql+psycopg://...``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "phonesys"
+
+
+class Settings(BaseSettings):
+    """Where phonesys keeps its data and which database holds the inventory."""
+
+    model_config = SettingsConfigDict(env_prefix="PHONESYS_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    database_url: str | None = None
+
+    @property
+    def inventory_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'inventory.sqlite3'}"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+def load_settings() -> Settings:
+    return Settings()

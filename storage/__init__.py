@@ -1,0 +1,1 @@
+"""Everything that persists: the inventory database (``storage.inventory``) and object storage."""

@@ -1,0 +1,141 @@
+"""Changing one extension: its user, add-ons, number, key and directory name.
+
+Each function is one transaction that starts by locking the organization, checks every rule,
+reports all problems together and only then writes; a refused call changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from sqlalchemy import Engine, delete, select
+
+from phonesys.errors import Problem, Refused, refuse_if
+from phonesys.rules import check_directory_name, check_ext_key, check_number, check_sku
+from storage.inventory.engine import write_transaction
+from storage.inventory.lookup import (
+    extension_holding_number,
+    extension_holding_user,
+    get_extension,
+    lock_org,
+    resolve_user,
+)
+from storage.inventory.pools import addon_problems, claim_addons, release_addons
+from storage.inventory.schema import extension_addons, extensions, numbers
+
+T = TypeVar("T")
+
+
+def _attempt(problems: list[Problem], lookup: Callable[[], T]) -> T | None:
+    """Run a lookup, turning its refusal into collected problems so all are reported together."""
+    try:
+        return lookup()
+    except Refused as refused:
+        problems.extend(refused.problems)
+        return None
+
+
+def assign_user(engine: Engine, org_ref: str, ext_key: str, user_ref: str) -> None:
+    """Give the extension a user (replacing any previous one); the user must be unassigned."""
+    with write_transaction(engine) as connection:
+        org = lock_org(connection, org_ref)
+        problems: list[Problem] = []
+        ext = _attempt(problems, lambda: get_extension(connection, org.org_uuid, ext_key))
+        user = _attempt(problems, lambda: resolve_user(connection, org.org_uuid, user_ref))
+        holder = user and extension_holding_user(connection, user.identity_uuid)
+        if holder and ext and holder != ext.ext_key:
+            problems.append(Problem("user-already-assigned", f"{user.name} already has extension {holder}; "
+                                    "unassign or delete it first.", "user", user_ref))
+        refuse_if(problems)
+        connection.execute(extensions.update().where(extensions.c.id == ext.id)
+                           .values(identity_uuid=user.identity_uuid))
+
+
+def unassign_user(engine: Engine, org_ref: str, ext_key: str) -> None:
+    with write_transaction(engine) as connection:
+        org = lock_org(connection, org_ref)
+        ext = get_extension(connection, org.org_uuid, ext_key)
+        connection.execute(extensions.update().where(extensions.c.id == ext.id).values(identity_uuid=None))
+
+
+def set_addons(engine: Engine, org_ref: str, ext_key: str, skus: Iterable[str]) -> list[str]:
+    """Replace the extension's add-ons with ``skus``: releases dropped ones, claims new ones."""
+    checked = [check_sku(s) for s in skus]
+    refuse_if([c for c in checked if isinstance(c, Problem)])
+    wanted = set(checked)
+    with write_transaction(engine) as connection:
+        org = lock_org(connection, org_ref)
+        ext = get_extension(connection, org.org_uuid, ext_key)
+        current = set(connection.execute(select(extension_addons.c.sku).where(
+            extension_addons.c.extension_id == ext.id)).scalars())
+        added, removed = sorted(wanted - current), sorted(current - wanted)
+        refuse_if(addon_problems(connection, org.org_uuid, {sku: 1 for sku in added}))
+        connection.execute(delete(extension_addons).where(
+            extension_addons.c.extension_id == ext.id, extension_addons.c.sku.in_(removed)))
+        release_addons(connection, org.org_uuid, removed)
+        claim_addons(connection, org.org_uuid, {sku: 1 for sku in added})
+        if added:
+            connection.execute(extension_addons.insert(), [
+                {"extension_id": ext.id, "org_uuid": org.org_uuid, "sku": sku} for sku in added])
+    return sorted(wanted)
+
+
+def set_number(engine: Engine, org_ref: str, ext_key: str, number: str | None) -> str | None:
+    """Give the extension one of the org's available numbers, or clear it with ``None``."""
+    canonical = None if number is None else check_number(number)
+    if isinstance(canonical, Problem):
+        raise Refused(canonical)
+    with write_transaction(engine) as connection:
+        org = lock_org(connection, org_ref)
+        ext = get_extension(connection, org.org_uuid, ext_key)
+        if canonical is not None:
+            refuse_if(_number_problems(connection, org.org_uuid, ext.ext_key, canonical))
+        connection.execute(extensions.update().where(extensions.c.id == ext.id).values(number=canonical))
+    return canonical
+
+
+def _number_problems(connection, org_uuid: str, ext_key: str, number: str) -> list[Problem]:
+    owned = connection.execute(select(numbers.c.number).where(
+        numbers.c.org_uuid == org_uuid, numbers.c.number == number)).first()
+    if owned is None:
+        return [Problem("number-not-owned", f"Number {number} is not a number license of this "
+                        "organization; `phonesys export numbers` lists the available ones.", "number", number)]
+    holder = extension_holding_number(connection, number)
+    if holder and holder != ext_key:
+        return [Problem("number-in-use", f"Number {number} is already assigned to extension {holder}.",
+                        "number", number)]
+    return []
+
+
+def edit_extension(engine: Engine, org_ref: str, ext_key: str, *, new_key: str | None = None,
+                   directory_name: str | None = None) -> dict:
+    """Rename the key and/or directory name; an empty name goes back to the user's name."""
+    problems: list[Problem] = []
+    changes: dict = {}
+    if new_key is None and directory_name is None:
+        raise Refused(Problem("nothing-to-change", "Give --key and/or --name."))
+    if new_key is not None:
+        key = check_ext_key(new_key, "key")
+        problems += [key] if isinstance(key, Problem) else []
+        changes["ext_key"] = key
+    if directory_name is not None:
+        name = check_directory_name(directory_name)
+        problems += [name] if isinstance(name, Problem) else []
+        changes["directory_name"] = name or None
+    refuse_if(problems)
+    with write_transaction(engine) as connection:
+        org = lock_org(connection, org_ref)
+        ext = get_extension(connection, org.org_uuid, ext_key)
+        if changes.get("ext_key", ext.ext_key) != ext.ext_key:
+            _refuse_taken_key(connection, org.org_uuid, changes["ext_key"])
+        connection.execute(extensions.update().where(extensions.c.id == ext.id).values(**changes))
+    return {"ext_key": changes.get("ext_key", ext.ext_key), **changes}
+
+
+def _refuse_taken_key(connection, org_uuid: str, key: str) -> None:
+    try:
+        get_extension(connection, org_uuid, key)
+    except Refused:
+        return
+    raise Refused(Problem("ext-key-taken", f"Extension {key} already exists.", "key", key))

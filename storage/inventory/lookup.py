@@ -1,0 +1,88 @@
+"""Finding the organization, extension or user a request names, with a clear error when it is not there.
+
+Every query is scoped by ``org_uuid``: a request for org B can never see org A's rows (invariant 5).
+``lock_org`` is how every write starts: it takes the organization row lock on PostgreSQL (SQLite's
+``BEGIN IMMEDIATE`` already serializes writers), so checks made afterwards stay true until commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Connection, Row, select
+
+from phonesys.errors import NotFound, Problem, Refused
+from phonesys.rules import check_ext_key, check_uuid, name_key
+from storage.inventory.schema import extensions, organizations, users
+
+
+def canonical_org_uuid(org_ref: str) -> str:
+    checked = check_uuid(org_ref, "org")
+    if isinstance(checked, Problem):
+        raise Refused(Problem("org-uuid-invalid", f"Organization '{org_ref}' is not a valid UUID; "
+                              "see `phonesys org list` for the UUIDs.", "org", org_ref))
+    return checked
+
+
+def get_org(connection: Connection, org_ref: str, *, lock: bool = False) -> Row:
+    org_uuid = canonical_org_uuid(org_ref)
+    query = select(organizations).where(organizations.c.org_uuid == org_uuid)
+    row = connection.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise NotFound(Problem("org-not-found", f"No organization with UUID {org_uuid}; load it with "
+                               "`phonesys org load FILE`.", "org", org_ref))
+    return row
+
+
+def lock_org(connection: Connection, org_ref: str) -> Row:
+    return get_org(connection, org_ref, lock=True)
+
+
+def get_extension(connection: Connection, org_uuid: str, ext_key: str) -> Row:
+    checked = check_ext_key(ext_key, "ext")
+    if isinstance(checked, Problem):
+        raise Refused(checked)
+    row = connection.execute(select(extensions).where(
+        extensions.c.org_uuid == org_uuid, extensions.c.ext_key == checked)).first()
+    if row is None:
+        raise NotFound(Problem("extension-not-found", f"Extension {checked} does not exist in this "
+                               "organization; `phonesys ext list ORG` shows the keys.", "ext", ext_key))
+    return row
+
+
+def resolve_user(connection: Connection, org_uuid: str, user_ref: str) -> Row:
+    """A user by identity UUID, or by a name that matches exactly one user of the org."""
+    if _looks_like_uuid(user_ref):
+        row = connection.execute(select(users).where(
+            users.c.org_uuid == org_uuid, users.c.identity_uuid == str(uuid.UUID(user_ref.strip())))).first()
+        if row is None:
+            raise NotFound(Problem("user-not-found", f"No user with Identity UUID {user_ref.strip()} "
+                                   "in this organization.", "user", user_ref))
+        return row
+    matches = connection.execute(select(users).where(
+        users.c.org_uuid == org_uuid, users.c.name_key == name_key(user_ref)).limit(11)).all()
+    if not matches:
+        raise NotFound(Problem("user-not-found", f"No user named '{user_ref}' in this organization.",
+                               "user", user_ref))
+    if len(matches) > 1:
+        candidates = ", ".join(f"{m.name} ({m.identity_uuid})" for m in matches[:10])
+        raise Refused(Problem("user-name-ambiguous", f"'{user_ref}' matches {len(matches) if len(matches) <= 10 else 'more than 10'} "
+                              f"users: {candidates}; use the Identity UUID instead.", "user", user_ref))
+    return matches[0]
+
+
+def _looks_like_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def extension_holding_user(connection: Connection, identity_uuid: str) -> str | None:
+    return connection.execute(select(extensions.c.ext_key).where(
+        extensions.c.identity_uuid == identity_uuid)).scalar()
+
+
+def extension_holding_number(connection: Connection, number: str) -> str | None:
+    return connection.execute(select(extensions.c.ext_key).where(extensions.c.number == number)).scalar()

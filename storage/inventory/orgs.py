@@ -1,0 +1,115 @@
+"""Organizations: loading the purchase document, importing users, usage figures, removal.
+
+Reloading an organization may raise or lower purchased counts but never below what is in use, and
+only ever adds numbers and users; a document that breaks any rule changes nothing at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Engine, delete, func, select
+
+from phonesys.errors import Problem, Refused, refuse_if
+from phonesys.orgfile import OrgDocument, UserEntry
+from phonesys.rules import name_key
+from storage.inventory.engine import write_transaction
+from storage.inventory.lookup import get_org, lock_org
+from storage.inventory.schema import addon_pools, extension_addons, extensions, numbers, organizations, users
+from storage.inventory.upsert import chunked, upsert
+
+
+def load_org(engine: Engine, document: OrgDocument) -> dict:
+    """Create or update an organization from a checked ``OrgDocument``; returns what changed."""
+    with write_transaction(engine) as connection:
+        existing = _lock_or_create(connection, document)
+        problems = _shrink_problems(connection, document, existing)
+        problems += _foreign_number_problems(connection, document.org_uuid, document.numbers)
+        problems += _foreign_user_problems(connection, document.org_uuid, document.users)
+        refuse_if(problems)
+        connection.execute(organizations.update().where(organizations.c.org_uuid == document.org_uuid)
+                           .values(name=document.name, base_total=document.base_licenses))
+        upsert(connection, addon_pools, [{"org_uuid": document.org_uuid, "sku": sku, "total": total}
+                                         for sku, total in document.addons.items()],
+               ["org_uuid", "sku"], ["total"])
+        upsert(connection, numbers, [{"org_uuid": document.org_uuid, "number": n} for n in document.numbers],
+               ["number"], [])
+        _upsert_users(connection, document.org_uuid, document.users)
+        return {"org_uuid": document.org_uuid, "created": existing is None,
+                "numbers": len(document.numbers), "users": len(document.users)}
+
+
+def import_users(engine: Engine, org_ref: str, entries: Sequence[UserEntry]) -> dict:
+    """Add or rename users of an existing organization in one transaction."""
+    with write_transaction(engine) as connection:
+        org_uuid = lock_org(connection, org_ref).org_uuid
+        refuse_if(_foreign_user_problems(connection, org_uuid, entries))
+        before = _count(connection, users, users.c.org_uuid == org_uuid)
+        _upsert_users(connection, org_uuid, entries)
+        after = _count(connection, users, users.c.org_uuid == org_uuid)
+        return {"org_uuid": org_uuid, "rows": len(entries), "added": after - before,
+                "updated": len(entries) - (after - before)}
+
+
+def delete_org(engine: Engine, org_ref: str) -> None:
+    """Remove an organization and everything it owns (used by the demo to start afresh)."""
+    with write_transaction(engine) as connection:
+        org_uuid = lock_org(connection, org_ref).org_uuid
+        for table in (extension_addons, extensions, numbers, users, addon_pools, organizations):
+            connection.execute(delete(table).where(table.c.org_uuid == org_uuid))
+
+
+def _lock_or_create(connection: Connection, document: OrgDocument):
+    try:
+        return lock_org(connection, document.org_uuid)
+    except Refused as refused:
+        if refused.problems[0].code != "org-not-found":
+            raise
+    connection.execute(organizations.insert().values(org_uuid=document.org_uuid, name=document.name))
+    return None
+
+
+def _shrink_problems(connection: Connection, document: OrgDocument, existing) -> list[Problem]:
+    problems = []
+    if existing is not None and document.base_licenses < existing.base_used:
+        problems.append(Problem("base-licenses-below-used", f"base_licenses {document.base_licenses} is "
+                                f"below the {existing.base_used} in use; delete extensions first.",
+                                "base_licenses", str(document.base_licenses)))
+    pools = connection.execute(select(addon_pools).where(addon_pools.c.org_uuid == document.org_uuid))
+    for pool in pools:
+        wanted = document.addons.get(pool.sku)
+        if wanted is not None and wanted < pool.used:
+            problems.append(Problem("addon-licenses-below-used", f"addons.{pool.sku} {wanted} is below "
+                                    f"the {pool.used} in use; remove the add-on from extensions first.",
+                                    f"addons.{pool.sku}", str(wanted)))
+    return problems
+
+
+def _foreign_number_problems(connection: Connection, org_uuid: str, wanted: Sequence[str]) -> list[Problem]:
+    problems = []
+    for batch in chunked(list(wanted)):
+        for number in connection.execute(select(numbers.c.number).where(
+                numbers.c.number.in_(batch), numbers.c.org_uuid != org_uuid)).scalars():
+            problems.append(Problem("number-owned-by-other-org", f"Number {number} belongs to another "
+                                    "organization.", "numbers", number))
+    return problems
+
+
+def _foreign_user_problems(connection: Connection, org_uuid: str, entries: Sequence[UserEntry]) -> list[Problem]:
+    problems = []
+    for batch in chunked([e.identity_uuid for e in entries]):
+        for identity in connection.execute(select(users.c.identity_uuid).where(
+                users.c.identity_uuid.in_(batch), users.c.org_uuid != org_uuid)).scalars():
+            problems.append(Problem("user-in-other-org", f"Identity UUID {identity} belongs to a user of "
+                                    "another organization.", "Identity UUID", identity))
+    return problems
+
+
+def _upsert_users(connection: Connection, org_uuid: str, entries: Sequence[UserEntry]) -> None:
+    rows = [{"identity_uuid": e.identity_uuid, "org_uuid": org_uuid, "name": e.name,
+             "name_key": name_key(e.name)} for e in entries]
+    upsert(connection, users, rows, ["identity_uuid"], ["name", "name_key"])
+
+
+def _count(connection: Connection, table, condition) -> int:
+    return connection.execute(select(func.count()).select_from(table).where(condition)).scalar_one()

@@ -1,0 +1,101 @@
+"""Table definitions the queries are written against (SQLAlchemy Core).
+
+The DDL itself lives in the Alembic migrations (``storage/migrations/versions``), which add the
+dialect-specific CHECK constraints; ``tests/test_migrations.py`` proves the two agree. Counters
+(``base_used``, ``addon_pools.used``) exist so that a single conditional UPDATE can claim a license
+atomically; the CHECKs make oversubscription impossible even for buggy callers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+)
+
+metadata = MetaData()
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("org_uuid", String(36), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("base_total", Integer, nullable=False, server_default="0"),
+    Column("base_used", Integer, nullable=False, server_default="0"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    CheckConstraint("base_total >= 0", name="ck_org_base_total"),
+    CheckConstraint("base_used >= 0 AND base_used <= base_total", name="ck_org_base_used"),
+)
+
+addon_pools = Table(
+    "addon_pools",
+    metadata,
+    Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
+    Column("sku", String(100), nullable=False),
+    Column("total", Integer, nullable=False, server_default="0"),
+    Column("used", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("org_uuid", "sku", name="pk_addon_pools"),
+    CheckConstraint("total >= 0", name="ck_addon_total"),
+    CheckConstraint("used >= 0 AND used <= total", name="ck_addon_used"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("identity_uuid", String(36), primary_key=True),
+    Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    UniqueConstraint("org_uuid", "identity_uuid", name="uq_users_org_identity"),
+    Index("ix_users_org_name_key", "org_uuid", "name_key"),
+)
+
+numbers = Table(
+    "numbers",
+    metadata,
+    Column("number", String(16), primary_key=True),
+    Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
+    UniqueConstraint("org_uuid", "number", name="uq_numbers_org_number"),
+)
+
+extensions = Table(
+    "extensions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
+    Column("ext_key", String(5), nullable=False),
+    Column("directory_name", String(100), nullable=True),
+    Column("identity_uuid", String(36), nullable=True),
+    Column("number", String(16), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    UniqueConstraint("org_uuid", "ext_key", name="uq_extensions_org_key"),
+    UniqueConstraint("identity_uuid", name="uq_extensions_user"),
+    UniqueConstraint("number", name="uq_extensions_number"),
+    ForeignKeyConstraint(["org_uuid", "identity_uuid"], ["users.org_uuid", "users.identity_uuid"],
+                         name="fk_extensions_user"),
+    ForeignKeyConstraint(["org_uuid", "number"], ["numbers.org_uuid", "numbers.number"],
+                         name="fk_extensions_number"),
+)
+
+extension_addons = Table(
+    "extension_addons",
+    metadata,
+    Column("extension_id", Integer, ForeignKey("extensions.id"), nullable=False),
+    Column("org_uuid", String(36), nullable=False),
+    Column("sku", String(100), nullable=False),
+    PrimaryKeyConstraint("extension_id", "sku", name="pk_extension_addons"),
+    ForeignKeyConstraint(["org_uuid", "sku"], ["addon_pools.org_uuid", "addon_pools.sku"],
+                         name="fk_extension_addons_pool"),
+    Index("ix_extension_addons_org_sku", "org_uuid", "sku"),
+)

@@ -1,0 +1,45 @@
+"""Read-only figures about organizations: license, number and user usage, and the org list."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, select
+
+from storage.inventory.engine import read_transaction
+from storage.inventory.lookup import get_org
+from storage.inventory.schema import addon_pools, extensions, numbers, organizations, users
+
+
+def org_usage(engine: Engine, org_ref: str) -> dict:
+    """Totals, used and available for every pool, named plainly for ``org show --json``."""
+    with read_transaction(engine) as connection:
+        org = get_org(connection, org_ref)
+        count = lambda query: connection.execute(query).scalar_one()  # noqa: E731
+        ext_count = count(select(func.count()).select_from(extensions).where(extensions.c.org_uuid == org.org_uuid))
+        numbers_total = count(select(func.count()).select_from(numbers).where(numbers.c.org_uuid == org.org_uuid))
+        numbers_assigned = count(select(func.count(extensions.c.number)).where(extensions.c.org_uuid == org.org_uuid))
+        users_total = count(select(func.count()).select_from(users).where(users.c.org_uuid == org.org_uuid))
+        users_assigned = count(select(func.count(extensions.c.identity_uuid)).where(
+            extensions.c.org_uuid == org.org_uuid))
+        pools = connection.execute(select(addon_pools).where(addon_pools.c.org_uuid == org.org_uuid)
+                                   .order_by(addon_pools.c.sku)).all()
+    return {
+        "org_uuid": org.org_uuid,
+        "name": org.name,
+        "base_licenses": _pool(org.base_total, org.base_used),
+        "addons": {p.sku: _pool(p.total, p.used) for p in pools},
+        "numbers": {"total": numbers_total, "assigned": numbers_assigned,
+                    "available": numbers_total - numbers_assigned},
+        "users": {"total": users_total, "assigned": users_assigned, "unassigned": users_total - users_assigned},
+        "extensions": {"total": ext_count, "with_user": users_assigned, "without_user": ext_count - users_assigned},
+    }
+
+
+def _pool(total: int, used: int) -> dict:
+    return {"total": total, "used": used, "available": total - used}
+
+
+def list_orgs(engine: Engine) -> list[dict]:
+    with read_transaction(engine) as connection:
+        rows = connection.execute(select(organizations).order_by(organizations.c.name)).all()
+    return [{"org_uuid": r.org_uuid, "name": r.name, "base_licenses": _pool(r.base_total, r.base_used)}
+            for r in rows]
