@@ -1,0 +1,118 @@
+"""Shared fixtures: an inventory on SQLite and on PostgreSQL, a CLI runner, a small organization.
+
+PostgreSQL tests use a fresh schema per test inside ``PHONESYS_TEST_POSTGRES_URL`` (default: the role
+and database ``.ci/postgres.sh`` creates). Without a reachable server they are skipped with the
+reason, unless ``PHONESYS_REQUIRE_POSTGRES=1`` (set by ``.ci/run``), which makes them fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy
+from typer.testing import CliRunner
+
+from phonesys.cli import app
+from phonesys.orgfile import OrgDocument, UserEntry
+from storage.inventory.engine import dispose_engines, open_engine
+from storage.inventory.orgs import load_org
+
+PG_URL = os.environ.get("PHONESYS_TEST_POSTGRES_URL",
+                        "postgresql+psycopg://phonesys:phonesys@127.0.0.1:5432/phonesys_test")
+REQUIRE_PG = os.environ.get("PHONESYS_REQUIRE_POSTGRES") == "1"
+_pg_problem: list[str] = []
+
+
+def _postgres_unreachable() -> str | None:
+    """Why PostgreSQL cannot be used, or None; asked once per session."""
+    if not _pg_problem:
+        try:
+            engine = sqlalchemy.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with engine.connect():
+                pass
+            engine.dispose()
+            _pg_problem.append("")
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            _pg_problem.append(f"PostgreSQL not reachable at {PG_URL}: {str(exc).splitlines()[0]} "
+                               "(run `bash .ci/postgres.sh` as root or set PHONESYS_TEST_POSTGRES_URL)")
+    return _pg_problem[0] or None
+
+
+def _postgres_schema_url() -> Iterator[str]:
+    problem = _postgres_unreachable()
+    if problem:
+        if REQUIRE_PG:
+            pytest.fail(problem)
+        pytest.skip(problem)
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = sqlalchemy.create_engine(PG_URL)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    dispose_engines()
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty inventory database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'inventory.sqlite3'}"
+        dispose_engines()
+    else:
+        yield from _postgres_schema_url()
+
+
+@pytest.fixture
+def engine(database_url):
+    return open_engine(database_url)
+
+
+@pytest.fixture
+def phonesys_env(database_url, tmp_path, monkeypatch) -> dict[str, str]:
+    """Environment that points the CLI (in-process or a subprocess) at the test database."""
+    env = {"PHONESYS_HOME": str(tmp_path / "home"), "PHONESYS_DATABASE_URL": database_url}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def cli(phonesys_env):
+    """Run ``phonesys ARGS...`` in-process; returns click's Result (stdout, stderr, exit_code)."""
+    runner = CliRunner()
+
+    def invoke(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    return invoke
+
+
+def make_document(org_uuid: str | None = None, *, base: int = 10, addons: dict[str, int] | None = None,
+                  numbers: int = 5, users: int = 8, number_prefix: str = "+6560") -> OrgDocument:
+    """A small organization; numbers and users are unique per org_uuid so orgs never collide."""
+    org_uuid = org_uuid or str(uuid.uuid4())
+    seed = uuid.UUID(org_uuid)
+    tag = int(seed.hex[:4], 16) % 10000
+    return OrgDocument(
+        org_uuid=org_uuid, name=f"Org {org_uuid[:8]}", base_licenses=base,
+        addons=addons if addons is not None else {"Call Recording": 3, "Voicemail": 2},
+        numbers=[f"{number_prefix}{tag:04d}{i:03d}" for i in range(numbers)],
+        users=[UserEntry(identity_uuid=str(uuid.uuid5(seed, f"user-{i}")), name=f"User {i:03d}")
+               for i in range(users)],
+    )
+
+
+@pytest.fixture
+def org(engine) -> OrgDocument:
+    """A loaded small organization: 10 base licenses, 2 add-on pools, 5 numbers, 8 users."""
+    document = make_document()
+    load_org(engine, document)
+    return document
