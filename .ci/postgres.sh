@@ -4,6 +4,10 @@
 set -euo pipefail
 user=phonesys password=phonesys database=phonesys_test
 
+if ! command -v pg_lsclusters >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "postgres.sh: PostgreSQL is not installed; installing it with apt-get" >&2
+  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql) >&2
+fi
 if ! command -v pg_lsclusters >/dev/null 2>&1; then
   echo "postgres.sh: PostgreSQL is not installed (no pg_lsclusters); install postgresql-15" >&2
   exit 1

@@ -15,6 +15,8 @@ def demo(as_json: JsonOption = False) -> None:
 
     Example: phonesys demo
     """
+    from sqlalchemy.engine import make_url
+
     from phonesys.demo import run_demo
     from storage.inventory.usage import org_usage
     from storage.inventory.views import list_extensions
@@ -23,7 +25,7 @@ def demo(as_json: JsonOption = False) -> None:
         engine = inventory()
         org_uuid = run_demo(engine, (lambda line: None) if as_json else console.print)
         return {"org": org_usage(engine, org_uuid), "extensions": list_extensions(engine, org_uuid),
-                "database": load_settings().inventory_url}
+                "database": make_url(load_settings().inventory_url).render_as_string(hide_password=True)}
 
     def render(result: dict) -> None:
         console.print()

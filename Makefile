@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` (set up + run the main job) and `make test`
+# (set up + run the tests). Both create .venv and install on their own the first time.
+PYTHON ?= python3
+VENV ?= .venv
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_LOGGING_LEVEL ?= WARNING
+export DO_NOT_TRACK := 1
+
+.PHONY: install demo test bench postgres clean
+
+$(STAMP): pyproject.toml
+	@echo "Setting up $(VENV) (first run only; log in $(VENV)/install.log)..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/python -m pip install --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(VENV)/bin/python -m pip install -e ".[test]" >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	@$(VENV)/bin/phonesys demo
+
+# PostgreSQL tests run when a server is reachable (as root, `make postgres` starts the local one);
+# otherwise they are skipped with the reason. CI sets PHONESYS_REQUIRE_POSTGRES=1 to forbid skipping.
+test: $(STAMP)
+	@if [ "$$(id -u)" = 0 ] && command -v pg_lsclusters > /dev/null; then bash .ci/postgres.sh > /dev/null || true; fi
+	$(VENV)/bin/pytest
+
+postgres:
+	@bash .ci/postgres.sh
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/import_users.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,40 @@
+"""The README's two commands: the first one runs the demo cleanly on a fresh data directory."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def readme_commands() -> list[str]:
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return [block.strip() for block in blocks[:2]]
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHONESYS_", "PYTEST_"))}
+    env["PHONESYS_HOME"] = str(tmp_path / "home")
+    env["VENV"] = str(Path(sys.prefix))  # reuse the environment running the tests
+    return env
+
+
+def test_readme_names_the_two_commands():
+    assert readme_commands() == ["make demo", "make test"]
+
+
+def test_quick_start_runs_cleanly_twice(tmp_path):
+    for _ in range(2):  # the demo must be rerunnable on the same data directory
+        result = subprocess.run(readme_commands()[0].split(), cwd=ROOT, env=clean_env(tmp_path),
+                                capture_output=True, text=True, timeout=300)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        for noise in ("Traceback", "Warning", "WARNING", "error"):
+            assert noise not in output, output
+    assert "Phone System base licenses" in result.stdout
+    assert "Provisioned extensions 101..110" in result.stdout
+    assert str(tmp_path / "home" / "inventory.sqlite3") in result.stdout
