@@ -17,7 +17,8 @@ def readme_commands() -> list[str]:
 
 
 def clean_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHONESYS_", "PYTEST_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PHONESYS_", "PYTEST_", "MAKE", "MFLAGS"))}
     env["PHONESYS_HOME"] = str(tmp_path / "home")
     env["VENV"] = str(Path(sys.prefix))  # reuse the environment running the tests
     return env

@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -27,8 +28,9 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 OrgArg = Annotated[str, typer.Argument(help="Organization UUID (see `phonesys org list`).", show_default=False)]
 ExtArg = Annotated[str, typer.Argument(help="Extension key, 3-5 digits, e.g. 101.", show_default=False)]
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# markup=False: names, messages and file paths are user data; "[/x]" in a name must print as is.
+console = Console(highlight=False, markup=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def inventory() -> Engine:
@@ -66,7 +68,8 @@ def _print_refusal(refused: Refused, as_json: bool) -> None:
         print_json({"ok": False, "problems": [p.as_dict() for p in refused.problems]})
         return
     for problem in refused.problems:
-        err_console.print(f"[red]error[/red] {problem}", markup=True, soft_wrap=True)
+        one_line = " ".join(str(problem).splitlines())  # the contract: one line per problem
+        err_console.print(Text.assemble(("error", "red"), f" {one_line}"), soft_wrap=True)
 
 
 def _print_unavailable(exc: Exception, as_json: bool) -> None:
@@ -75,4 +78,4 @@ def _print_unavailable(exc: Exception, as_json: bool) -> None:
     if as_json:
         print_json({"ok": False, "problems": [{"code": "database-unavailable", "message": message}]})
     else:
-        err_console.print(f"[red]error[/red] database-unavailable: {message}", soft_wrap=True)
+        err_console.print(Text.assemble(("error", "red"), f" database-unavailable: {message}"), soft_wrap=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from phonesys.cli.common import console
 
 
 def usage_table(usage: dict) -> None:
-    console.print(f"[bold]{usage['name']}[/bold]  ({usage['org_uuid']})")
+    console.print(Text.assemble((usage["name"], "bold"), f"  ({usage['org_uuid']})"))
     table = Table("pool", "total", "used", "available", box=None, pad_edge=False)
     base = usage["base_licenses"]
     table.add_row("Phone System base licenses", *(str(base[k]) for k in ("total", "used", "available")))
@@ -33,7 +34,7 @@ def extension_table(rows: list[dict]) -> None:
 
 def extension_detail(row: dict) -> None:
     user = row["user"]
-    console.print(f"[bold]Extension {row['ext_key']}[/bold]")
+    console.print(f"Extension {row['ext_key']}", style="bold")
     console.print(f"  directory name  {row['directory_name'] or '-'}")
     console.print(f"  user            {user['name'] + ' (' + user['identity_uuid'] + ')' if user else '-'}")
     console.print(f"  number          {row['number'] or '-'}")
