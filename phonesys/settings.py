@@ -2,7 +2,9 @@
 
 One place decides where data lives so that the CLI, flows and tests agree: ``PHONESYS_HOME`` is the
 data directory, and the inventory defaults to a SQLite file inside it unless
-``PHONESYS_DATABASE_URL`` points elsewhere (for example ``postgresql+psycopg://...``).
+``PHONESYS_DATABASE_URL`` points elsewhere (for example ``postgresql+psycopg://...``). Uploads,
+reports and exports live in the folder ``objects`` inside it unless ``PHONESYS_STORAGE_URL`` names
+another folder (a path or ``file://`` URL) or an S3 bucket (``s3://bucket/prefix``).
 """
 
 from __future__ import annotations
@@ -26,12 +28,18 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=_default_home)
     database_url: str | None = None
+    storage_url: str | None = None
 
     @property
     def inventory_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.home / 'inventory.sqlite3'}"
+
+    @property
+    def objects_url(self) -> str:
+        """Where object storage lives: ``PHONESYS_STORAGE_URL`` or ``$PHONESYS_HOME/objects``."""
+        return self.storage_url or str(self.home / "objects")
 
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,7 @@ def cli(phonesys_env):
 
 
 def make_document(org_uuid: str | None = None, *, base: int = 10, addons: dict[str, int] | None = None,
-                  numbers: int = 5, users: int = 8, number_prefix: str = "+6560") -> OrgDocument:
+                  numbers: int = 5, users: int = 8, number_prefix: str = "+656") -> OrgDocument:
     """A small organization; numbers and users are unique per org_uuid so orgs never collide."""
     org_uuid = org_uuid or str(uuid.uuid4())
     seed = uuid.UUID(org_uuid)

@@ -43,7 +43,7 @@ def test_database_rejects_cross_org_number(engine, org):
     from tests.conftest import make_document
     from storage.inventory.orgs import load_org
 
-    other = make_document(number_prefix="+6590")
+    other = make_document(number_prefix="+659")
     load_org(engine, other)
     with pytest.raises(IntegrityError):
         with engine.begin() as connection:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from phonesys.cli import db, ext, org
+from phonesys.cli import db, export, ext, org
 from phonesys.cli.demo import demo
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(org.app, name="org")
 app.add_typer(ext.app, name="ext")
 app.add_typer(db.app, name="db")
+app.add_typer(export.app, name="export")
 app.command("provision")(ext.provision)
 app.command("demo")(demo)
 

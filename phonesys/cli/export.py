@@ -1,0 +1,68 @@
+"""``phonesys export``: the organization export files, written to object storage."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from phonesys.cli.common import JsonOption, OrgArg, console, inventory, run
+
+app = typer.Typer(help="Write an organization's export files to object storage.", no_args_is_help=True)
+
+
+class Format(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+FormatOption = Annotated[Format, typer.Option("--format", help="csv (Excel-safe, UTF-8 with BOM) or "
+                                              "parquet (raw values, for data tools).")]
+OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Also save a local copy "
+                                                      "here (a directory keeps the export's name).")]
+
+
+def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: bool) -> None:
+    from phonesys import exports
+    from phonesys.settings import load_settings
+    from storage.objects import open_object_store
+
+    writer = exports.export_extensions if kind == "extensions" else exports.export_numbers
+
+    def action() -> dict:
+        store = open_object_store(load_settings().objects_url)
+        return writer(inventory(), store, org, fmt.value, output).as_dict()
+
+    def render(result: dict) -> None:
+        console.print(f"Wrote {result['rows']:,} row(s) to {result['location']}")
+        if result["local_copy"]:
+            console.print(f"Local copy: {result['local_copy']}")
+
+    run(as_json, action, render)
+
+
+@app.command("extensions")
+def extensions(org: OrgArg, fmt: FormatOption = Format.csv, output: OutputOption = None,
+               as_json: JsonOption = False) -> None:
+    """Export provisioned extensions: Ext Key, Number, User, Addon License, Directory Name, Identity UUID.
+
+    Written to exports/<orgUuid>/<orgUuid>_<YYYYMMDDTHHMMSSZ>_license_phonesystem_provisioned_extension.csv
+    in object storage (PHONESYS_STORAGE_URL).
+
+    Example: phonesys export extensions 0b9f...e1 --output ./exports/
+    """
+    _run_export("extensions", org, fmt, output, as_json)
+
+
+@app.command("numbers")
+def numbers(org: OrgArg, fmt: FormatOption = Format.csv, output: OutputOption = None,
+            as_json: JsonOption = False) -> None:
+    """Export the available (unassigned) number licenses of an organization.
+
+    Written to exports/<orgUuid>/<orgUuid>_<YYYYMMDDTHHMMSSZ>_license_phonesystem_available_number.csv.
+
+    Example: phonesys export numbers 0b9f...e1 --format parquet
+    """
+    _run_export("numbers", org, fmt, output, as_json)

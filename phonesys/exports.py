@@ -1,0 +1,90 @@
+"""The two organization export files: provisioned extensions and available number licenses.
+
+Names follow ``<orgUuid>_<exportdatetime>_license_phonesystem_<suffix>.<csv|parquet>`` under
+``exports/<orgUuid>/`` in object storage, with ``<exportdatetime>`` always UTC in ISO 8601 basic
+form, ``YYYYMMDDTHHMMSSZ`` (e.g. ``20261127T101500Z``): sortable, no characters that need escaping.
+Files are written to a temporary local file first and then uploaded in one atomic write.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+from sqlalchemy import Engine
+
+from phonesys.safecsv import write_csv, write_parquet
+from storage.inventory.exports import (
+    EXTENSION_SCHEMA,
+    NUMBER_SCHEMA,
+    available_number_batches,
+    extension_batches,
+)
+from storage.inventory.lookup import canonical_org_uuid
+
+TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+EXTENSIONS_SUFFIX = "license_phonesystem_provisioned_extension"
+NUMBERS_SUFFIX = "license_phonesystem_available_number"
+ExportFormat = Literal["csv", "parquet"]
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    key: str
+    location: str
+    rows: int
+    format: str
+    local_copy: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def export_timestamp(when: datetime | None = None) -> str:
+    return (when or datetime.now(UTC)).astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+
+
+def export_key(org_uuid: str, suffix: str, fmt: ExportFormat, when: datetime | None = None) -> str:
+    return f"exports/{org_uuid}/{org_uuid}_{export_timestamp(when)}_{suffix}.{fmt}"
+
+
+def export_extensions(engine: Engine, store, org_ref: str, fmt: ExportFormat = "csv",
+                      output: Path | None = None, when: datetime | None = None) -> ExportResult:
+    """Write the provisioned-extension file for one organization to object storage."""
+    return _export(store, org_ref, EXTENSIONS_SUFFIX, fmt, output, when,
+                   lambda: extension_batches(engine, org_ref), EXTENSION_SCHEMA)
+
+
+def export_numbers(engine: Engine, store, org_ref: str, fmt: ExportFormat = "csv",
+                   output: Path | None = None, when: datetime | None = None) -> ExportResult:
+    """Write the available-number-license file for one organization to object storage."""
+    return _export(store, org_ref, NUMBERS_SUFFIX, fmt, output, when,
+                   lambda: available_number_batches(engine, org_ref), NUMBER_SCHEMA)
+
+
+def _export(store, org_ref: str, suffix: str, fmt: ExportFormat, output: Path | None,
+            when: datetime | None, batches: Callable[[], Iterator[pa.RecordBatch]],
+            schema: pa.Schema) -> ExportResult:
+    key = export_key(canonical_org_uuid(org_ref), suffix, fmt, when)
+    writer = write_parquet if fmt == "parquet" else write_csv
+    with tempfile.TemporaryDirectory(prefix="phonesys-export-") as tmp:
+        local = Path(tmp) / key.rsplit("/", 1)[-1]
+        rows = writer(batches(), schema, local)
+        store.upload(key, local, content_type=CONTENT_TYPES[fmt])
+        copy = _save_copy(local, output) if output else None
+    return ExportResult(key=key, location=store.location(key), rows=rows, format=fmt, local_copy=copy)
+
+
+def _save_copy(local: Path, output: Path) -> str:
+    """``--output`` names a file (with an extension) or a folder, made if needed, keeping the name."""
+    target = output / local.name if output.is_dir() or not output.suffix else output
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(local, target)
+    return str(target)

@@ -1,0 +1,23 @@
+"""Retry policy shared by every task: retry transient infrastructure errors, never business ones.
+
+A ``Refused`` (bad input, not enough licenses) will fail the same way every time, so retrying it
+only delays the answer; a ``TransientError`` (database busy, storage timeout) is worth another try.
+"""
+
+from __future__ import annotations
+
+from phonesys.errors import TransientError
+
+RETRIES = 3
+RETRY_DELAYS = [1, 4, 10]
+
+
+def retry_only_transient(_task, _task_run, state) -> bool:
+    """Prefect ``retry_condition_fn``: True only when the failure was a ``TransientError``."""
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except BaseException:  # noqa: BLE001 - any other failure is final
+        return False
+    return False

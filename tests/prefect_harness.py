@@ -1,0 +1,32 @@
+"""A Prefect test server for the whole session, kept quiet and inside a temporary PREFECT_HOME.
+
+Import the fixture where flows run: ``from tests.prefect_harness import prefect_server  # noqa: F401``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+_QUIET = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+}
+
+
+@pytest.fixture(scope="session")
+def prefect_server() -> Iterator[None]:
+    home = tempfile.mkdtemp(prefix="phonesys-prefect-home-")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {**_QUIET, "PREFECT_HOME": home}.items():
+            patch.setenv(name, value)
+        from prefect.testing.utilities import prefect_test_harness
+
+        with prefect_test_harness(server_startup_timeout=120):
+            yield
+    os.environ.pop("PREFECT_API_URL", None)
