@@ -123,3 +123,12 @@ def test_exported_csv_is_importable_by_python_csv_round_trip(engine, store, popu
     """The file is plain RFC 4180: quotes and commas inside names survive a round trip."""
     _, rows = read_csv(store, export_extensions(engine, store, populated.org_uuid, when=WHEN).key)
     assert rows[3][4] == "'-Reception, Lobby"
+
+
+def test_rows_stream_in_bounded_batches(engine, populated, monkeypatch):
+    """Memory stays bounded by the batch size: rows arrive in batches of BATCH_ROWS, not all at once."""
+    from storage.inventory import exports as queries
+
+    monkeypatch.setattr(queries, "BATCH_ROWS", 3)
+    sizes = [b.num_rows for b in queries.extension_batches(engine, populated.org_uuid)]
+    assert sizes == [3, 1]

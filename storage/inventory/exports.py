@@ -63,6 +63,6 @@ def available_number_batches(engine: Engine, org_ref: str) -> Iterator[pa.Record
 def _batches(connection, sql: str, org_uuid: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     result = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(
         text(sql), {"org": org_uuid})
-    for rows in result.partitions():
+    for rows in result.partitions(BATCH_ROWS):
         columns = list(zip(*rows))
         yield pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], schema=schema)
