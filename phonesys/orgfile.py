@@ -41,7 +41,7 @@ def read_org_document(path: Path) -> OrgDocument:
     try:
         document = OrgDocument.model_validate(raw)
     except ValidationError as exc:
-        raise Refused([_pydantic_problem(error) for error in exc.errors()]) from None
+        raise Refused([_pydantic_problem(error) for error in exc.errors()] + _value_problems(raw)) from None
     problems = canonicalize(document)
     if problems:
         raise Refused(problems)
@@ -60,13 +60,48 @@ def _parse_file(path: Path) -> object:
     except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
         raise Refused(Problem("document-unreadable", f"{path} is not valid "
                               f"{'YAML' if path.suffix.lower() in {'.yaml', '.yml'} else 'JSON'} "
-                              f"(UTF-8): {exc}", "file", str(path))) from None
+                              f"(UTF-8): {_one_line(exc)}", "file", str(path))) from None
+
+
+def _one_line(exc: Exception) -> str:
+    """A parse error as one line: YAML's multi-line report shrinks to its position and problem."""
+    mark = getattr(exc, "problem_mark", None)
+    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
+    return " ".join(str(exc).split())
 
 
 def _pydantic_problem(error: dict) -> Problem:
     location = ".".join(str(part) for part in error["loc"]) or "document"
     return Problem("document-invalid", f"{location}: {error['msg']}", location,
                    None if isinstance(error.get("input"), dict | list) else str(error.get("input"))[:120])
+
+
+def _value_problems(raw: object) -> list[Problem]:
+    """The value checks of ``canonicalize`` on the parts of a structurally broken document that did
+    parse, so an unknown field does not hide a bad number or a duplicate user."""
+    if not isinstance(raw, dict):
+        return []
+    problems: list[Problem] = []
+    if isinstance(raw.get("org_uuid"), str):
+        org = check_uuid(raw["org_uuid"], "org_uuid")
+        problems += [org] if isinstance(org, Problem) else []
+    if isinstance(raw.get("addons"), dict):
+        problems += _canonical_addons({sku: count for sku, count in raw["addons"].items()
+                                       if isinstance(sku, str) and isinstance(count, int)
+                                       and not isinstance(count, bool)})[1]
+    if isinstance(raw.get("numbers"), list):
+        problems += _canonical_numbers(raw["numbers"])[1]
+    if isinstance(raw.get("users"), list):
+        problems += _canonical_users([_user_or_none(entry) for entry in raw["users"]])[1]
+    return problems
+
+
+def _user_or_none(entry: object) -> UserEntry | None:
+    try:
+        return UserEntry.model_validate(entry)
+    except ValidationError:
+        return None
 
 
 def canonicalize(document: OrgDocument) -> list[Problem]:
@@ -102,6 +137,8 @@ def _canonical_numbers(numbers: list[str]) -> tuple[list[str], list[Problem]]:
     seen: dict[str, int] = {}
     problems = []
     for index, raw in enumerate(numbers):
+        if not isinstance(raw, str):  # only in a broken document; the type error is reported already
+            continue
         checked = check_number(raw, f"numbers.{index}")
         if isinstance(checked, Problem):
             problems.append(checked)
@@ -113,10 +150,12 @@ def _canonical_numbers(numbers: list[str]) -> tuple[list[str], list[Problem]]:
     return list(seen), problems
 
 
-def _canonical_users(entries: list[UserEntry]) -> tuple[list[UserEntry], list[Problem]]:
+def _canonical_users(entries: list[UserEntry | None]) -> tuple[list[UserEntry], list[Problem]]:
     seen: dict[str, int] = {}
     result, problems = [], []
     for index, entry in enumerate(entries):
+        if entry is None:  # only in a broken document; its structural error is reported already
+            continue
         identity = check_uuid(entry.identity_uuid, f"users.{index}.identity_uuid")
         name = check_user_name(entry.name, f"users.{index}.name")
         found = [p for p in (identity, name) if isinstance(p, Problem)]

@@ -21,7 +21,7 @@ DIRECTORY_NAME_MAX = 100
 SKU_MAX = 100
 USER_NAME_MAX = 200
 _NUMBER_PATTERN = re.compile(r"\+?[0-9]+")
-_SCIENTIFIC_PATTERN = re.compile(r"[0-9](\.[0-9]+)?[eE][+-]?[0-9]+")
+_SCIENTIFIC_PATTERN = re.compile(r"[0-9]([.,][0-9]+)?[eE][+-]?[0-9]+")  # 6.51E+09; 6,51E+09 in comma locales
 
 
 def check_ext_key(raw: str, field: str = "ext_key") -> str | Problem:
@@ -43,12 +43,12 @@ def consecutive_ext_keys(start: str, count: int) -> list[str] | list[Problem]:
     if problems:
         return problems
     width, first = len(start.strip()), int(start)
-    keys = [str(first + i).zfill(width) for i in range(count)]
-    if len(keys[-1]) > 5:
+    last = str(first + count - 1).zfill(width)
+    if len(last) > 5:  # checked before building the list, so a huge --count cannot exhaust memory
         return [Problem("ext-key-range", f"Provisioning {count} extensions from {start} would reach "
-                        f"{keys[-1]}, which has more than 5 digits; lower the start or the count.",
+                        f"{last}, which has more than 5 digits; lower the start or the count.",
                         "count", str(count))]
-    return keys
+    return [str(first + i).zfill(width) for i in range(count)]
 
 
 def check_directory_name(raw: str) -> str | Problem:

@@ -25,14 +25,20 @@ def read_users_csv(path: Path) -> list[UserEntry]:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
-        if header is None:
-            raise Refused(Problem("file-empty", "The file is empty; the first row must be the header "
-                                  "'Identity UUID,User's Name'.", file=path.name))
-        positions = _header_positions(header, path.name)
-        return _read_rows(reader, positions, path.name)
     except csv.Error as exc:
-        raise Refused(Problem("csv-malformed", f"Broken CSV quoting near row {reader.line_num}: {exc}.",
-                              row=reader.line_num, file=path.name)) from None
+        raise Refused(_malformed(exc, 1, path.name)) from None
+    if header is None:
+        raise Refused(Problem("file-empty", "The file is empty; the first row must be the header "
+                              "'Identity UUID,User's Name'.", file=path.name))
+    positions = _header_positions(header, path.name)
+    return _read_rows(reader, positions, path.name)
+
+
+def _malformed(exc: csv.Error, row: int, file: str) -> Problem:
+    """Broken quoting; ``row`` is the spreadsheet row where the broken record starts (an unclosed
+    quote swallows every line after it, so the reader's line count would point at the end)."""
+    return Problem("csv-malformed", f"Broken CSV quoting in row {row}: {exc}. A cell holding a comma, "
+                   "quote or line break must be quoted, with inner quotes doubled.", row=row, file=file)
 
 
 def _decode(path: Path) -> str:
@@ -46,8 +52,10 @@ def _decode(path: Path) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
+        row = data[:exc.start].count(b"\n") + 1 if encoding == "utf-8-sig" else None
         raise Refused(Problem("encoding-unsupported", f"The file is not UTF-8 or UTF-16 with BOM (bad "
-                              f"byte at offset {exc.start}); save it as 'CSV UTF-8'.", file=path.name)) from None
+                              f"byte at offset {exc.start}); save it as 'CSV UTF-8'.", row=row,
+                              file=path.name)) from None
 
 
 def _header_positions(header: list[str], file: str) -> dict[str, int]:
@@ -77,7 +85,16 @@ def _read_rows(reader, positions: dict[str, int], file: str) -> list[UserEntry]:
     problems: list[Problem] = []
     seen: dict[str, int] = {}
     width = len(positions)
-    for row_number, row in enumerate(reader, start=2):
+    row_number = 1
+    while True:
+        row_number += 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # reported with the problems of the rows before it
+            problems.append(_malformed(exc, row_number, file))
+            break
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != width:

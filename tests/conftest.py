@@ -14,7 +14,8 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy
-from typer.testing import CliRunner
+import typer
+from click.testing import CliRunner
 
 from phonesys.cli import app
 from phonesys.orgfile import OrgDocument, UserEntry
@@ -84,13 +85,25 @@ def phonesys_env(database_url, tmp_path, monkeypatch) -> dict[str, str]:
     return env
 
 
+_command: list = []
+
+
+def _click_command():
+    if not _command:
+        _command.append(typer.main.get_command(app))
+    return _command[0]
+
+
 @pytest.fixture
 def cli(phonesys_env):
-    """Run ``phonesys ARGS...`` in-process; returns click's Result (stdout, stderr, exit_code)."""
+    """Run ``phonesys ARGS...`` in-process; returns click's Result (stdout, stderr, exit_code).
+
+    The click command is built once per session: typer would rebuild it from the function
+    signatures on every call, which is most of the cost of an in-process call."""
     runner = CliRunner()
 
     def invoke(*args: str):
-        return runner.invoke(app, list(args), catch_exceptions=False)
+        return runner.invoke(_click_command(), list(args), catch_exceptions=False, prog_name="phonesys")
 
     return invoke
 

@@ -21,13 +21,17 @@ from storage.inventory.upsert import chunked
 def provision(engine: Engine, org_ref: str, count: int, start: str) -> list[str]:
     """Create ``count`` consecutive extensions from ``start``; returns the new keys."""
     keys = consecutive_ext_keys(start, count)
-    if keys and isinstance(keys[0], Problem):
-        raise Refused(keys)
+    problems: list[Problem] = [k for k in keys if isinstance(k, Problem)]
+    keys_ok = not problems
     with write_transaction(engine) as connection:
-        org = lock_org(connection, org_ref)
-        problems = [Problem("ext-key-taken", f"Extension {key} already exists; choose another start.",
-                            "start", key) for key in _taken(connection, org.org_uuid, keys)]
-        if org.base_total - org.base_used < count:
+        try:
+            org = lock_org(connection, org_ref)
+        except Refused as refused:  # report a bad org together with bad keys / count
+            raise type(refused)(refused.problems + problems) from None
+        if keys_ok:
+            problems += [Problem("ext-key-taken", f"Extension {key} already exists; choose another start.",
+                                 "start", key) for key in _taken(connection, org.org_uuid, keys)]
+        if count >= 1 and org.base_total - org.base_used < count:
             problems.append(base_shortfall(connection, org.org_uuid, count))
         refuse_if(problems)
         claim_base(connection, org.org_uuid, count)
