@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from phonesys.errors import Problem, Refused
 from phonesys.rules import check_number, check_sku, check_user_name, check_uuid
 
 MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
+
+
+def _integer_as_text(value: object) -> object:
+    """YAML reads an unquoted ``+6560000001`` as the integer 6560000001; take it as that number."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class UserEntry(BaseModel):
@@ -31,7 +37,7 @@ class OrgDocument(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     base_licenses: int = Field(ge=0, le=10_000_000)
     addons: dict[str, int] = Field(default_factory=dict)
-    numbers: list[str] = Field(default_factory=list)
+    numbers: list[Annotated[str, BeforeValidator(_integer_as_text)]] = Field(default_factory=list)
     users: list[UserEntry] = Field(default_factory=list)
 
 
@@ -133,18 +139,18 @@ def _canonical_addons(addons: dict[str, int]) -> tuple[dict[str, int], list[Prob
     return result, problems
 
 
-def _canonical_numbers(numbers: list[str]) -> tuple[list[str], list[Problem]]:
+def _canonical_numbers(numbers: list) -> tuple[list[str], list[Problem]]:
     seen: dict[str, int] = {}
     problems = []
     for index, raw in enumerate(numbers):
-        if not isinstance(raw, str):  # only in a broken document; the type error is reported already
+        if isinstance(raw, bool) or not isinstance(raw, str | int):  # reported as a type error already
             continue
-        checked = check_number(raw, f"numbers.{index}")
+        checked = check_number(str(raw), f"numbers.{index}")
         if isinstance(checked, Problem):
             problems.append(checked)
         elif checked in seen:
             problems.append(Problem("number-duplicate", f"Number {checked} is listed twice "
-                                    f"(numbers.{seen[checked]} and numbers.{index}).", f"numbers.{index}", raw))
+                                    f"(numbers.{seen[checked]} and numbers.{index}).", f"numbers.{index}", str(raw)))
         else:
             seen[checked] = index
     return list(seen), problems

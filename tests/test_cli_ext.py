@@ -107,7 +107,7 @@ def test_org_list(cli, engine):
     load_org(engine, first)
     load_org(engine, second)
     ok(cli, "provision", first.org_uuid, "--count", "2", "--start", "200")
-    assert ok(cli, "org", "list") == {"result": [
+    assert ok(cli, "org", "list") == {"orgs": [
         {"org_uuid": second.org_uuid, "name": "Alpha Corp", "base_licenses": {"total": 7, "used": 0, "available": 7}},
         {"org_uuid": first.org_uuid, "name": "Zeta Corp", "base_licenses": {"total": 4, "used": 2, "available": 2}},
     ]}
@@ -374,3 +374,19 @@ def test_text_output_prints_names_verbatim(cli, engine):
         assert ("Acme [Sales]" if args[0] == "org" else "Tony [bold]Tan[/bold] [/x]") in result.stdout
     refused = cli("ext", "assign-user", A, "101", "[/nobody]")
     assert refused.exit_code == 1 and "'[/nobody]'" in refused.stderr
+
+
+def test_default_directory_name_never_exceeds_100_characters(cli, engine):
+    """A user's name may be up to 200 characters; the directory name shown is cut at 100."""
+    from phonesys.orgfile import UserEntry
+    from storage.inventory.orgs import import_users, load_org
+    from tests.conftest import make_document
+
+    document = make_document(users=0)
+    load_org(engine, document)
+    long_name = "N" * 150
+    import_users(engine, document.org_uuid, [UserEntry(identity_uuid="5b1f0e3c-2d10-4a57-9a51-6f2b1c9e3a57",
+                                                       name=long_name)])
+    cli("provision", document.org_uuid, "-n", "1", "-s", "500")
+    shown = json.loads(cli("ext", "assign-user", document.org_uuid, "500", long_name, "--json").stdout)
+    assert shown["directory_name"] == "N" * 100 and shown["user"]["name"] == long_name

@@ -102,6 +102,7 @@ addons:
 numbers:
   - "+6560000001"
   - "65 6000 0002"
+  - +6560000003
 users:
   - identity_uuid: {U[0]}
     name: Tony Tan
@@ -110,6 +111,7 @@ users:
     ok(cli, "provision", ORG, "-n", "1", "-s", "101")
     assert ok(cli, "ext", "set-number", ORG, "101", "+6560000002")["number"] == "+6560000002"
     assert ok(cli, "ext", "assign-user", ORG, "101", "tony tan")["user"]["identity_uuid"] == U[0]
+    assert ok(cli, "org", "show", ORG)["numbers"]["total"] == 3  # unquoted YAML number read as a number
 
 
 def test_values_are_canonicalised(cli, write):
@@ -219,7 +221,7 @@ BAD_DOCUMENTS = [
     ("user without name", document(users=[{"identity_uuid": U[0]}]), ".json", [("document-invalid", "users.0.name")]),
     ("negative base", document(base_licenses=-1), ".json", [("document-invalid", "base_licenses")]),
     ("base not a number", document(base_licenses="five"), ".json", [("document-invalid", "base_licenses")]),
-    ("number as json number", document(numbers=[6560000001]), ".json", [("document-invalid", "numbers.0")]),
+    ("number as json float", document(numbers=[6.56e9]), ".json", [("document-invalid", "numbers.0")]),
     ("empty org name", document(name=""), ".json", [("document-invalid", "name")]),
     ("negative addon", document(addons={"Fax": -2}), ".json", [("document-invalid", "addons.Fax")]),
     ("addon listed twice", document(addons={"Fax": 1, " Fax ": 2}), ".json", [("addon-duplicate", "addons. Fax ")]),
@@ -242,8 +244,9 @@ BAD_DOCUMENTS = [
       ("uuid-invalid", "users.0.identity_uuid"), ("user-name-required", "users.0.name"), ("user-duplicate", "users.2")]),
     ("structure and values at once", document(colour="red", base_licenses=-3, numbers=["abc", 7],
                                               users=[{"identity_uuid": "nope", "name": "A"}, {"name": "B"}]), ".json",
-     [("document-invalid", "base_licenses"), ("document-invalid", "numbers.1"), ("document-invalid", "users.1.identity_uuid"),
-      ("document-invalid", "colour"), ("number-format", "numbers.0"), ("uuid-invalid", "users.0.identity_uuid")]),
+     [("document-invalid", "base_licenses"), ("document-invalid", "users.1.identity_uuid"),
+      ("document-invalid", "colour"), ("number-format", "numbers.0"), ("number-invalid", "numbers.1"),
+      ("uuid-invalid", "users.0.identity_uuid")]),
     ("yaml unquoted scientific", "org_uuid: " + ORG + "\nname: A\nbase_licenses: 1\nnumbers: ['6.56E+09', abc]\n",
      ".yaml", [("number-scientific-notation", "numbers.0"), ("number-format", "numbers.1")]),
 ]

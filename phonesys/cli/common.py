@@ -25,8 +25,9 @@ EXIT_REFUSED = 1
 EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE: the database could not be reached
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
-OrgArg = Annotated[str, typer.Argument(help="Organization UUID (see `phonesys org list`).", show_default=False)]
-ExtArg = Annotated[str, typer.Argument(help="Extension key, 3-5 digits, e.g. 101.", show_default=False)]
+OrgArg = Annotated[str, typer.Argument(metavar="ORG", help="Organization UUID (see `phonesys org list`).",
+                                       show_default=False)]
+ExtArg = Annotated[str, typer.Argument(metavar="EXT", help="Extension key, 3-5 digits, e.g. 101.", show_default=False)]
 
 # markup=False: names, messages and file paths are user data; "[/x]" in a name must print as is.
 console = Console(highlight=False, markup=False, soft_wrap=True)

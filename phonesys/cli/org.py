@@ -81,10 +81,11 @@ def list_orgs(as_json: JsonOption = False) -> None:
     """
     from storage.inventory.usage import list_orgs as list_all
 
-    def render(rows: list[dict]) -> None:
+    def render(result: dict) -> None:
+        rows = result["orgs"]
         for row in rows:
             base = row["base_licenses"]
             console.print(f"{row['org_uuid']}  {row['name']}  base licenses {base['used']}/{base['total']}")
         console.print(f"{len(rows)} organization(s)")
 
-    run(as_json, lambda: list_all(inventory()), render)
+    run(as_json, lambda: {"orgs": list_all(inventory())}, render)

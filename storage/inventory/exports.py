@@ -31,7 +31,7 @@ _ADDONS_SQL = {
               "ORDER BY extension_id, sku) GROUP BY extension_id",
 }
 _EXTENSIONS_SQL = """
-SELECT e.ext_key, e.number, u.name, a.addons, COALESCE(e.directory_name, u.name), e.identity_uuid
+SELECT e.ext_key, e.number, u.name, a.addons, COALESCE(e.directory_name, substr(u.name, 1, 100)), e.identity_uuid
 FROM extensions e
 LEFT JOIN users u ON u.identity_uuid = e.identity_uuid
 LEFT JOIN ({addons}) a ON a.extension_id = e.id

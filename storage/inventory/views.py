@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from sqlalchemy import Integer, Engine, cast, exists, func, select
 
+from phonesys.rules import DIRECTORY_NAME_MAX
 from storage.inventory.engine import read_transaction
 from storage.inventory.lookup import get_extension, get_org
 from storage.inventory.schema import extension_addons, extensions, users
@@ -15,7 +16,8 @@ from storage.inventory.upsert import chunked
 def _base_query(org_uuid: str):
     return (select(extensions.c.id, extensions.c.ext_key, extensions.c.number,
                    extensions.c.identity_uuid, users.c.name.label("user_name"),
-                   func.coalesce(extensions.c.directory_name, users.c.name).label("directory_name"))
+                   func.coalesce(extensions.c.directory_name, func.substr(users.c.name, 1, DIRECTORY_NAME_MAX))
+                   .label("directory_name"))
             .select_from(extensions.outerjoin(users, extensions.c.identity_uuid == users.c.identity_uuid))
             .where(extensions.c.org_uuid == org_uuid))
 
