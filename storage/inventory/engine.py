@@ -3,7 +3,7 @@
 SQLite is tuned for several writer processes on one file: WAL, a busy timeout, foreign keys on,
 and write transactions that start with ``BEGIN IMMEDIATE`` so two writers queue on the lock instead
 of failing when a read lock cannot be upgraded. Read-only work uses a plain deferred ``BEGIN``.
-PostgreSQL needs nothing special: writers lock the organization row they change.
+PostgreSQL: writers lock the organization row they change; reads run at REPEATABLE READ.
 """
 
 from __future__ import annotations
@@ -84,10 +84,18 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def read_transaction(engine: Engine) -> Iterator[Connection]:
-    """A consistent read snapshot that never blocks writers."""
+    """A consistent read snapshot that never blocks writers.
+
+    SQLite in WAL mode snapshots at the first read of a deferred ``BEGIN``; PostgreSQL's default
+    READ COMMITTED takes a new snapshot per statement, so reads ask for REPEATABLE READ (a read-only
+    transaction at that level never fails to serialize).
+    """
     with _transient_errors_mapped():
         with engine.connect() as connection:
-            connection = connection.execution_options(**{_READ_ONLY: True})
+            options: dict = {_READ_ONLY: True}
+            if connection.dialect.name == "postgresql":
+                options["isolation_level"] = "REPEATABLE READ"
+            connection = connection.execution_options(**options)
             with connection.begin():
                 yield connection
 
