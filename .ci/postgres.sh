@@ -26,6 +26,7 @@ for _ in $(seq 1 30); do
 done
 pg_isready -q -h 127.0.0.1 || { echo "postgres.sh: PostgreSQL did not become ready" >&2; exit 1; }
 
+cd /  # psql as postgres cannot enter a private working directory
 as_postgres() { su postgres -c "psql -v ON_ERROR_STOP=1 -qtA $*" >&2; }
 if [ -z "$(su postgres -c "psql -qtA -c \"SELECT 1 FROM pg_roles WHERE rolname='$user'\"")" ]; then
   as_postgres "-c \"CREATE ROLE $user LOGIN PASSWORD '$password'\""

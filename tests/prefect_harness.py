@@ -1,6 +1,6 @@
 """A Prefect test server for the whole session, kept quiet and inside a temporary PREFECT_HOME.
 
-Import the fixture where flows run: ``from tests.prefect_harness import prefect_server  # noqa: F401``.
+tests/conftest.py registers this module as a plugin; ask for ``prefect_server`` where flows run.
 """
 
 from __future__ import annotations

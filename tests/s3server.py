@@ -5,8 +5,7 @@ points the standard AWS configuration at it (``AWS_ENDPOINT_URL``, dummy credent
 config files, no instance metadata), so code under test builds its boto3 client exactly as in
 production. ``s3_bucket`` gives each test a fresh, empty bucket; ``s3_storage_url`` a
 ``PHONESYS_STORAGE_URL`` inside it; ``s3_client`` is a plain boto3 client for arranging and
-inspecting. To use them from a test module (or make them global from
-tests/conftest.py), import them: ``from tests.s3server import s3_bucket, s3_client, s3_endpoint  # noqa: F401``.
+inspecting. tests/conftest.py registers this module as a plugin, so every test can ask for them.
 """
 
 from __future__ import annotations

@@ -8,28 +8,18 @@ Voicemail license; 3 base licenses left), org B has extension 101.
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from types import SimpleNamespace
 
 import pytest
 
-from phonesys.cli import app
 from phonesys.orgfile import UserEntry
 from storage.inventory.orgs import load_org
+from tests.cliassert import ok, refused
 from tests.conftest import make_document
 
 UNKNOWN_ORG = "00000000-0000-4000-8000-000000000000"
 TONY_1, TONY_2 = "7a000000-0000-4000-8000-000000000001", "7a000000-0000-4000-8000-000000000002"
-
-
-def ok(cli, *args: str) -> dict:
-    result = cli(*args, "--json")
-    assert result.exit_code == 0, result.output
-    document = json.loads(result.stdout)
-    assert document["ok"] is True
-    return document
 
 
 def snapshot(cli, *orgs: str) -> list:
@@ -41,23 +31,11 @@ def assert_refused(cli, args: list[str], expected: list[tuple[str, str | None]],
     """Run ``args`` as text and as JSON; both refuse with exactly ``expected`` and change nothing."""
     before = snapshot(cli, *orgs)
 
-    text = cli(*args)
-    assert text.exit_code == 1, text.output
-    assert text.stdout == ""
-    lines = text.stderr.splitlines()
-    assert len(lines) == len(expected), text.stderr
-    for line, (code, _field) in zip(lines, expected):
-        assert re.match(rf"error (\S+ )?{re.escape(code)}: \S", line), line
-
-    as_json = cli(*args, "--json")
-    assert as_json.exit_code == 1, as_json.output
-    document = json.loads(as_json.stdout)
-    assert document["ok"] is False
-    assert [(p["code"], p.get("field")) for p in document["problems"]] == expected
-    assert all(p["message"].strip() for p in document["problems"])
+    problems = refused(cli, *args)
+    assert [(p["code"], p.get("field")) for p in problems] == expected
 
     assert snapshot(cli, *orgs) == before
-    return document["problems"]
+    return problems
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from phonesys.cli import app
 from storage.inventory.orgs import load_org
+from tests.cliassert import ok
 from tests.conftest import make_document
 
 CONTRACT_COMMANDS = [
@@ -48,15 +49,6 @@ def test_help_has_an_example(path):
     assert "Usage" in result.stdout
     if "ORG" in result.stdout:  # the ORG argument is explained
         assert "Organization UUID" in result.stdout
-
-
-def ok(cli, *args: str) -> dict:
-    result = cli(*args, "--json")
-    assert result.exit_code == 0, result.output
-    assert result.stderr == ""
-    document = json.loads(result.stdout)
-    assert document.pop("ok") is True
-    return document
 
 
 @pytest.fixture

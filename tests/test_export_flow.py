@@ -12,7 +12,6 @@ from tasks.retry import retry_only_transient
 from storage.inventory.provisioning import provision
 from storage.objects import open_object_store
 from tests.conftest import make_document
-from tests.prefect_harness import prefect_server  # noqa: F401 - fixture
 from storage.inventory.orgs import load_org
 
 

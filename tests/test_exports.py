@@ -16,7 +16,6 @@ from storage.inventory import extensions as ext_ops
 from storage.inventory.orgs import import_users
 from storage.inventory.provisioning import provision
 from storage.objects import open_object_store
-from tests.s3server import s3_bucket, s3_client, s3_endpoint, s3_storage_url  # noqa: F401 - fixtures
 
 WHEN = datetime(2026, 11, 27, 10, 15, 0, tzinfo=UTC)
 

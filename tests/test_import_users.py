@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 
 import pytest
 from sqlalchemy import select
 
 from storage.inventory.orgs import load_org
 from storage.inventory.schema import users
+from tests.cliassert import refused as refused_problems
 from tests.conftest import make_document
 
 U = [f"c5000000-0000-4000-8000-00000000000{i}" for i in range(10)]
@@ -50,22 +50,8 @@ def imported(cli, org: str, path: str) -> dict:
 
 
 def refused(cli, org: str, path: str) -> list[tuple]:
-    """Refuse the import (text: one stderr line per problem with file:row; JSON: ok false); return
-    [(code, row, field)]."""
-    text = cli("org", "import-users", org, path)
-    assert text.exit_code == 1, text.output
-    as_json = cli("org", "import-users", org, path, "--json")
-    assert as_json.exit_code == 1
-    parsed = json.loads(as_json.stdout)
-    assert parsed["ok"] is False
-    problems = parsed["problems"]
-    lines = text.stderr.splitlines()
-    assert len(lines) == len(problems), text.stderr
-    for line, problem in zip(lines, problems):
-        where = ":".join(str(problem[k]) for k in ("file", "row") if k in problem)
-        where = f"{where}: " if where else ""
-        assert re.match(rf"error {re.escape(where)}{re.escape(problem['code'])}: \S", line), line
-    return [(p["code"], p.get("row"), p.get("field")) for p in problems]
+    """[(code, row, field)] of a refused import."""
+    return [(p["code"], p.get("row"), p.get("field")) for p in refused_problems(cli, "org", "import-users", org, path)]
 
 
 GOOD = f"Identity UUID,User's Name\n{U[0]},Tony Tan\n{U[1]},Mei Lin\n{U[2]},Jos\u00e9 M\u00fcller\n"
@@ -140,7 +126,7 @@ BAD_FILES = [
     ("empty name", H + f"{U[0]},Tony\n{U[1]},\n{U[2]},   \n",
      [("user-name-required", 3, "User's Name"), ("user-name-required", 4, "User's Name")]),
     ("name too long", H + f"{U[0]},{'x' * 201}\n", [("user-name-too-long", 2, "User's Name")]),
-    ("empty uuid", H + f",Tony\n", [("uuid-invalid", 2, "Identity UUID")]),
+    ("empty uuid", H + ",Tony\n", [("uuid-invalid", 2, "Identity UUID")]),
     ("bad uuid and empty name on one row", H + "zzz,\n",
      [("uuid-invalid", 2, "Identity UUID"), ("user-name-required", 2, "User's Name")]),
     ("duplicate uuid", H + f"{U[0]},Tony\n{U[1]},Mei\n{U[0].upper()},Tony again\n",

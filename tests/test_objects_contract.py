@@ -22,7 +22,6 @@ from phonesys.settings import Settings
 from storage.objects import LocalObjectStore, ObjectStore, open_object_store
 from storage.objects import localfs
 from storage.objects.s3 import S3ObjectStore
-from tests.s3server import s3_bucket, s3_client, s3_endpoint, s3_storage_url  # noqa: F401 - fixtures
 
 
 @pytest.fixture(params=["local", "s3"])

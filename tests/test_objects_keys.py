@@ -14,7 +14,6 @@ from storage.objects import LocalObjectStore, ObjectStore, check_key, key_proble
 from storage.objects import local as local_module
 from storage.objects.keys import MAX_KEY_BYTES, MAX_SEGMENT_BYTES
 from storage.objects.s3 import S3ObjectStore
-from tests.s3server import s3_bucket, s3_client, s3_endpoint, s3_storage_url  # noqa: F401 - fixtures
 
 GOOD_KEYS = [
     "incoming/2f0c6a8e-org/req-001/users.csv", "Copy (2) of users.csv", "+6561234567.csv",

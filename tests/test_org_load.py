@@ -4,7 +4,6 @@ numbers and users, documents that report every problem at once, and isolation be
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 import yaml
@@ -12,6 +11,8 @@ import yaml
 from phonesys.errors import NotFound
 from storage.inventory.orgs import load_org
 from storage.inventory.views import show_extension
+from tests.cliassert import ok
+from tests.cliassert import refused as refused_problems
 from tests.conftest import make_document
 
 ORG = "5e1f0c1a-0000-4000-8000-00000000000a"
@@ -44,28 +45,8 @@ def write(tmp_path):
     return write_file
 
 
-def ok(cli, *args: str) -> dict:
-    result = cli(*args, "--json")
-    assert result.exit_code == 0, result.output
-    parsed = json.loads(result.stdout)
-    assert parsed.pop("ok") is True
-    return parsed
-
-
 def refused(cli, *args: str) -> list[tuple[str, str | None]]:
-    """Refuse ``args`` (text: one stderr line per problem; JSON: ok false); return [(code, field)]."""
-    text = cli(*args)
-    assert text.exit_code == 1, text.output
-    as_json = cli(*args, "--json")
-    assert as_json.exit_code == 1
-    parsed = json.loads(as_json.stdout)
-    assert parsed["ok"] is False
-    problems = parsed["problems"]
-    lines = text.stderr.splitlines()
-    assert len(lines) == len(problems), text.stderr
-    for line, problem in zip(lines, problems):
-        assert re.match(rf"error (\S+ )?{re.escape(problem['code'])}: \S", line), line
-    return [(p["code"], p.get("field")) for p in problems]
+    return [(p["code"], p.get("field")) for p in refused_problems(cli, *args)]
 
 
 def state(cli, *orgs: str) -> list:

@@ -14,7 +14,7 @@ from phonesys.errors import Problem, Refused, refuse_if
 from phonesys.orgfile import OrgDocument, UserEntry
 from phonesys.rules import name_key
 from storage.inventory.engine import write_transaction
-from storage.inventory.lookup import get_org, lock_org
+from storage.inventory.lookup import lock_org
 from storage.inventory.schema import addon_pools, extension_addons, extensions, numbers, organizations, users
 from storage.inventory.upsert import chunked, upsert
 
