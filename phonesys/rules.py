@@ -19,6 +19,7 @@ EXT_KEY_PATTERN = re.compile(r"[0-9]{3,5}")
 EXT_KEY_MIN, EXT_KEY_MAX = 100, 99999
 DIRECTORY_NAME_MAX = 100
 SKU_MAX = 100
+TEMPLATE_NAME_MAX = 200
 USER_NAME_MAX = 200
 _NUMBER_PATTERN = re.compile(r"\+?[0-9]+")
 _SCIENTIFIC_PATTERN = re.compile(r"[0-9]([.,][0-9]+)?[eE][+-]?[0-9]+")  # 6.51E+09; 6,51E+09 in comma locales
@@ -103,6 +104,14 @@ def check_user_name(raw: str, field: str = "name") -> str | Problem:
     if len(value) > USER_NAME_MAX:
         return Problem("user-name-too-long", f"User's name has {len(value)} characters; the limit "
                        f"is {USER_NAME_MAX}.", field, raw[:120])
+    return value
+
+
+def check_template_name(raw: str) -> str | Problem:
+    value = " ".join(raw.split())
+    if not value or len(value) > TEMPLATE_NAME_MAX:
+        return Problem("template-name-invalid", f"Template name must be 1-{TEMPLATE_NAME_MAX} characters.",
+                       "name", raw[:120])
     return value
 
 

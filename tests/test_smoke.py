@@ -5,7 +5,7 @@ from storage.inventory.usage import org_usage
 
 
 def test_migrates_to_head(engine):
-    assert current_revision(engine) == head_revision() == "0001"
+    assert current_revision(engine) == head_revision() is not None
 
 
 def test_org_usage_of_fresh_org(engine, org):

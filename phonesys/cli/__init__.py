@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from phonesys.cli import db, export, ext, org
+from phonesys.cli import db, export, ext, org, template
 from phonesys.cli.demo import demo
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(org.app, name="org")
 app.add_typer(ext.app, name="ext")
 app.add_typer(db.app, name="db")
 app.add_typer(export.app, name="export")
+app.add_typer(template.app, name="template")
 app.command("provision")(ext.provision)
 app.command("demo")(demo)
 

@@ -15,7 +15,18 @@ from phonesys.orgfile import OrgDocument, UserEntry
 from phonesys.rules import name_key
 from storage.inventory.engine import write_transaction
 from storage.inventory.lookup import lock_org
-from storage.inventory.schema import addon_pools, extension_addons, extensions, numbers, organizations, users
+from storage.inventory.schema import (
+    addon_pools,
+    extension_addons,
+    extensions,
+    numbers,
+    organizations,
+    template_addons,
+    template_files,
+    template_rows,
+    templates,
+    users,
+)
 from storage.inventory.upsert import chunked, upsert
 
 
@@ -55,7 +66,10 @@ def delete_org(engine: Engine, org_ref: str) -> None:
     """Remove an organization and everything it owns (used by the demo to start afresh)."""
     with write_transaction(engine) as connection:
         org_uuid = lock_org(connection, org_ref).org_uuid
-        for table in (extension_addons, extensions, numbers, users, addon_pools, organizations):
+        template_ids = select(templates.c.template_uuid).where(templates.c.org_uuid == org_uuid)
+        for table in (template_rows, template_files, template_addons):
+            connection.execute(delete(table).where(table.c.template_uuid.in_(template_ids)))
+        for table in (templates, extension_addons, extensions, numbers, users, addon_pools, organizations):
             connection.execute(delete(table).where(table.c.org_uuid == org_uuid))
 
 

@@ -99,3 +99,56 @@ extension_addons = Table(
                          name="fk_extension_addons_pool"),
     Index("ix_extension_addons_org_sku", "org_uuid", "sku"),
 )
+
+templates = Table(
+    "templates",
+    metadata,
+    Column("template_uuid", String(36), primary_key=True),
+    Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("status", String(16), nullable=False, server_default="draft"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    UniqueConstraint("org_uuid", "template_uuid", name="uq_templates_org_template"),
+    Index("ix_templates_org", "org_uuid"),
+)
+
+template_addons = Table(
+    "template_addons",
+    metadata,
+    Column("template_uuid", String(36), ForeignKey("templates.template_uuid"), nullable=False),
+    Column("org_uuid", String(36), nullable=False),
+    Column("sku", String(100), nullable=False),
+    PrimaryKeyConstraint("template_uuid", "sku", name="pk_template_addons"),
+    ForeignKeyConstraint(["org_uuid", "sku"], ["addon_pools.org_uuid", "addon_pools.sku"],
+                         name="fk_template_addons_pool"),
+)
+
+template_files = Table(
+    "template_files",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("template_uuid", String(36), ForeignKey("templates.template_uuid"), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("object_key", String(1024), nullable=True),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("identifier_kind", String(8), nullable=False),
+    Column("uploaded_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Index("ix_template_files_template", "template_uuid"),
+)
+
+template_rows = Table(
+    "template_rows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("template_uuid", String(36), ForeignKey("templates.template_uuid"), nullable=False),
+    Column("file_id", Integer, ForeignKey("template_files.id"), nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("ext_key", String(5), nullable=False),
+    Column("identity_uuid", String(36), nullable=False),
+    Column("user_name", String(200), nullable=False),
+    Column("number", String(16), nullable=True),
+    UniqueConstraint("template_uuid", "ext_key", name="uq_template_rows_key"),
+    UniqueConstraint("template_uuid", "identity_uuid", name="uq_template_rows_user"),
+    UniqueConstraint("template_uuid", "number", name="uq_template_rows_number"),
+)

@@ -1,0 +1,135 @@
+"""``phonesys template``: bulk assignment templates (create, fill with CSV uploads, inspect)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from phonesys.cli.common import JsonOption, OrgArg, console, err_console, inventory, run
+
+app = typer.Typer(help="Bulk assignment templates: a name, add-ons for every row, and users from CSV "
+                       "files.", no_args_is_help=True)
+TemplateArg = Annotated[str, typer.Argument(metavar="TEMPLATE", help="Template UUID (see `phonesys "
+                                             "template list ORG`).", show_default=False)]
+AddonOption = Annotated[Optional[list[str]], typer.Option("--addon", "-a", help="Add-on every row gets; "
+                                                          "repeat for several.", show_default=False)]
+
+
+@app.command("create")
+def create(org: OrgArg, name: Annotated[str, typer.Option("--name", help="Template name.")],
+           addons: AddonOption = None, as_json: JsonOption = False) -> None:
+    """Create a draft template; prints its UUID.
+
+    Example: phonesys template create 0b9f...e1 --name "Sales onboarding" --addon "Call Recording"
+    """
+    from storage.inventory.templates import create_template
+
+    run(as_json, lambda: create_template(inventory(), org, name, addons or []),
+        lambda r: console.print(f"Created draft template {r['uuid']} ({r['name']})"))
+
+
+@app.command("list")
+def list_(org: OrgArg, search: Annotated[Optional[str], typer.Option("--search", help="Part of a name "
+                                                                      "or UUID.")] = None,
+          as_json: JsonOption = False) -> None:
+    """List an organization's templates: UUID, name, total users, status.
+
+    Example: phonesys template list 0b9f...e1 --search sales
+    """
+    from storage.inventory.template_views import list_templates
+
+    def render(result: dict) -> None:
+        table = Table(box=None, pad_edge=False)
+        table.add_column("uuid", no_wrap=True, min_width=36)
+        for column in ("name", "total users", "status"):
+            table.add_column(column)
+        for t in result["templates"]:
+            table.add_row(t["uuid"], t["name"], str(t["total_users"]), t["status"])
+        console.print(table)
+        console.print(f"{len(result['templates'])} template(s)")
+
+    run(as_json, lambda: {"templates": list_templates(inventory(), org, search)}, render)
+
+
+@app.command("show")
+def show(template: TemplateArg, as_json: JsonOption = False) -> None:
+    """Show a template: status, add-ons, total users and the files uploaded.
+
+    Example: phonesys template show 7c1d...9a
+    """
+    from storage.inventory.template_views import template_detail
+
+    def render(t: dict) -> None:
+        console.print(f"{t['name']}  ({t['uuid']})", style="bold")
+        console.print(f"  status       {t['status']}")
+        console.print(f"  add-ons      {', '.join(t['addons']) or '-'}")
+        console.print(f"  total users  {t['total_users']}")
+        for f in t["files"]:
+            console.print(f"  file         {f['file_name']}: {f['rows']} rows by {f['identifier_kind']}")
+
+    run(as_json, lambda: template_detail(inventory(), template), render)
+
+
+@app.command("users")
+def users(template: TemplateArg, limit: Annotated[Optional[int], typer.Option("--limit", min=1)] = None,
+          as_json: JsonOption = False) -> None:
+    """List the users (rows) of a draft or in-progress template.
+
+    Example: phonesys template users 7c1d...9a --limit 20
+    """
+    from storage.inventory.template_views import template_users
+
+    def render(result: dict) -> None:
+        table = Table("ext key", "user's name", "identity uuid", "number", "file", "row", box=None,
+                      pad_edge=False)
+        for r in result["users"]:
+            table.add_row(r["ext_key"], r["user_name"], r["identity_uuid"], r["number"] or "", r["file"],
+                          str(r["row"]))
+        console.print(table)
+        console.print(f"{len(result['users'])} user(s)")
+
+    run(as_json, lambda: {"users": template_users(inventory(), template, limit)}, render)
+
+
+@app.command("set-addons")
+def set_addons(template: TemplateArg,
+               skus: Annotated[Optional[list[str]], typer.Argument(metavar="[SKU]...", help="Add-ons every "
+                                                                   "row gets; none clears them.")] = None,
+               as_json: JsonOption = False) -> None:
+    """Replace a draft template's add-ons.
+
+    Example: phonesys template set-addons 7c1d...9a "Call Recording" "Voicemail Transcription"
+    """
+    from storage.inventory.templates import set_template_addons
+
+    run(as_json, lambda: set_template_addons(inventory(), template, skus or []),
+        lambda r: console.print(f"Template {r['uuid']} add-ons: {', '.join(r['addons']) or '-'}"))
+
+
+@app.command("duplicate")
+def duplicate(template: TemplateArg,
+              name: Annotated[Optional[str], typer.Option("--name", help="Name of the copy.")] = None,
+              as_json: JsonOption = False) -> None:
+    """Copy a template (any status) into a new draft with the same add-ons and users; prints its UUID.
+
+    Example: phonesys template duplicate 7c1d...9a --name "Sales onboarding (retry)"
+    """
+    from storage.inventory.templates import duplicate_template
+
+    run(as_json, lambda: duplicate_template(inventory(), template, name),
+        lambda r: console.print(f"Created draft template {r['uuid']} ({r['name']})"))
+
+
+@app.command("delete")
+def delete(template: TemplateArg, as_json: JsonOption = False) -> None:
+    """Delete a draft template and its users.
+
+    Example: phonesys template delete 7c1d...9a
+    """
+    from storage.inventory.templates import delete_template
+
+    run(as_json, lambda: delete_template(inventory(), template),
+        lambda r: console.print(f"Deleted template {r['uuid']}"))

@@ -1,0 +1,30 @@
+"""What may be done to a bulk assignment template in each status (the seed's rules, in one table).
+
+draft -> in_progress -> completed. A draft can be edited, filled, started, duplicated and deleted;
+once started it is read-only (users and report visible); once completed the users view is replaced
+by the report. Anything not listed is refused with the reason.
+"""
+
+from __future__ import annotations
+
+from phonesys.errors import Problem, Refused
+
+DRAFT, IN_PROGRESS, COMPLETED = "draft", "in_progress", "completed"
+STATUSES = (DRAFT, IN_PROGRESS, COMPLETED)
+
+ALLOWED: dict[str, frozenset[str]] = {
+    DRAFT: frozenset({"show", "users", "set-addons", "upload", "start", "duplicate", "delete"}),
+    IN_PROGRESS: frozenset({"show", "users", "report", "duplicate"}),
+    COMPLETED: frozenset({"show", "report", "duplicate"}),
+}
+ACTIONS = frozenset().union(*ALLOWED.values())
+
+
+def require_allowed(template_uuid: str, status: str, action: str) -> None:
+    """Refuse ``action`` unless the template's status allows it, saying which statuses would."""
+    if action in ALLOWED[status]:
+        return
+    allowed_in = [s for s in STATUSES if action in ALLOWED[s]]
+    raise Refused(Problem("template-action-not-allowed", f"Template {template_uuid} is {status}; "
+                          f"'{action}' is allowed only when it is {' or '.join(allowed_in)}.",
+                          "template", template_uuid))

@@ -1,0 +1,61 @@
+"""Reading templates: the list with search, one template's details, and its users."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, String, cast, func, or_, select
+
+from phonesys.template_status import require_allowed
+from storage.inventory.engine import read_transaction
+from storage.inventory.lookup import get_org
+from storage.inventory.schema import template_addons, template_files, template_rows, templates
+from storage.inventory.templates import get_template, row_count
+
+
+def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> list[dict]:
+    """UUID, name, total users and status, newest first; ``search`` matches name or UUID."""
+    users = (select(template_rows.c.template_uuid, func.count().label("total"))
+             .group_by(template_rows.c.template_uuid).subquery())
+    query = (select(templates.c.template_uuid, templates.c.name, templates.c.status,
+                    func.coalesce(users.c.total, 0).label("total_users"))
+             .select_from(templates.outerjoin(users, users.c.template_uuid == templates.c.template_uuid))
+             .order_by(templates.c.created_at.desc(), templates.c.name))
+    with read_transaction(engine) as connection:
+        org = get_org(connection, org_ref)
+        query = query.where(templates.c.org_uuid == org.org_uuid)
+        if search and search.strip():
+            pattern = f"%{search.strip().lower()}%"
+            query = query.where(or_(func.lower(templates.c.name).like(pattern),
+                                    cast(templates.c.template_uuid, String).like(pattern)))
+        rows = connection.execute(query).all()
+    return [{"uuid": r.template_uuid, "name": r.name, "total_users": r.total_users, "status": r.status}
+            for r in rows]
+
+
+def template_detail(engine: Engine, template_ref: str) -> dict:
+    with read_transaction(engine) as connection:
+        template = get_template(connection, template_ref)
+        require_allowed(template.template_uuid, template.status, "show")
+        addons = connection.execute(select(template_addons.c.sku).where(
+            template_addons.c.template_uuid == template.template_uuid).order_by(template_addons.c.sku)).scalars()
+        files = connection.execute(select(template_files).where(
+            template_files.c.template_uuid == template.template_uuid).order_by(template_files.c.id)).all()
+        return {"uuid": template.template_uuid, "org_uuid": template.org_uuid, "name": template.name,
+                "status": template.status, "addons": list(addons),
+                "total_users": row_count(connection, template.template_uuid),
+                "created_at": template.created_at.isoformat() if template.created_at else None,
+                "files": [{"file_name": f.file_name, "object_key": f.object_key, "sha256": f.sha256,
+                           "rows": f.rows, "identifier_kind": f.identifier_kind} for f in files]}
+
+
+def template_users(engine: Engine, template_ref: str, limit: int | None = None) -> list[dict]:
+    """The template's rows in upload order: ext key, user, number, and the file and row they came from."""
+    query = (select(template_rows.c.ext_key, template_rows.c.user_name, template_rows.c.identity_uuid,
+                    template_rows.c.number, template_files.c.file_name, template_rows.c.row_number)
+             .join(template_files, template_files.c.id == template_rows.c.file_id)
+             .order_by(template_rows.c.id).limit(limit))
+    with read_transaction(engine) as connection:
+        template = get_template(connection, template_ref)
+        require_allowed(template.template_uuid, template.status, "users")
+        rows = connection.execute(query.where(template_rows.c.template_uuid == template.template_uuid)).all()
+    return [{"ext_key": r.ext_key, "user_name": r.user_name, "identity_uuid": r.identity_uuid,
+             "number": r.number, "file": r.file_name, "row": r.row_number} for r in rows]

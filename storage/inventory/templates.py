@@ -1,0 +1,170 @@
+"""Bulk assignment templates: create, change add-ons, accept uploads, duplicate, delete.
+
+Every change locks the template's organization (as all inventory writes do), re-reads the
+template's status inside that transaction and applies ``phonesys.template_status`` there, so a
+template that was started a moment ago can no longer be edited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from phonesys.errors import NotFound, Problem, Refused, refuse_if
+from phonesys.rules import check_sku, check_template_name, check_uuid
+from phonesys.template_status import DRAFT, require_allowed
+from storage.inventory.engine import write_transaction
+from storage.inventory.lookup import lock_org
+from storage.inventory.pools import addon_problems
+from storage.inventory.schema import template_addons, template_files, template_rows, templates
+
+TEMPLATE_ROW_LIMIT = 15_000
+
+
+@dataclass(frozen=True)
+class AcceptedFile:
+    """One validated upload: its name, where it is kept in storage, and its canonical rows."""
+
+    file_name: str
+    object_key: str | None
+    sha256: str
+    identifier_kind: str
+    rows: pa.Table  # row, ext_key, identity_uuid, user_name, number
+
+
+def get_template(connection: Connection, template_ref: str) -> object:
+    checked = check_uuid(template_ref, "template")
+    if isinstance(checked, Problem):
+        raise Refused(Problem("template-uuid-invalid", f"Template '{template_ref}' is not a valid UUID; "
+                              "see `phonesys template list ORG`.", "template", template_ref))
+    row = connection.execute(select(templates).where(templates.c.template_uuid == checked)).first()
+    if row is None:
+        raise NotFound(Problem("template-not-found", f"No template with UUID {checked}.", "template",
+                               template_ref))
+    return row
+
+
+def locked_template(connection: Connection, template_ref: str, action: str):
+    """The template, with its organization locked and ``action`` checked against its status."""
+    template = get_template(connection, template_ref)
+    lock_org(connection, template.org_uuid)
+    template = get_template(connection, template_ref)  # re-read under the lock
+    require_allowed(template.template_uuid, template.status, action)
+    return template
+
+
+def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[str]) -> dict:
+    checked_name = check_template_name(name)
+    skus, problems = _checked_skus(addons)
+    problems += [checked_name] if isinstance(checked_name, Problem) else []
+    refuse_if(problems)
+    template_uuid = str(uuid.uuid4())
+    with write_transaction(engine) as connection:
+        org = lock_org(connection, org_ref)
+        refuse_if(_unknown_addons(connection, org.org_uuid, skus))
+        connection.execute(insert(templates).values(template_uuid=template_uuid, org_uuid=org.org_uuid,
+                                                    name=checked_name, status=DRAFT))
+        _insert_addons(connection, template_uuid, org.org_uuid, skus)
+    return {"uuid": template_uuid, "name": checked_name, "status": DRAFT, "addons": skus}
+
+
+def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]) -> dict:
+    skus, problems = _checked_skus(addons)
+    refuse_if(problems)
+    with write_transaction(engine) as connection:
+        template = locked_template(connection, template_ref, "set-addons")
+        refuse_if(_unknown_addons(connection, template.org_uuid, skus))
+        connection.execute(delete(template_addons).where(template_addons.c.template_uuid == template.template_uuid))
+        _insert_addons(connection, template.template_uuid, template.org_uuid, skus)
+    return {"uuid": template.template_uuid, "addons": skus}
+
+
+def accept_files(engine: Engine, template_ref: str, files: Sequence[AcceptedFile]) -> int:
+    """Append validated uploads to a draft template in one transaction; returns the new row count."""
+    with write_transaction(engine) as connection:
+        template = locked_template(connection, template_ref, "upload")
+        total = row_count(connection, template.template_uuid) + sum(f.rows.num_rows for f in files)
+        if total > TEMPLATE_ROW_LIMIT:
+            raise Refused(Problem("template-user-limit", f"The template would hold {total:,} users; the "
+                                  f"limit is {TEMPLATE_ROW_LIMIT:,} across all its files.", "template"))
+        for accepted in files:
+            _insert_file(connection, template.template_uuid, accepted)
+        return total
+
+
+def delete_template(engine: Engine, template_ref: str) -> dict:
+    with write_transaction(engine) as connection:
+        template = locked_template(connection, template_ref, "delete")
+        for table in (template_rows, template_files, template_addons, templates):
+            connection.execute(delete(table).where(table.c.template_uuid == template.template_uuid))
+    return {"uuid": template.template_uuid, "deleted": True}
+
+
+def duplicate_template(engine: Engine, template_ref: str, name: str | None = None) -> dict:
+    """A new draft with the same add-ons, files and rows (the seed's Duplicate)."""
+    with write_transaction(engine) as connection:
+        source = locked_template(connection, template_ref, "duplicate")
+        new_name = check_template_name(name or f"Copy of {source.name}"[:200])
+        refuse_if([new_name] if isinstance(new_name, Problem) else [])
+        new_uuid = str(uuid.uuid4())
+        connection.execute(insert(templates).values(template_uuid=new_uuid, org_uuid=source.org_uuid,
+                                                    name=new_name, status=DRAFT))
+        skus = connection.execute(select(template_addons.c.sku).where(
+            template_addons.c.template_uuid == source.template_uuid)).scalars().all()
+        _insert_addons(connection, new_uuid, source.org_uuid, skus)
+        _copy_files_and_rows(connection, source.template_uuid, new_uuid)
+    return {"uuid": new_uuid, "name": new_name, "status": DRAFT, "source": source.template_uuid}
+
+
+def row_count(connection: Connection, template_uuid: str) -> int:
+    return connection.execute(select(func.count()).select_from(template_rows).where(
+        template_rows.c.template_uuid == template_uuid)).scalar_one()
+
+
+def _checked_skus(addons: Iterable[str]) -> tuple[list[str], list[Problem]]:
+    checked = [check_sku(a) for a in addons]
+    problems = [c for c in checked if isinstance(c, Problem)]
+    return sorted({c for c in checked if isinstance(c, str)}), problems
+
+
+def _unknown_addons(connection: Connection, org_uuid: str, skus: list[str]) -> list[Problem]:
+    """Only unknown SKUs refuse here; whether enough licenses remain is decided at start."""
+    return [p for p in addon_problems(connection, org_uuid, {s: 0 for s in skus}) if p.code == "addon-unknown"]
+
+
+def _insert_addons(connection: Connection, template_uuid: str, org_uuid: str, skus: Sequence[str]) -> None:
+    if skus:
+        connection.execute(insert(template_addons), [
+            {"template_uuid": template_uuid, "org_uuid": org_uuid, "sku": sku} for sku in skus])
+
+
+def _insert_file(connection: Connection, template_uuid: str, accepted: AcceptedFile) -> None:
+    file_id = connection.execute(insert(template_files).values(
+        template_uuid=template_uuid, file_name=accepted.file_name, object_key=accepted.object_key,
+        sha256=accepted.sha256, rows=accepted.rows.num_rows, identifier_kind=accepted.identifier_kind,
+    ).returning(template_files.c.id)).scalar_one()
+    columns = accepted.rows.to_pydict()
+    connection.execute(insert(template_rows), [
+        {"template_uuid": template_uuid, "file_id": file_id, "row_number": row, "ext_key": key,
+         "identity_uuid": identity, "user_name": name, "number": number}
+        for row, key, identity, name, number in zip(columns["row"], columns["ext_key"],
+                                                    columns["identity_uuid"], columns["user_name"],
+                                                    columns["number"])])
+
+
+def _copy_files_and_rows(connection: Connection, source: str, target: str) -> None:
+    files = connection.execute(select(template_files).where(template_files.c.template_uuid == source)
+                               .order_by(template_files.c.id)).all()
+    for file in files:
+        new_id = connection.execute(insert(template_files).values(
+            template_uuid=target, file_name=file.file_name, object_key=file.object_key, sha256=file.sha256,
+            rows=file.rows, identifier_kind=file.identifier_kind).returning(template_files.c.id)).scalar_one()
+        rows = connection.execute(select(template_rows).where(template_rows.c.file_id == file.id)).all()
+        if rows:
+            connection.execute(insert(template_rows), [
+                {"template_uuid": target, "file_id": new_id, "row_number": r.row_number, "ext_key": r.ext_key,
+                 "identity_uuid": r.identity_uuid, "user_name": r.user_name, "number": r.number} for r in rows])
