@@ -1,0 +1,40 @@
+"""The README stays honest: every command of its CLI tour exists and answers --help."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def tour_commands() -> list[list[str]]:
+    """The subcommand words of each `phonesys ...` line in the README's code blocks."""
+    commands = []
+    blocks = "\n".join(re.findall(r"```bash\n(.*?)```", README, re.S))
+    for line in re.findall(r"^(?:\S+=\S+ )*phonesys ([^#\n]*)", blocks, re.M):
+        words = []
+        for word in line.split():
+            if not re.fullmatch(r"[a-z][a-z-]*", word):
+                break
+            words.append(word)
+        if words and words not in commands:
+            commands.append(words)
+    return commands
+
+
+def test_tour_lists_the_contract_commands():
+    names = {" ".join(c) for c in tour_commands()}
+    for contract in ("org load", "org import-users", "org show", "provision", "ext list", "ext show",
+                     "ext assign-user", "ext set-addons", "ext set-number", "ext edit", "ext delete",
+                     "export extensions", "export numbers", "template create", "template list"):
+        assert contract in names
+
+
+@pytest.mark.parametrize("words", tour_commands(), ids=" ".join)
+def test_tour_command_exists(cli, words):
+    result = cli(*words, "--help")
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.stdout or "Commands" in result.stdout
