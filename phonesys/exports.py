@@ -58,21 +58,20 @@ def export_key(org_uuid: str, suffix: str, fmt: ExportFormat, when: datetime | N
 def export_extensions(engine: Engine, store, org_ref: str, fmt: ExportFormat = "csv",
                       output: Path | None = None, when: datetime | None = None) -> ExportResult:
     """Write the provisioned-extension file for one organization to object storage."""
-    return _export(store, org_ref, EXTENSIONS_SUFFIX, fmt, output, when,
-                   lambda: extension_batches(engine, org_ref), EXTENSION_SCHEMA)
+    key = export_key(canonical_org_uuid(org_ref), EXTENSIONS_SUFFIX, fmt, when)
+    return write_file(store, key, fmt, lambda: extension_batches(engine, org_ref), EXTENSION_SCHEMA, output)
 
 
 def export_numbers(engine: Engine, store, org_ref: str, fmt: ExportFormat = "csv",
                    output: Path | None = None, when: datetime | None = None) -> ExportResult:
     """Write the available-number-license file for one organization to object storage."""
-    return _export(store, org_ref, NUMBERS_SUFFIX, fmt, output, when,
-                   lambda: available_number_batches(engine, org_ref), NUMBER_SCHEMA)
+    key = export_key(canonical_org_uuid(org_ref), NUMBERS_SUFFIX, fmt, when)
+    return write_file(store, key, fmt, lambda: available_number_batches(engine, org_ref), NUMBER_SCHEMA, output)
 
 
-def _export(store, org_ref: str, suffix: str, fmt: ExportFormat, output: Path | None,
-            when: datetime | None, batches: Callable[[], Iterator[pa.RecordBatch]],
-            schema: pa.Schema) -> ExportResult:
-    key = export_key(canonical_org_uuid(org_ref), suffix, fmt, when)
+def write_file(store, key: str, fmt: ExportFormat, batches: Callable[[], Iterator[pa.RecordBatch]],
+               schema: pa.Schema, output: Path | None = None) -> ExportResult:
+    """Write Arrow batches as a CSV or Parquet object at ``key`` (and optionally a local copy)."""
     writer = write_parquet if fmt == "parquet" else write_csv
     with tempfile.TemporaryDirectory(prefix="phonesys-export-") as tmp:
         local = Path(tmp) / key.rsplit("/", 1)[-1]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from phonesys.cli import db, export, ext, org, template
+from phonesys.cli import db, export, ext, org, template, template_run  # noqa: F401 - registers commands
 from phonesys.cli.demo import demo
 
 app = typer.Typer(
@@ -30,4 +30,15 @@ app.command("demo")(demo)
 
 
 def main() -> None:
-    app()
+    """Entry point; an unexpected error prints one line unless PHONESYS_DEBUG=1 asks for the traceback."""
+    import os
+    import sys
+
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - last resort, keeps a newcomer's screen clean
+        if os.environ.get("PHONESYS_DEBUG") == "1":
+            raise
+        sys.stderr.write(f"error internal-error: {type(exc).__name__}: {exc} "
+                         "(set PHONESYS_DEBUG=1 to see the traceback)\n")
+        sys.exit(70)

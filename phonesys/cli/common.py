@@ -43,16 +43,21 @@ def inventory() -> Engine:
     return open_engine(settings.inventory_url)
 
 
-def run(as_json: bool, action: Callable[[], T], render: Callable[[T], None]) -> T:
-    """Run ``action``; print its result as JSON or via ``render``; exit non-zero when refused."""
+def attempt(as_json: bool, action: Callable[[], T]) -> T:
+    """Run ``action``; on refusal or an unreachable database print why and exit non-zero."""
     try:
-        result = action()
+        return action()
     except Refused as refused:
         _print_refusal(refused, as_json)
         raise typer.Exit(EXIT_REFUSED) from None
     except (TransientError, DBAPIError) as exc:
         _print_unavailable(exc, as_json)
         raise typer.Exit(EXIT_UNAVAILABLE) from None
+
+
+def run(as_json: bool, action: Callable[[], T], render: Callable[[T], None]) -> T:
+    """Run ``action``; print its result as JSON or via ``render``; exit non-zero when refused."""
+    result = attempt(as_json, action)
     if as_json:
         print_json({"ok": True, **result} if isinstance(result, dict) else {"ok": True, "result": result})
     else:

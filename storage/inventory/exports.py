@@ -50,19 +50,38 @@ def extension_batches(engine: Engine, org_ref: str) -> Iterator[pa.RecordBatch]:
     with read_transaction(engine) as connection:
         org_uuid = get_org(connection, org_ref).org_uuid
         sql = _EXTENSIONS_SQL.format(addons=_ADDONS_SQL[connection.dialect.name])
-        yield from _batches(connection, sql, org_uuid, EXTENSION_SCHEMA)
+        yield from _batches(connection, sql, {"org": org_uuid}, EXTENSION_SCHEMA)
 
 
 def available_number_batches(engine: Engine, org_ref: str) -> Iterator[pa.RecordBatch]:
     """One row per number license not assigned to any extension."""
     with read_transaction(engine) as connection:
         org_uuid = get_org(connection, org_ref).org_uuid
-        yield from _batches(connection, _AVAILABLE_NUMBERS_SQL, org_uuid, NUMBER_SCHEMA)
+        yield from _batches(connection, _AVAILABLE_NUMBERS_SQL, {"org": org_uuid}, NUMBER_SCHEMA)
 
 
-def _batches(connection, sql: str, org_uuid: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    result = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(
-        text(sql), {"org": org_uuid})
+def _batches(connection, sql: str, params: dict, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    result = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(text(sql), params)
     for rows in result.partitions(BATCH_ROWS):
         columns = list(zip(*rows))
         yield pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], schema=schema)
+
+
+REPORT_SCHEMA = pa.schema([
+    ("Ext Key", pa.string()), ("User's Name", pa.string()), ("Identity UUID", pa.string()),
+    ("Number", pa.string()), ("Add-ons", pa.string()), ("Status", pa.string()), ("Reason", pa.string()),
+    ("File", pa.string()), ("Row", pa.string()),
+])
+_REPORT_SQL = """
+SELECT r.ext_key, r.user_name, r.identity_uuid, r.number, :addons, r.status, r.reason, f.file_name,
+       CAST(r.row_number AS VARCHAR(12))
+FROM template_rows r JOIN template_files f ON f.id = r.file_id
+WHERE r.template_uuid = :template
+ORDER BY r.id
+"""
+
+
+def report_batches(engine: Engine, template_uuid: str, addons: str) -> Iterator[pa.RecordBatch]:
+    """One row per template row with its outcome, in upload order (for the bulk assignment report)."""
+    with read_transaction(engine) as connection:
+        yield from _batches(connection, _REPORT_SQL, {"template": template_uuid, "addons": addons}, REPORT_SCHEMA)

@@ -31,10 +31,11 @@ def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> l
             for r in rows]
 
 
-def template_detail(engine: Engine, template_ref: str) -> dict:
+def template_detail(engine: Engine, template_ref: str, action: str = "show") -> dict:
+    """The template as a dict; ``action`` names what it is read for, checked against its status."""
     with read_transaction(engine) as connection:
         template = get_template(connection, template_ref)
-        require_allowed(template.template_uuid, template.status, "show")
+        require_allowed(template.template_uuid, template.status, action)
         addons = connection.execute(select(template_addons.c.sku).where(
             template_addons.c.template_uuid == template.template_uuid).order_by(template_addons.c.sku)).scalars()
         files = connection.execute(select(template_files).where(
@@ -43,6 +44,7 @@ def template_detail(engine: Engine, template_ref: str) -> dict:
                 "status": template.status, "addons": list(addons),
                 "total_users": row_count(connection, template.template_uuid),
                 "created_at": template.created_at.isoformat() if template.created_at else None,
+                "policy": template.policy, "report_key": template.report_key, "export_key": template.export_key,
                 "files": [{"file_name": f.file_name, "object_key": f.object_key, "sha256": f.sha256,
                            "rows": f.rows, "identifier_kind": f.identifier_kind} for f in files]}
 

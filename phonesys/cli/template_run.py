@@ -1,0 +1,147 @@
+"""``phonesys template start`` and ``template report``: run a template and see what happened.
+
+Exit status of ``start``: 0 every row assigned (or a dry run that would succeed), 1 refused,
+3 finished with failed rows, 70 the flow itself failed (rerun ``start --resume`` to finish it).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from phonesys.cli.common import JsonOption, attempt, console, err_console, inventory, print_json, run
+from phonesys.cli.template import TemplateArg, app
+
+EXIT_ROWS_FAILED, EXIT_FLOW_FAILED = 3, 70
+
+
+class Policy(str, Enum):
+    continue_ = "continue"
+    all_or_nothing = "all-or-nothing"
+
+
+@app.command("start")
+def start(
+    template: TemplateArg,
+    wait: Annotated[bool, typer.Option("--wait", help="Show progress and the summary at the end.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and show the plan; change nothing.")] = False,
+    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, max=5000, help="Rows per task.")] = 500,
+    policy: Annotated[Policy, typer.Option("--policy", help="continue: assign what can be; all-or-nothing: "
+                                           "any failed row leaves the inventory as before.")] = Policy.continue_,
+    resume: Annotated[bool, typer.Option("--resume", help="Finish an in-progress template whose run "
+                                         "was interrupted.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Start the bulk assignment of a draft template.
+
+    Checks first that there are enough base and add-on licenses, every user is unassigned and every
+    number available; otherwise nothing changes and every shortfall is listed.
+
+    Example: phonesys template start 7c1d...9a --wait --policy all-or-nothing
+    """
+    from storage.inventory.jobs import start_job
+
+    engine = inventory()
+    if not resume:
+        plan = attempt(as_json, lambda: start_job(engine, template, policy=policy.value,
+                                                  chunk_size=chunk_size, dry_run=dry_run))
+        if dry_run:
+            print_json({"ok": not plan["problems"], **plan}) if as_json else _print_plan(plan)
+            raise typer.Exit(1 if plan["problems"] else 0)
+        template = plan["uuid"]
+    else:
+        template = attempt(as_json, lambda: _resumable(engine, template))
+    _run_and_report(engine, template, chunk_size if resume else None, wait, as_json)
+
+
+def _resumable(engine, template_ref: str) -> str:
+    """Only an in-progress template can be resumed; its flow run finishes the pending rows."""
+    from phonesys.errors import Problem, Refused
+    from storage.inventory.template_views import template_detail
+
+    detail = template_detail(engine, template_ref, action="report")
+    if detail["status"] != "in_progress":
+        raise Refused(Problem("template-not-in-progress", f"Template {detail['uuid']} is {detail['status']}; "
+                              "only an in-progress template can be resumed.", "template", template_ref))
+    return detail["uuid"]
+
+
+def _run_and_report(engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool) -> None:
+    from phonesys.runner import follow, run_flow_in_foreground
+    from storage.inventory.jobs import status_counts
+
+    total = sum(status_counts(engine, template_uuid).values())
+    if wait and not as_json:
+        with Progress(TextColumn("assigning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=False) as bar:
+            task = bar.add_task("rows", total=total)
+            state = follow(engine, template_uuid, lambda: run_flow_in_foreground(template_uuid, chunk_size),
+                           lambda c: bar.update(task, completed=c["assigned"] + c["failed"]))
+    else:
+        state = run_flow_in_foreground(template_uuid, chunk_size)
+    _finish(engine, template_uuid, state, as_json)
+
+
+def _finish(engine, template_uuid: str, state, as_json: bool) -> None:
+    summary = _summary(engine, template_uuid)
+    if not state.is_completed():
+        summary["flow_state"] = state.name
+        summary["message"] = str(state.message)
+    _print_summary(summary) if not as_json else print_json({"ok": state.is_completed(), **summary})
+    if not state.is_completed():
+        err_console.print(f"error flow-failed: the run ended {state.name}: {state.message}; "
+                          f"finish it with `phonesys template start {template_uuid} --resume`", soft_wrap=True)
+        raise typer.Exit(EXIT_FLOW_FAILED)
+    if summary["counts"]["failed"]:
+        raise typer.Exit(EXIT_ROWS_FAILED)
+
+
+@app.command("report")
+def report(template: TemplateArg,
+           output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Save the report CSV here.")] = None,
+           as_json: JsonOption = False) -> None:
+    """Summarise a started template: counts per status, failed rows, report and export files.
+
+    Example: phonesys template report 7c1d...9a --output ./report.csv
+    """
+    run(as_json, lambda: _summary(inventory(), template, output, action="report"), _print_summary)
+
+
+def _summary(engine, template_ref: str, output: Path | None = None, action: str = "show") -> dict:
+    from phonesys.reports import report_location
+    from storage.inventory.jobs import failed_rows, status_counts
+    from storage.inventory.template_views import template_detail
+
+    detail = template_detail(engine, template_ref, action=action)
+    files = report_location(engine, detail, output)
+    return {"uuid": detail["uuid"], "name": detail["name"], "status": detail["status"],
+            "counts": status_counts(engine, detail["uuid"]), "failed_rows": failed_rows(engine, detail["uuid"], 50),
+            **files}
+
+
+def _print_summary(summary: dict) -> None:
+    counts = summary["counts"]
+    console.print(f"{summary['name']} ({summary['uuid']}): {summary['status']}")
+    console.print(f"  assigned {counts['assigned']}, failed {counts['failed']}, pending {counts['pending']}")
+    for row in summary["failed_rows"][:10]:
+        console.print(f"  row {row['row']} ext {row['ext_key']} {row['user_name']}: {row['code']}: {row['reason']}")
+    if counts["failed"] > 10:
+        console.print(f"  ... {counts['failed'] - 10} more failed rows in the report")
+    for label in ("report", "export", "local_copy"):
+        if summary.get(label):
+            console.print(f"  {label.replace('_', ' ')}: {summary[label]}")
+
+
+def _print_plan(plan: dict) -> None:
+    for problem in plan["problems"]:
+        row = f"row {problem['row']}: " if problem.get("row") else ""
+        err_console.print(f"error {row}{problem['code']}: {problem['message']}", soft_wrap=True)
+    console.print(f"Dry run of {len(plan['rows'])} rows (policy {plan['policy']}):")
+    for name, pool in plan["pools"].items():
+        console.print(f"  {name}: available {pool['available_before']} -> {pool['available_after']}")
+    ok = sum(r["ok"] for r in plan["rows"])
+    console.print(f"  {ok} row(s) can be assigned, {len(plan['rows']) - ok} cannot")

@@ -1,0 +1,29 @@
+"""Named places where a test can freeze a process to kill it there (crash tests, nothing else).
+
+Set ``PHONESYS_FAILPOINT=NAME`` (or ``NAME:N`` for the N-th time it is reached) and the process
+prints ``FAILPOINT NAME`` on stderr and sleeps, so the test can SIGKILL it at exactly that point.
+Unset, a failpoint costs one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import Counter
+
+_hits: Counter[str] = Counter()
+
+
+def failpoint(name: str) -> None:
+    wanted = os.environ.get("PHONESYS_FAILPOINT")
+    if not wanted:
+        return
+    target, _, nth = wanted.partition(":")
+    if target != name:
+        return
+    _hits[name] += 1
+    if _hits[name] == int(nth or 1):
+        sys.stderr.write(f"FAILPOINT {name}\n")
+        sys.stderr.flush()
+        time.sleep(3600)

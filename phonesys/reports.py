@@ -1,0 +1,54 @@
+"""The bulk assignment report: one row per template row with what happened to it.
+
+Written to ``reports/<orgUuid>/<templateUuid>/<orgUuid>_<exportdatetime>_license_phonesystem_
+bulk_assignment_report.csv`` with the same timestamp format and Excel-safe CSV as the exports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from phonesys.failpoints import failpoint
+from phonesys.exports import ExportResult, export_timestamp, write_file
+from storage.inventory.exports import REPORT_SCHEMA, report_batches
+
+REPORT_SUFFIX = "license_phonesystem_bulk_assignment_report"
+
+
+def report_key(org_uuid: str, template_uuid: str, when: datetime | None = None) -> str:
+    return f"reports/{org_uuid}/{template_uuid}/{org_uuid}_{export_timestamp(when)}_{REPORT_SUFFIX}.csv"
+
+
+def write_report(engine: Engine, store, org_uuid: str, template_uuid: str, addons: list[str],
+                 output: Path | None = None, when: datetime | None = None) -> ExportResult:
+    key = report_key(org_uuid, template_uuid, when)
+    failpoint("during-report")
+    return write_file(store, key, "csv", lambda: report_batches(engine, template_uuid, "; ".join(addons)),
+                      REPORT_SCHEMA, output)
+
+
+def report_location(engine: Engine, detail: dict, output: Path | None = None) -> dict:
+    """Where the template's report and export are; with ``output`` also a local copy of the report.
+
+    A completed template has its final report in storage; for one still in progress a current
+    report is written when a copy is asked for.
+    """
+    from phonesys.settings import load_settings
+    from storage.objects import open_object_store
+
+    store = open_object_store(load_settings().objects_url)
+    files = {"report": None, "export": None, "local_copy": None}
+    for name in ("report", "export"):
+        if detail.get(f"{name}_key"):
+            files[name] = store.location(detail[f"{name}_key"])
+    if output is not None and detail["report_key"]:
+        target = output / detail["report_key"].rsplit("/", 1)[-1] if output.is_dir() or not output.suffix else output
+        target.parent.mkdir(parents=True, exist_ok=True)
+        files["local_copy"] = str(store.download(detail["report_key"], target))
+    elif output is not None:
+        written = write_report(engine, store, detail["org_uuid"], detail["uuid"], detail["addons"], output)
+        files.update(report=written.location, local_copy=written.local_copy)
+    return files

@@ -1,0 +1,35 @@
+"""Validation of bulk-assignment template uploads (CSV), every problem reported at once.
+
+    validate_upload(data, file_name, snapshot) -> ValidationResult
+    problems_csv(problems) -> bytes          the <upload>.errors.csv an admin downloads
+    CODES                                    every problem code -> its one-line meaning
+
+Modules, in the order an upload goes through them:
+- ``decoding``: size cap, encodings (UTF-8 +/- BOM, UTF-16 with BOM), where a bad byte is
+- ``records``: CSV records numbered as spreadsheet rows; broken quotes; over-long records
+- ``header``: which layout (by name / by UUID), where each column is
+- ``table``: well-formed rows into an Arrow table; ragged rows
+- ``checks``: the row rules, one SQL query each; ``session``: the per-upload DuckDB connection
+- ``upload``: the orchestration; ``report``: the errors CSV; ``codes``: the code table
+"""
+
+from phonesys.validation.codes import CODES
+from phonesys.validation.decoding import MAX_FILE_BYTES, check_size
+from phonesys.validation.model import (
+    EXT_KEYS_SCHEMA,
+    NUMBERS_SCHEMA,
+    ROWS_SCHEMA,
+    TEMPLATE_ROW_LIMIT,
+    TEMPLATE_ROWS_SCHEMA,
+    USERS_SCHEMA,
+    InventorySnapshot,
+    ValidationResult,
+)
+from phonesys.validation.report import problems_csv
+from phonesys.validation.upload import validate_upload
+
+__all__ = [
+    "CODES", "EXT_KEYS_SCHEMA", "MAX_FILE_BYTES", "NUMBERS_SCHEMA", "ROWS_SCHEMA", "TEMPLATE_ROWS_SCHEMA",
+    "TEMPLATE_ROW_LIMIT", "USERS_SCHEMA", "InventorySnapshot", "ValidationResult", "check_size",
+    "problems_csv", "validate_upload",
+]

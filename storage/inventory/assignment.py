@@ -1,0 +1,96 @@
+"""Assigning one chunk of a started template: the heart of bulk assignment, one transaction.
+
+Inside a single transaction, holding the organization lock, the chunk reads its still-pending rows,
+decides per row whether it can be assigned *now* (user exists and is free, number owned and free,
+key free, licenses left), creates the extensions, claims the licenses with conditional UPDATEs, and
+writes every row's outcome to the ledger (``template_rows.status``). Rows already decided are
+skipped, so re-running a chunk after a crash or a retry never claims anything twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+
+from phonesys.errors import Problem, Refused
+from phonesys.failpoints import failpoint
+from phonesys.template_status import IN_PROGRESS
+from storage.inventory.decide import RowDecision, decide_rows
+from storage.inventory.engine import write_transaction
+from storage.inventory.lookup import lock_org
+from storage.inventory.pools import claim_addons, claim_base
+from storage.inventory.schema import extension_addons, extensions, template_addons, template_rows
+from storage.inventory.templates import get_template
+
+
+@dataclass(frozen=True)
+class ChunkOutcome:
+    assigned: int
+    failed: int
+    already_done: int
+
+
+def assign_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> ChunkOutcome:
+    """Assign the pending rows among ``row_ids``; returns how many were assigned, failed, skipped."""
+    with write_transaction(engine) as connection:
+        template = get_template(connection, template_uuid)
+        lock_org(connection, template.org_uuid)
+        if get_template(connection, template_uuid).status != IN_PROGRESS:
+            raise Refused(Problem("template-not-in-progress", f"Template {template_uuid} is not in "
+                                  "progress; start it with `phonesys template start`.", "template"))
+        rows = pending_rows(connection, template_uuid, row_ids)
+        skus = template_skus(connection, template_uuid)
+        decisions = decide_rows(connection, template.org_uuid, rows, skus)
+        assigned = [d for d in decisions if d.problem is None]
+        _create_extensions(connection, template.org_uuid, assigned, skus)
+        failpoint("mid-chunk")  # inside the transaction: killing here must leave no trace
+        _record_failures(connection, [d for d in decisions if d.problem is not None])
+    return ChunkOutcome(len(assigned), len(decisions) - len(assigned), len(row_ids) - len(rows))
+
+
+def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[int]) -> list:
+    return connection.execute(select(template_rows).where(
+        template_rows.c.template_uuid == template_uuid, template_rows.c.id.in_(list(row_ids)),
+        template_rows.c.status == "pending").order_by(template_rows.c.id)).all()
+
+
+def template_skus(connection: Connection, template_uuid: str) -> list[str]:
+    return sorted(connection.execute(select(template_addons.c.sku).where(
+        template_addons.c.template_uuid == template_uuid)).scalars())
+
+
+def _create_extensions(connection: Connection, org_uuid: str, assigned: list[RowDecision],
+                       skus: list[str]) -> None:
+    if not assigned:
+        return
+    claim_base(connection, org_uuid, len(assigned))
+    claim_addons(connection, org_uuid, {sku: len(assigned) for sku in skus})
+    connection.execute(insert(extensions), [
+        {"org_uuid": org_uuid, "ext_key": d.row.ext_key, "identity_uuid": d.row.identity_uuid,
+         "number": d.row.number} for d in assigned])
+    ids = dict(connection.execute(select(extensions.c.ext_key, extensions.c.id).where(
+        extensions.c.org_uuid == org_uuid, extensions.c.ext_key.in_([d.row.ext_key for d in assigned]))).all())
+    if skus:
+        connection.execute(insert(extension_addons), [
+            {"extension_id": ids[d.row.ext_key], "org_uuid": org_uuid, "sku": sku}
+            for d in assigned for sku in skus])
+    connection.execute(
+        update(template_rows).where(and_(template_rows.c.id == bindparam("row_id"),
+                                         template_rows.c.status == "pending"))
+        .values(status="assigned", extension_id=bindparam("ext_id"), processed_at=bindparam("at")),
+        [{"row_id": d.row.id, "ext_id": ids[d.row.ext_key], "at": datetime.now(UTC)} for d in assigned])
+
+
+def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:
+    if not failed:
+        return
+    connection.execute(
+        update(template_rows).where(and_(template_rows.c.id == bindparam("row_id"),
+                                         template_rows.c.status == "pending"))
+        .values(status="failed", reason_code=bindparam("code"), reason=bindparam("why"),
+                processed_at=bindparam("at")),
+        [{"row_id": d.row.id, "code": d.problem.code, "why": d.problem.message[:1000], "at": datetime.now(UTC)}
+         for d in failed])

@@ -1,0 +1,133 @@
+"""The life of a bulk assignment job: preflight and start, chunking, all-or-nothing undo, completion.
+
+A job is a template in progress; its ledger is the template's rows (pending -> assigned | failed).
+Starting re-checks the seed's three conditions against the inventory inside the same transaction
+that moves the template to ``in_progress``, so a refused start changes nothing and a second start
+is refused by the status rules.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, and_, func, select, update
+
+from phonesys.errors import Problem, Refused, refuse_if
+from phonesys.template_status import COMPLETED, DRAFT, IN_PROGRESS
+from storage.inventory.assignment import template_skus
+from storage.inventory.decide import gather_facts, inventory_problem
+from storage.inventory.engine import read_transaction, write_transaction
+from storage.inventory.schema import organizations, template_rows, templates
+from storage.inventory.templates import get_template, locked_template
+
+POLICIES = ("continue", "all-or-nothing")
+
+
+def start_job(engine: Engine, template_ref: str, *, policy: str = "continue", chunk_size: int = 500,
+              dry_run: bool = False) -> dict:
+    """Check the start conditions and (unless ``dry_run``) move the template to in progress."""
+    if policy not in POLICIES or chunk_size < 1:
+        raise Refused(Problem("start-options-invalid", f"policy must be one of {', '.join(POLICIES)} and "
+                              "chunk size at least 1.", "policy", policy))
+    with write_transaction(engine) as connection:
+        template = locked_template(connection, template_ref, "start")
+        rows = _all_rows(connection, template.template_uuid)
+        if not rows:
+            raise Refused(Problem("template-empty", "The template has no users; upload a CSV first.",
+                                  "template", template.template_uuid))
+        plan = preflight(connection, template, rows)
+        if not dry_run:
+            refuse_if(plan["problems"])
+            connection.execute(update(templates).where(and_(templates.c.template_uuid == template.template_uuid,
+                                                            templates.c.status == DRAFT))
+                               .values(status=IN_PROGRESS, policy=policy, chunk_size=chunk_size,
+                                       started_at=datetime.now(UTC)))
+    plan["problems"] = [p.as_dict() for p in plan["problems"]]
+    return {"uuid": template.template_uuid, "org_uuid": template.org_uuid, "dry_run": dry_run,
+            "policy": policy, "chunk_size": chunk_size, **plan}
+
+
+def preflight(connection: Connection, template, rows: list) -> dict:
+    """The seed's conditions: enough base and add-on licenses, users free, numbers and keys free."""
+    skus = template_skus(connection, template.template_uuid)
+    facts = gather_facts(connection, template.org_uuid, rows, skus)
+    problems = []
+    if facts.base_left < len(rows):
+        problems.append(Problem("base-licenses-insufficient", f"Needs {len(rows)} unprovisioned base "
+                                f"licenses; {facts.base_left} available (short by {len(rows) - facts.base_left}).",
+                                "base_licenses", str(len(rows))))
+    for sku in skus:
+        if facts.addons_left[sku] < len(rows):
+            problems.append(Problem("addon-licenses-insufficient", f"Needs {len(rows)} '{sku}' add-on "
+                                    f"licenses; {facts.addons_left[sku]} available (short by "
+                                    f"{len(rows) - facts.addons_left[sku]}).", "addon", sku))
+    plan_rows = []
+    for row in rows:
+        problem = inventory_problem(row, facts)
+        if problem is not None:
+            problems.append(Problem(problem.code, problem.message, problem.field, None, row.row_number))
+        plan_rows.append({"ext_key": row.ext_key, "user_name": row.user_name, "identity_uuid": row.identity_uuid,
+                          "number": row.number, "addons": skus, "ok": problem is None})
+    pools = {"base_licenses": {"available_before": facts.base_left, "available_after": facts.base_left - len(rows)},
+             **{sku: {"available_before": left, "available_after": left - len(rows)}
+                for sku, left in facts.addons_left.items()}}
+    return {"problems": problems, "rows": plan_rows, "pools": pools}
+
+
+def pending_chunks(engine: Engine, template_uuid: str, chunk_size: int) -> list[list[int]]:
+    with read_transaction(engine) as connection:
+        ids = connection.execute(select(template_rows.c.id).where(
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
+            .order_by(template_rows.c.id)).scalars().all()
+    return [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
+
+
+def status_counts(engine: Engine, template_uuid: str) -> dict[str, int]:
+    with read_transaction(engine) as connection:
+        counts = Counter(dict(connection.execute(select(template_rows.c.status, func.count()).where(
+            template_rows.c.template_uuid == template_uuid).group_by(template_rows.c.status)).all()))
+    return {status: counts.get(status, 0) for status in ("pending", "assigned", "failed")}
+
+
+def complete_job(engine: Engine, template_uuid: str, report_key: str | None, export_key: str | None) -> bool:
+    """Mark the template completed once no row is pending; False if rows are still pending."""
+    with write_transaction(engine) as connection:
+        template = get_template(connection, template_uuid)
+        if template.status == COMPLETED:
+            return True
+        if _count(connection, template_uuid, "pending"):
+            return False
+        connection.execute(update(templates).where(templates.c.template_uuid == template_uuid)
+                           .values(status=COMPLETED, completed_at=datetime.now(UTC), report_key=report_key,
+                                   export_key=export_key))
+        return True
+
+
+def _all_rows(connection: Connection, template_uuid: str) -> list:
+    return connection.execute(select(template_rows).where(template_rows.c.template_uuid == template_uuid)
+                              .order_by(template_rows.c.id)).all()
+
+
+def _count(connection: Connection, template_uuid: str, status: str) -> int:
+    return connection.execute(select(func.count()).select_from(template_rows).where(
+        template_rows.c.template_uuid == template_uuid, template_rows.c.status == status)).scalar_one()
+
+
+def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[dict]:
+    """The failed rows with their reasons, in upload order (for the UI table and the CLI summary)."""
+    with read_transaction(engine) as connection:
+        rows = connection.execute(select(template_rows).where(
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
+            .order_by(template_rows.c.id).limit(limit)).all()
+    return [{"row": r.row_number, "ext_key": r.ext_key, "user_name": r.user_name, "number": r.number,
+             "code": r.reason_code, "reason": r.reason} for r in rows]
+
+
+def template_names(engine: Engine, template_uuid: str) -> tuple[str, str]:
+    """(organization name, template name) of a template, for naming its flow runs."""
+    with read_transaction(engine) as connection:
+        template = get_template(connection, template_uuid)
+        org = connection.execute(select(organizations.c.name).where(
+            organizations.c.org_uuid == template.org_uuid)).scalar_one()
+    return org, template.name

@@ -1,0 +1,92 @@
+"""The all-or-nothing policy: when any row fails, no row of the template keeps an assignment.
+
+``revalidate`` finds rows that can no longer be assigned before anything is claimed; ``fail_all``
+then records every row as failed without touching the inventory. If a row still fails during
+assignment (another job took its number meanwhile), ``undo_job`` deletes the extensions the job
+created and returns their licenses, numbers and users, in one transaction with the ledger update.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, and_, delete, select, update
+
+from phonesys.errors import Problem
+from storage.inventory.assignment import template_skus
+from storage.inventory.decide import RowDecision, decide_rows
+from storage.inventory.engine import read_transaction, write_transaction
+from storage.inventory.lookup import lock_org
+from storage.inventory.pools import release_base
+from storage.inventory.schema import addon_pools, extension_addons, extensions, template_rows
+from storage.inventory.templates import get_template
+
+ROLLED_BACK = "rolled-back"
+NOT_ATTEMPTED = "not-attempted"
+
+
+def revalidate(engine: Engine, template_uuid: str) -> list[RowDecision]:
+    """Decide every pending row against the inventory as it is now, writing nothing."""
+    with read_transaction(engine) as connection:
+        template = get_template(connection, template_uuid)
+        rows = connection.execute(select(template_rows).where(
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
+            .order_by(template_rows.c.id)).all()
+        return decide_rows(connection, template.org_uuid, rows, template_skus(connection, template_uuid))
+
+
+def fail_all(engine: Engine, template_uuid: str, decisions: list[RowDecision]) -> None:
+    """Record every pending row as failed: its own reason, or that another row failed."""
+    first = next(d for d in decisions if d.problem is not None)
+    with write_transaction(engine) as connection:
+        lock_org(connection, get_template(connection, template_uuid).org_uuid)
+        for decision in decisions:
+            problem = decision.problem or _not_attempted(first.row.row_number)
+            _fail_row(connection, decision.row.id, problem, "pending")
+
+
+def undo_job(engine: Engine, template_uuid: str) -> int:
+    """Delete what the job assigned and mark those rows rolled back; returns how many were undone."""
+    with write_transaction(engine) as connection:
+        org_uuid = get_template(connection, template_uuid).org_uuid
+        lock_org(connection, org_uuid)
+        assigned = connection.execute(select(template_rows.c.id, template_rows.c.extension_id).where(
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "assigned")).all()
+        _delete_extensions(connection, org_uuid, [r.extension_id for r in assigned])
+        first_failed = connection.execute(select(template_rows.c.row_number).where(
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
+            .order_by(template_rows.c.id).limit(1)).scalar()
+        for row in assigned:
+            _fail_row(connection, row.id, Problem(ROLLED_BACK, "Rolled back: row "
+                      f"{first_failed} failed and the policy is all-or-nothing."), "assigned")
+        for row_id in connection.execute(select(template_rows.c.id).where(
+                template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")).scalars():
+            _fail_row(connection, row_id, _not_attempted(first_failed), "pending")
+        return len(assigned)
+
+
+def _not_attempted(first_failed_row: int | None) -> Problem:
+    return Problem(NOT_ATTEMPTED, f"Not assigned: row {first_failed_row} failed and the policy is "
+                   "all-or-nothing.")
+
+
+def _fail_row(connection: Connection, row_id: int, problem: Problem, from_status: str) -> None:
+    connection.execute(update(template_rows).where(and_(template_rows.c.id == row_id,
+                                                        template_rows.c.status == from_status))
+                       .values(status="failed", extension_id=None, reason_code=problem.code,
+                               reason=problem.message[:1000], processed_at=datetime.now(UTC)))
+
+
+def _delete_extensions(connection: Connection, org_uuid: str, extension_ids: list[int]) -> None:
+    if not extension_ids:
+        return
+    held = Counter(connection.execute(select(extension_addons.c.sku).where(
+        extension_addons.c.extension_id.in_(extension_ids))).scalars())
+    connection.execute(delete(extension_addons).where(extension_addons.c.extension_id.in_(extension_ids)))
+    for sku, count in held.items():
+        connection.execute(update(addon_pools).where(addon_pools.c.org_uuid == org_uuid, addon_pools.c.sku == sku)
+                           .values(used=addon_pools.c.used - count))
+    deleted = connection.execute(delete(extensions).where(extensions.c.org_uuid == org_uuid,
+                                                          extensions.c.id.in_(extension_ids))).rowcount
+    release_base(connection, org_uuid, deleted)

@@ -1,0 +1,80 @@
+"""Tasks of the bulk assignment flow; each wraps one plain function of ``storage``/``phonesys``.
+
+Every task that touches the database or storage retries only transient errors (see ``tasks.retry``);
+a business refusal fails the task at once and so fails the flow.
+"""
+
+from __future__ import annotations
+
+from prefect import task
+
+from phonesys.reports import write_report
+from storage.inventory import jobs, undo
+from storage.inventory.assignment import assign_chunk, template_skus
+from storage.inventory.engine import open_engine, read_transaction
+from storage.inventory.lookup import get_org
+from storage.inventory.templates import get_template
+from storage.inventory.usage import org_usage
+from storage.objects import open_object_store
+from tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
+
+RETRYING = {"retries": RETRIES, "retry_delay_seconds": RETRY_DELAYS, "retry_condition_fn": retry_only_transient}
+
+
+@task(name="load-job", **RETRYING)
+def load_job(database_url: str, template_uuid: str) -> dict:
+    with read_transaction(open_engine(database_url)) as connection:
+        template = get_template(connection, template_uuid)
+        org = get_org(connection, template.org_uuid)
+        return {"template_uuid": template.template_uuid, "template_name": template.name,
+                "org_uuid": org.org_uuid, "org_name": org.name, "status": template.status,
+                "policy": template.policy or "continue", "chunk_size": template.chunk_size or 500,
+                "addons": template_skus(connection, template.template_uuid)}
+
+
+@task(name="usage-snapshot", **RETRYING)
+def usage_snapshot(database_url: str, org_uuid: str) -> dict:
+    return org_usage(open_engine(database_url), org_uuid)
+
+
+@task(name="fail-all-if-any-row-fails", **RETRYING)
+def fail_all_if_any_row_fails(database_url: str, template_uuid: str) -> int:
+    """All-or-nothing, before claiming anything: if some row cannot be assigned, fail every row."""
+    engine = open_engine(database_url)
+    decisions = undo.revalidate(engine, template_uuid)
+    failing = sum(d.problem is not None for d in decisions)
+    if failing:
+        undo.fail_all(engine, template_uuid, decisions)
+    return failing
+
+
+@task(name="plan-chunks", **RETRYING)
+def plan_chunks(database_url: str, template_uuid: str, chunk_size: int) -> list[list[int]]:
+    return jobs.pending_chunks(open_engine(database_url), template_uuid, chunk_size)
+
+
+@task(name="assign-chunk", task_run_name="assign-chunk-{number}", **RETRYING)
+def assign_rows(database_url: str, template_uuid: str, row_ids: list[int], number: int) -> dict:
+    outcome = assign_chunk(open_engine(database_url), template_uuid, row_ids)
+    return {"assigned": outcome.assigned, "failed": outcome.failed, "already_done": outcome.already_done}
+
+
+@task(name="undo-if-any-row-failed", **RETRYING)
+def undo_if_any_row_failed(database_url: str, template_uuid: str) -> int:
+    engine = open_engine(database_url)
+    if jobs.status_counts(engine, template_uuid)["failed"] == 0:
+        return 0
+    return undo.undo_job(engine, template_uuid)
+
+
+@task(name="write-report", **RETRYING)
+def write_job_report(database_url: str, storage_url: str, job: dict) -> dict:
+    return write_report(open_engine(database_url), open_object_store(storage_url), job["org_uuid"],
+                        job["template_uuid"], job["addons"]).as_dict()
+
+
+@task(name="complete-job", **RETRYING)
+def complete_job(database_url: str, template_uuid: str, report_key: str, export_key: str) -> dict:
+    engine = open_engine(database_url)
+    completed = jobs.complete_job(engine, template_uuid, report_key, export_key)
+    return {"completed": completed, **jobs.status_counts(engine, template_uuid)}
