@@ -2,7 +2,8 @@
 
 ``ok`` runs a command with ``--json`` and expects success; ``refused`` runs it as text and as JSON
 and checks both refuse the same way: exit 1, nothing on stdout in text mode, one stderr line per
-problem (``error [file:row: ]code: message``), and ``{"ok": false, "problems": [...]}``.
+problem (``error [file:row: ]code: message``; ``note ...`` lines may follow), and
+``{"ok": false, "problems": [...]}``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def refused(cli, *args: str) -> list[dict]:
     document = json.loads(as_json.stdout)
     assert document["ok"] is False
     problems = document["problems"]
-    lines = text.stderr.splitlines()
+    lines = [line for line in text.stderr.splitlines() if not line.startswith("note ")]
     assert len(lines) == len(problems), text.stderr
     for line, problem in zip(lines, problems):
         where = ":".join(str(problem[k]) for k in ("file", "row") if k in problem)

@@ -10,6 +10,7 @@ import typer
 
 from phonesys.cli import db, export, ext, org, template, template_run  # noqa: F401 - registers commands
 from phonesys.cli.demo import demo
+from phonesys.cli.sample import sample_csv
 
 app = typer.Typer(
     name="phonesys",
@@ -27,6 +28,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(template.app, name="template")
 app.command("provision")(ext.provision)
 app.command("demo")(demo)
+app.command("sample-csv")(sample_csv)
 
 
 def main() -> None:

@@ -71,11 +71,14 @@ def print_json(document: Any) -> None:
 
 def _print_refusal(refused: Refused, as_json: bool) -> None:
     if as_json:
-        print_json({"ok": False, "problems": [p.as_dict() for p in refused.problems]})
+        print_json({"ok": False, "problems": [p.as_dict() for p in refused.problems], **refused.details})
         return
     for problem in refused.problems:
         one_line = " ".join(str(problem).splitlines())  # the contract: one line per problem
         err_console.print(Text.assemble(("error", "red"), f" {one_line}"), soft_wrap=True)
+    for name, value in refused.details.items():
+        for item in value if isinstance(value, list) else [value]:
+            err_console.print(f"note {name.replace('_', ' ').rstrip('s')}: {item}", soft_wrap=True)
 
 
 def _print_unavailable(exc: Exception, as_json: bool) -> None:

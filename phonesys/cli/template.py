@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from phonesys.cli.common import JsonOption, OrgArg, console, err_console, inventory, run
+from phonesys.cli.common import JsonOption, OrgArg, console, inventory, run
 
 app = typer.Typer(help="Bulk assignment templates: a name, add-ons for every row, and users from CSV "
                        "files.", no_args_is_help=True)
@@ -112,14 +112,16 @@ def set_addons(template: TemplateArg,
 @app.command("duplicate")
 def duplicate(template: TemplateArg,
               name: Annotated[Optional[str], typer.Option("--name", help="Name of the copy.")] = None,
+              failed_only: Annotated[bool, typer.Option("--failed-only", help="Copy only the rows whose "
+                                                        "assignment failed, to fix and start again.")] = False,
               as_json: JsonOption = False) -> None:
     """Copy a template (any status) into a new draft with the same add-ons and users; prints its UUID.
 
-    Example: phonesys template duplicate 7c1d...9a --name "Sales onboarding (retry)"
+    Example: phonesys template duplicate 7c1d...9a --failed-only --name "Sales onboarding (retry)"
     """
     from storage.inventory.templates import duplicate_template
 
-    run(as_json, lambda: duplicate_template(inventory(), template, name),
+    run(as_json, lambda: duplicate_template(inventory(), template, name, failed_only),
         lambda r: console.print(f"Created draft template {r['uuid']} ({r['name']})"))
 
 
@@ -133,3 +135,39 @@ def delete(template: TemplateArg, as_json: JsonOption = False) -> None:
 
     run(as_json, lambda: delete_template(inventory(), template),
         lambda r: console.print(f"Deleted template {r['uuid']}"))
+
+
+@app.command("upload")
+def upload(template: TemplateArg,
+           files: Annotated[Optional[list[Path]], typer.Argument(metavar="[FILE]...", help="Local CSV files.",
+                                                                 show_default=False)] = None,
+           keys: Annotated[Optional[list[str]], typer.Option("--key", "-k", help="A CSV already in object "
+                                                             "storage (key under PHONESYS_STORAGE_URL); repeatable.",
+                                                             show_default=False)] = None,
+           as_json: JsonOption = False) -> None:
+    """Validate CSV files and, if every one is clean, add their users to a draft template.
+
+    Layouts: `Ext Key,User's Name,Number` or `Ext Key,Identity UUID,Number` (see `phonesys sample-csv`).
+    Every problem in every file is listed at once with file, row and column, and written to
+    `<upload>.errors.csv` next to the upload in object storage; a rejected upload adds nothing.
+
+    Example: phonesys template upload 7c1d...9a sales-1.csv sales-2.csv
+    """
+    from phonesys.errors import Problem, Refused
+    from phonesys.settings import load_settings
+    from phonesys.uploads import UploadSource, upload_files
+    from storage.objects import open_object_store
+
+    def action() -> dict:
+        sources = [UploadSource(path=p) for p in files or []] + [UploadSource(key=k) for k in keys or []]
+        if not sources:
+            raise Refused(Problem("upload-nothing", "Give at least one FILE or --key.", "file"))
+        return upload_files(inventory(), open_object_store(load_settings().objects_url), template, sources)
+
+    def render(result: dict) -> None:
+        for f in result["files"]:
+            console.print(f"Accepted {f['file_name']}: {f['rows']} users by {f['identifier_kind']} "
+                          f"(kept at {f['location']})")
+        console.print(f"Template {result['uuid']} now has {result['total_users']} users")
+
+    run(as_json, action, render)

@@ -17,12 +17,12 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from phonesys.errors import NotFound, Problem, Refused, refuse_if
 from phonesys.rules import check_sku, check_template_name, check_uuid
 from phonesys.template_status import DRAFT, require_allowed
+from phonesys.validation.model import TEMPLATE_ROW_LIMIT
 from storage.inventory.engine import write_transaction
 from storage.inventory.lookup import lock_org
 from storage.inventory.pools import addon_problems
 from storage.inventory.schema import template_addons, template_files, template_rows, templates
 
-TEMPLATE_ROW_LIMIT = 15_000
 
 
 @dataclass(frozen=True)
@@ -104,8 +104,12 @@ def delete_template(engine: Engine, template_ref: str) -> dict:
     return {"uuid": template.template_uuid, "deleted": True}
 
 
-def duplicate_template(engine: Engine, template_ref: str, name: str | None = None) -> dict:
-    """A new draft with the same add-ons, files and rows (the seed's Duplicate)."""
+def duplicate_template(engine: Engine, template_ref: str, name: str | None = None,
+                       failed_only: bool = False) -> dict:
+    """A new draft with the same add-ons, files and rows (the seed's Duplicate).
+
+    ``failed_only`` copies just the rows whose assignment failed, so they can be fixed and retried.
+    """
     with write_transaction(engine) as connection:
         source = locked_template(connection, template_ref, "duplicate")
         new_name = check_template_name(name or f"Copy of {source.name}"[:200])
@@ -116,8 +120,12 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
         skus = connection.execute(select(template_addons.c.sku).where(
             template_addons.c.template_uuid == source.template_uuid)).scalars().all()
         _insert_addons(connection, new_uuid, source.org_uuid, skus)
-        _copy_files_and_rows(connection, source.template_uuid, new_uuid)
-    return {"uuid": new_uuid, "name": new_name, "status": DRAFT, "source": source.template_uuid}
+        copied = _copy_files_and_rows(connection, source.template_uuid, new_uuid, failed_only)
+        if failed_only and not copied:
+            raise Refused(Problem("template-no-failed-rows", f"Template {source.template_uuid} has no failed "
+                                  "rows to retry.", "template", template_ref))
+    return {"uuid": new_uuid, "name": new_name, "status": DRAFT, "source": source.template_uuid,
+            "total_users": copied}
 
 
 def row_count(connection: Connection, template_uuid: str) -> int:
@@ -156,15 +164,21 @@ def _insert_file(connection: Connection, template_uuid: str, accepted: AcceptedF
                                                     columns["number"])])
 
 
-def _copy_files_and_rows(connection: Connection, source: str, target: str) -> None:
+def _copy_files_and_rows(connection: Connection, source: str, target: str, failed_only: bool) -> int:
+    """Copy file records and their rows (as pending rows); returns how many rows were copied."""
     files = connection.execute(select(template_files).where(template_files.c.template_uuid == source)
                                .order_by(template_files.c.id)).all()
+    copied = 0
     for file in files:
+        query = select(template_rows).where(template_rows.c.file_id == file.id).order_by(template_rows.c.id)
+        rows = connection.execute(query.where(template_rows.c.status == "failed") if failed_only else query).all()
+        if not rows:
+            continue
         new_id = connection.execute(insert(template_files).values(
             template_uuid=target, file_name=file.file_name, object_key=file.object_key, sha256=file.sha256,
-            rows=file.rows, identifier_kind=file.identifier_kind).returning(template_files.c.id)).scalar_one()
-        rows = connection.execute(select(template_rows).where(template_rows.c.file_id == file.id)).all()
-        if rows:
-            connection.execute(insert(template_rows), [
-                {"template_uuid": target, "file_id": new_id, "row_number": r.row_number, "ext_key": r.ext_key,
-                 "identity_uuid": r.identity_uuid, "user_name": r.user_name, "number": r.number} for r in rows])
+            rows=len(rows), identifier_kind=file.identifier_kind).returning(template_files.c.id)).scalar_one()
+        connection.execute(insert(template_rows), [
+            {"template_uuid": target, "file_id": new_id, "row_number": r.row_number, "ext_key": r.ext_key,
+             "identity_uuid": r.identity_uuid, "user_name": r.user_name, "number": r.number} for r in rows])
+        copied += len(rows)
+    return copied

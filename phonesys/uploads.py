@@ -1,0 +1,130 @@
+"""Uploading CSV files into a draft template: fetch, validate every file, accept all or nothing.
+
+One ``template upload`` is one request: every file is validated (each against the template's rows
+and the files before it in the same request), and only if all pass are their rows appended, in
+one transaction. Every uploaded file is kept in object storage (local files are copied to
+``uploads/<orgUuid>/<templateUuid>/``); a rejected file gets ``<key>.errors.csv`` next to it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+from sqlalchemy import Engine, select
+
+from phonesys.errors import Problem, Refused
+from phonesys.exports import export_timestamp
+from phonesys.validation import (
+    MAX_FILE_BYTES,
+    TEMPLATE_ROWS_SCHEMA,
+    ValidationResult,
+    check_size,
+    problems_csv,
+    validate_upload,
+)
+from storage.inventory.engine import read_transaction
+from storage.inventory.schema import template_files, template_rows
+from storage.inventory.snapshot import snapshot_from_inventory
+from storage.inventory.templates import AcceptedFile, accept_files, get_template
+from phonesys.template_status import require_allowed
+
+
+@dataclass(frozen=True)
+class UploadSource:
+    """A file to upload: a local path, or a key in object storage."""
+
+    path: Path | None = None
+    key: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.path.name if self.path is not None else str(self.key).rsplit("/", 1)[-1]
+
+
+def upload_files(engine: Engine, store, template_ref: str, sources: list[UploadSource]) -> dict:
+    template = _draft(engine, template_ref)
+    fetched = [_fetch(store, template, source) for source in sources]
+    results = _validate_all(engine, template, [(key, name, data) for key, name, data in fetched])
+    rejected = [(key, r) for (key, _, _), r in zip(fetched, results) if not r.accepted]
+    if rejected:
+        errors = [_write_errors(store, key, result) for key, result in rejected]
+        raise Refused([p for _, r in rejected for p in r.problems], details={"errors_files": errors})
+    total = accept_files(engine, template.template_uuid, [
+        AcceptedFile(r.file_name, key, r.sha256, r.identifier_kind, r.rows) for (key, _, _), r in zip(fetched, results)])
+    return {"uuid": template.template_uuid, "total_users": total,
+            "files": [{"file_name": r.file_name, "rows": r.rows.num_rows, "identifier_kind": r.identifier_kind,
+                       "object_key": key, "location": store.location(key)} for (key, _, _), r in zip(fetched, results)]}
+
+
+def _draft(engine: Engine, template_ref: str):
+    with read_transaction(engine) as connection:
+        template = get_template(connection, template_ref)
+    require_allowed(template.template_uuid, template.status, "upload")
+    return template
+
+
+def _fetch(store, template, source: UploadSource) -> tuple[str, str, bytes]:
+    """(object key, file name, bytes); the size is checked before any byte is read."""
+    if source.key is not None:
+        too_big = check_size(store.stat(source.key).size, source.name)
+        if too_big:
+            raise Refused(too_big)
+        return source.key, source.name, store.read_bytes(source.key, max_bytes=MAX_FILE_BYTES)
+    if not source.path.is_file():
+        raise Refused(Problem("file-not-found", f"No such file: {source.path}", file=str(source.path)))
+    too_big = check_size(source.path.stat().st_size, source.name)
+    if too_big:
+        raise Refused(too_big)
+    data = source.path.read_bytes()
+    key = f"uploads/{template.org_uuid}/{template.template_uuid}/{export_timestamp()}_{_safe_name(source.name)}"
+    store.write_bytes(key, data, content_type="text/csv")
+    return key, source.name, data
+
+
+def _validate_all(engine: Engine, template, files: list[tuple[str, str, bytes]]) -> list[ValidationResult]:
+    with read_transaction(engine) as connection:
+        existing = _template_rows(connection, template.template_uuid)
+        snapshot = snapshot_from_inventory(connection, template.org_uuid, existing)
+    results = []
+    for _key, name, data in files:
+        result = validate_upload(data, name, snapshot)
+        results.append(result)
+        if result.accepted:  # later files in the same request see this one's rows
+            snapshot = _with_rows(snapshot, result)
+    return results
+
+
+def _template_rows(connection, template_uuid: str) -> pa.Table:
+    rows = connection.execute(
+        select(template_rows.c.ext_key, template_rows.c.identity_uuid, template_rows.c.number,
+               template_files.c.file_name, template_rows.c.row_number)
+        .join(template_files, template_files.c.id == template_rows.c.file_id)
+        .where(template_rows.c.template_uuid == template_uuid)).all()
+    columns = list(zip(*rows)) or [[] for _ in TEMPLATE_ROWS_SCHEMA.names]
+    return pa.Table.from_arrays([pa.array(c, t) for c, t in zip(columns, TEMPLATE_ROWS_SCHEMA.types)],
+                                schema=TEMPLATE_ROWS_SCHEMA)
+
+
+def _with_rows(snapshot, result: ValidationResult):
+    from dataclasses import replace
+
+    added = pa.table({"ext_key": result.rows["ext_key"], "identity_uuid": result.rows["identity_uuid"],
+                      "number": result.rows["number"],
+                      "file_name": pa.array([result.file_name] * result.rows.num_rows, pa.string()),
+                      "row": result.rows["row"].cast(pa.int32())})
+    return replace(snapshot, template_rows=pa.concat_tables([snapshot.template_rows, added.cast(TEMPLATE_ROWS_SCHEMA)]))
+
+
+def _write_errors(store, key: str, result: ValidationResult) -> str:
+    errors_key = f"{key}.errors.csv"
+    store.write_bytes(errors_key, problems_csv(result.problems), content_type="text/csv; charset=utf-8")
+    return store.location(errors_key)
+
+
+def _safe_name(name: str) -> str:
+    """A file name that fits the object-key allowlist: odd characters become '_'."""
+    cleaned = re.sub(r"[^A-Za-z0-9._()+-]", "_", name).strip("._") or "upload.csv"
+    return cleaned[-120:]
