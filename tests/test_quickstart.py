@@ -34,8 +34,14 @@ def test_quick_start_runs_cleanly_twice(tmp_path):
                                 capture_output=True, text=True, timeout=300)
         output = result.stdout + result.stderr
         assert result.returncode == 0, output
-        for noise in ("Traceback", "Warning", "WARNING", "error"):
+        for noise in ("Traceback", "Warning", "WARNING", "error ", "INFO"):
             assert noise not in output, output
-    assert "Phone System base licenses" in result.stdout
-    assert "Provisioned extensions 101..110" in result.stdout
-    assert str(tmp_path / "home" / "inventory.sqlite3") in result.stdout
+    out = result.stdout
+    assert "Phone System base licenses" in out
+    assert "Manual provisioning: extensions 101..110" in out
+    assert "rejected with 5 problems (nothing added)" in out and "accepted, template now has 15,000 users" in out
+    assert "Bulk assignment completed: 14,996 assigned, 4 failed" in out
+    assert str(tmp_path / "home" / "inventory.sqlite3") in out
+    for label in ("Assignment report:", "Provisioned extensions:"):
+        path = Path(out.split(label, 1)[1].split()[0])
+        assert path.is_file() and path.is_relative_to(tmp_path / "home" / "objects")

@@ -1,38 +1,36 @@
-"""``phonesys demo``: the main job on the embedded defaults, end to end."""
+"""``phonesys demo``: the main job on the embedded defaults, end to end.
+
+Demo organization -> manual provisioning -> a 15,000-row CSV with mistakes (rejected, every problem
+listed) -> fixed and accepted -> template started -> another admin takes a few users meanwhile ->
+the bulk assignment flow runs with a progress bar -> summary, report and export paths.
+"""
 
 from __future__ import annotations
 
 from phonesys.cli.common import JsonOption, console, inventory, run
-from phonesys.cli.render import extension_table, usage_table
+from phonesys.cli.render import usage_table
 from phonesys.settings import load_settings
 
 
 def demo(as_json: JsonOption = False) -> None:
-    """Load a demo organization, provision and assign extensions, and print its usage.
+    """Run the whole product once on a demo organization: manual and bulk provisioning.
 
-    Safe to rerun: the demo organization is recreated each time. Uses PHONESYS_HOME (and
-    PHONESYS_DATABASE_URL if set) like every other command.
+    Safe to rerun: the demo organization is recreated each time. Uses PHONESYS_HOME,
+    PHONESYS_DATABASE_URL and PHONESYS_STORAGE_URL like every other command; the Prefect flow runs
+    against PREFECT_API_URL if set, else Prefect's temporary local server.
 
     Example: phonesys demo
     """
-    from sqlalchemy.engine import make_url
+    from phonesys.demo_scenario import run_scenario
 
-    from phonesys.demo import run_demo
-    from storage.inventory.usage import org_usage
-    from storage.inventory.views import list_extensions
+    say = (lambda line: None) if as_json else console.print
+    run(as_json, lambda: run_scenario(inventory(), load_settings(), say, progress=not as_json), _render)
 
-    def action() -> dict:
-        engine = inventory()
-        org_uuid = run_demo(engine, (lambda line: None) if as_json else console.print)
-        return {"org": org_usage(engine, org_uuid), "extensions": list_extensions(engine, org_uuid),
-                "database": make_url(load_settings().inventory_url).render_as_string(hide_password=True)}
 
-    def render(result: dict) -> None:
-        console.print()
-        extension_table(result["extensions"])
-        console.print()
-        usage_table(result["org"])
-        console.print(f"\nInventory database: {result['database']}")
-        console.print(f"Try: phonesys org show {result['org']['org_uuid']}")
-
-    run(as_json, action, render)
+def _render(result: dict) -> None:
+    console.print()
+    usage_table(result["usage"])
+    console.print()
+    for label, path in result["files"].items():
+        console.print(f"{label:<28} {path}")
+    console.print(f"\nRetry the failed rows: phonesys template duplicate {result['template_uuid']} --failed-only")

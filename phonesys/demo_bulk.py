@@ -1,0 +1,56 @@
+"""The bulk part of ``phonesys demo``: a 15,000-row upload with the mistakes real files have.
+
+The first file carries five typical problems (Excel scientific notation, a duplicated key, a
+six-digit key, a misspelt name, a name two people share); the demo shows the report, fixes them
+and uploads again. After the start, another admin "meanwhile" takes a few users and a number by
+hand, so those rows fail at assignment with a reason, as they would in real life.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from phonesys.demo import AMBIGUOUS_NAME, DEMO_ORG_UUID, user_name
+from storage.inventory import extensions as ext_ops
+from storage.inventory import provisioning
+
+ROWS, FIRST_USER, FIRST_KEY = 15_000, 100, 20_000
+BROKEN = {3: ("number", "6.51E+09"), 10: ("ext_key", "20001"), 25: ("ext_key", "200250"),
+          40: ("user", "Tnoy Q. Tan"), 55: ("user", AMBIGUOUS_NAME)}
+
+
+def clean_rows() -> list[list[str]]:
+    """Ext Key, User's Name, Number: every third row gets one of the org's numbers."""
+    return [[str(FIRST_KEY + i), user_name(FIRST_USER + i), f"+656100{100 + i // 3:04d}" if i % 3 == 0 else ""]
+            for i in range(ROWS)]
+
+
+def broken_rows() -> list[list[str]]:
+    rows = [list(row) for row in clean_rows()]
+    for index, (column, value) in BROKEN.items():
+        rows[index][{"ext_key": 0, "user": 1, "number": 2}[column]] = value
+    return rows
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["Ext Key", "User's Name", "Number"])
+    writer.writerows(rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
+    return path
+
+
+def another_admin_meanwhile(engine: Engine) -> list[str]:
+    """Take three of the template's users and one of its numbers by hand, as a colleague might."""
+    keys = provisioning.provision(engine, DEMO_ORG_UUID, 3, "900")
+    taken = [user_name(FIRST_USER + i) for i in (100, 2_000, 9_000)]
+    for key, name in zip(keys, taken):
+        ext_ops.assign_user(engine, DEMO_ORG_UUID, key, name)
+    ext_ops.set_number(engine, DEMO_ORG_UUID, keys[0], clean_rows()[300][2])
+    return taken

@@ -1,0 +1,81 @@
+"""The steps of ``phonesys demo``, each a call into the same code the CLI and flows use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from phonesys import demo, demo_bulk
+from phonesys.errors import Refused
+from phonesys.settings import Settings
+from phonesys.uploads import UploadSource, upload_files
+from storage.inventory.jobs import start_job, status_counts
+from storage.inventory.templates import create_template
+from storage.inventory.usage import org_usage
+from storage.objects import open_object_store
+
+
+def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None], progress: bool) -> dict:
+    document = demo.reset_demo_org(engine)
+    say(f"Loaded {document.name} ({demo.DEMO_ORG_UUID}): {document.base_licenses:,} base licenses, "
+        f"{len(document.numbers):,} numbers, {len(document.users):,} users")
+    demo.manual_provisioning(engine, document, say)
+    store = open_object_store(settings.objects_url)
+    template = create_template(engine, demo.DEMO_ORG_UUID, "Demo onboarding", ["Call Recording"])["uuid"]
+    say(f"Created template 'Demo onboarding' ({template}) with add-on Call Recording")
+    _upload_with_mistakes_then_fixed(engine, store, settings, template, say)
+    plan = start_job(engine, template, chunk_size=500)
+    say(f"Started: {len(plan['rows']):,} rows; base licenses available "
+        f"{plan['pools']['base_licenses']['available_before']:,} -> {plan['pools']['base_licenses']['available_after']:,}")
+    taken = demo_bulk.another_admin_meanwhile(engine)
+    say(f"Meanwhile another admin assigned {', '.join(taken)} by hand and took one number")
+    state = _run_flow(engine, template, progress)
+    counts = status_counts(engine, template)
+    say(f"Bulk assignment {state.name.lower()}: {counts['assigned']:,} assigned, {counts['failed']:,} failed")
+    return _result(engine, store, settings, template)
+
+
+def _upload_with_mistakes_then_fixed(engine, store, settings: Settings, template: str, say) -> None:
+    folder = settings.home / "demo"
+    broken = demo_bulk.write_csv(folder / "onboarding.csv", demo_bulk.broken_rows())
+    try:
+        upload_files(engine, store, template, [UploadSource(path=broken)])
+    except Refused as refused:
+        say(f"Uploaded {broken.name}: rejected with {len(refused.problems)} problems (nothing added):")
+        for problem in refused.problems:
+            say(f"  {problem}")
+        say(f"  errors file: {refused.details['errors_files'][0]}")
+    fixed = demo_bulk.write_csv(folder / "onboarding-fixed.csv", demo_bulk.clean_rows())
+    accepted = upload_files(engine, store, template, [UploadSource(path=fixed)])
+    say(f"Uploaded {fixed.name}: accepted, template now has {accepted['total_users']:,} users")
+
+
+def _run_flow(engine: Engine, template: str, progress: bool):
+    from phonesys.runner import follow, run_flow_in_foreground
+
+    if not progress:
+        return run_flow_in_foreground(template)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from phonesys.cli.common import console
+
+    with Progress(TextColumn("assigning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("rows", total=sum(status_counts(engine, template).values()))
+        return follow(engine, template, lambda: run_flow_in_foreground(template),
+                      lambda c: bar.update(task, completed=c["assigned"] + c["failed"]))
+
+
+def _result(engine: Engine, store, settings: Settings, template: str) -> dict:
+    from storage.inventory.template_views import template_detail
+
+    detail = template_detail(engine, template, action="report")
+    files = {"Inventory database:": make_url(settings.inventory_url).render_as_string(hide_password=True)}
+    if detail["report_key"]:
+        files["Assignment report:"] = store.location(detail["report_key"])
+    if detail["export_key"]:
+        files["Provisioned extensions:"] = store.location(detail["export_key"])
+    return {"template_uuid": template, "usage": org_usage(engine, demo.DEMO_ORG_UUID),
+            "counts": status_counts(engine, template), "files": files}
