@@ -8,6 +8,8 @@ inventory makes every row's outcome exactly-once.
 
 from __future__ import annotations
 
+import time
+
 from prefect import flow
 from prefect.artifacts import (
     create_markdown_artifact,
@@ -25,6 +27,7 @@ from storage.inventory.jobs import failed_rows, template_names
 from tasks import bulk
 from tasks.exports import write_export
 
+PROGRESS_INTERVAL = 0.5  # seconds between progress artifact updates: the UI polls, no need for more
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
@@ -72,9 +75,12 @@ def assign_all_chunks(database_url: str, job: dict, chunk_size: int) -> None:
     progress = create_progress_artifact(0.0, key=f"bulk-progress-{job['template_uuid']}",
                                         description=f"Rows of {job['template_name']} decided")
     failpoint("before-first-chunk")
+    last_update = time.monotonic()
     for number, chunk in enumerate(chunks, start=1):
         bulk.assign_rows(database_url, job["template_uuid"], chunk, number)
-        update_progress_artifact(progress, 100.0 * number / len(chunks))
+        if time.monotonic() - last_update >= PROGRESS_INTERVAL or number == len(chunks):
+            update_progress_artifact(progress, 100.0 * number / len(chunks))
+            last_update = time.monotonic()
         failpoint("between-chunks")
     if not chunks:
         update_progress_artifact(progress, 100.0)

@@ -1,0 +1,129 @@
+"""Benchmark: one 15,000-row template end to end through the bulk assignment flow, against a
+running Prefect server, next to a trivial one-task flow as the orchestration floor.
+
+Uses PREFECT_API_URL if set; otherwise starts `prefect server start` on a free loopback port for
+the run. Each repetition builds a fresh organization and template (not timed), then times the flow.
+Prints medians: flow wall time, assignment-phase rows/s (sum of the assign-chunk task runs), the
+trivial flow's wall time and the ratio. Usage: python benchmarks/bulk_assignment.py [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+ROWS = 15_000
+
+
+def start_server(home: Path) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                               "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(f"{url}/health", timeout=1)
+            return server, url
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise SystemExit("prefect server did not start")
+
+
+def build_template(engine) -> str:
+    import pyarrow as pa
+
+    from phonesys.orgfile import OrgDocument, UserEntry
+    from storage.inventory.jobs import start_job
+    from storage.inventory.orgs import load_org
+    from storage.inventory.templates import AcceptedFile, accept_files, create_template
+
+    org = str(uuid.uuid4())
+    users = [UserEntry(identity_uuid=str(uuid.uuid4()), name=f"User {i:05d}") for i in range(ROWS)]
+    numbers = [f"+65{6100_0000 + i + int(org[:4], 16) * 10:08d}"[:11] for i in range(ROWS // 3)]
+    load_org(engine, OrgDocument(org_uuid=org, name="Bench", base_licenses=ROWS, addons={"Call Recording": ROWS},
+                                 numbers=sorted(set(numbers)), users=users))
+    numbers = sorted(set(numbers))
+    template = create_template(engine, org, "Bench", ["Call Recording"])["uuid"]
+    rows = pa.table({"row": list(range(2, ROWS + 2)), "ext_key": [str(10_000 + i) for i in range(ROWS)],
+                     "identity_uuid": [u.identity_uuid for u in users], "user_name": [u.name for u in users],
+                     "number": [numbers[i // 3] if i % 3 == 0 and i // 3 < len(numbers) else None for i in range(ROWS)]})
+    accept_files(engine, template, [AcceptedFile("bench.csv", None, "0" * 64, "name", rows)])
+    start_job(engine, template, chunk_size=int(os.environ.get("BENCH_CHUNK", "500")))
+    return template
+
+
+def assignment_seconds(flow_run_id) -> float:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    return sum(r.total_run_time.total_seconds() for r in runs if r.name.startswith("assign-chunk"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="phonesys-bench-"))
+    os.environ.update({"PHONESYS_HOME": str(tmp / "home"), "PREFECT_LOGGING_LEVEL": "WARNING",
+                       "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
+    server = None
+    if not os.environ.get("PREFECT_API_URL"):
+        server, os.environ["PREFECT_API_URL"] = start_server(tmp / "prefect")
+    try:
+        measure(args.runs)
+    finally:
+        if server:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def measure(runs: int) -> None:
+    from prefect import flow, task
+
+    from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
+    from phonesys.settings import load_settings
+    from storage.inventory.engine import open_engine
+
+    @task
+    def one_step() -> int:
+        return 1
+
+    @flow(name="trivial-floor")
+    def trivial() -> int:
+        return one_step()
+
+    engine = open_engine(load_settings().inventory_url)
+    floors, walls, rates = [], [], []
+    for _ in range(runs):
+        started = time.perf_counter()
+        trivial()
+        floors.append(time.perf_counter() - started)
+        template = build_template(engine)
+        started = time.perf_counter()
+        state = bulk_assignment(BulkAssignmentParameters(template_uuid=template), return_state=True)
+        walls.append(time.perf_counter() - started)
+        assert state.is_completed() and state.result()["assigned"] == ROWS, state
+        rates.append(ROWS / assignment_seconds(state.state_details.flow_run_id))
+    floor, wall, rate = statistics.median(floors), statistics.median(walls), statistics.median(rates)
+    print(f"bulk flow ({ROWS:,} rows): median wall {wall:.2f}s; assignment phase median {rate:,.0f} rows/s")
+    print(f"trivial one-task flow:    median wall {floor:.2f}s; ratio bulk/trivial {wall / floor:.1f}x "
+          f"(runs={runs}, {engine.url.get_backend_name()})")
+
+
+if __name__ == "__main__":
+    main()
