@@ -25,6 +25,7 @@ from phonesys.settings import load_settings
 from storage.inventory.engine import open_engine
 from storage.inventory.jobs import failed_rows, template_names
 from tasks import bulk
+from tasks.dropfolder import publish_request_status
 from tasks.exports import write_export
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress artifact updates: the UI polls, no need for more
@@ -65,6 +66,7 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> dict:
     export = write_export("extensions", job["org_uuid"], database_url, storage_url)
     counts = bulk.complete_job(database_url, job["template_uuid"], report["key"], export["key"])
     after = bulk.usage_snapshot(database_url, job["org_uuid"])
+    publish_request_status(database_url, storage_url, job["template_uuid"])
     publish_summary(database_url, job, counts, before, after, report, export)
     return {**counts, "report": report, "export": export, "template_uuid": job["template_uuid"]}
 

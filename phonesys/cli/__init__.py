@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from phonesys.cli import db, export, ext, org, template, template_run  # noqa: F401 - registers commands
+from phonesys.cli import db, dropfolder, export, ext, org, template, template_run  # noqa: F401 - registers commands
 from phonesys.cli.demo import demo
 from phonesys.cli.sample import sample_csv
 
@@ -26,6 +26,7 @@ app.add_typer(ext.app, name="ext")
 app.add_typer(db.app, name="db")
 app.add_typer(export.app, name="export")
 app.add_typer(template.app, name="template")
+app.add_typer(dropfolder.app, name="dropfolder")
 app.command("provision")(ext.provision)
 app.command("demo")(demo)
 app.command("sample-csv")(sample_csv)

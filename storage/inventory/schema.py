@@ -164,3 +164,20 @@ template_rows = Table(
     UniqueConstraint("template_uuid", "number", name="uq_template_rows_number"),
     Index("ix_template_rows_template_status", "template_uuid", "status"),
 )
+
+dropfolder_requests = Table(
+    "dropfolder_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("manifest_key", String(1024), nullable=False),
+    Column("version", String(300), nullable=False),
+    Column("org_uuid", String(36), nullable=False),
+    Column("request_name", String(255), nullable=False),
+    Column("status", String(16), nullable=False, server_default="claimed"),
+    Column("template_uuid", String(36), nullable=True),
+    Column("status_key", String(1024), nullable=True),
+    Column("claimed_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("manifest_key", "version", name="uq_dropfolder_manifest_version"),
+    Index("ix_dropfolder_template", "template_uuid"),
+)

@@ -1,0 +1,46 @@
+"""The drop-folder scan: turn complete requests in ``incoming/`` into started templates.
+
+find complete requests -> claim and process each (validate, template, upload, start) -> run the
+bulk assignments it started -> summary artifact. Safe to run every minute and from several
+places at once: the inventory's request ledger lets exactly one scan claim a request.
+"""
+
+from __future__ import annotations
+
+from prefect import flow
+from prefect.artifacts import create_markdown_artifact
+
+from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
+from phonesys.settings import load_settings
+from tasks.dropfolder import find_complete_requests, process_one
+
+
+@flow(name="drop-folder-scan", flow_run_name="drop-folder-scan")
+def drop_folder_scan(wait: bool = True) -> dict:
+    """One pass over the drop folder; ``wait`` runs the started bulk assignments to their end."""
+    settings = load_settings()
+    database_url, storage_url = settings.inventory_url, settings.objects_url
+    requests = find_complete_requests(storage_url)
+    outcomes = [process_one(database_url, storage_url, ref) for ref in requests]
+    started = [o["template_uuid"] for o in outcomes if o["status"] == "started"]
+    if wait:  # each bulk run refreshes its request's status.json when it completes
+        for template_uuid in started:
+            bulk_assignment(BulkAssignmentParameters(template_uuid=template_uuid), return_state=True)
+    summary = _summary(outcomes)
+    create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
+                             description="Requests found, claimed and rejected")
+    return {**summary, "requests": outcomes}
+
+
+def _summary(outcomes: list[dict]) -> dict:
+    count = lambda *states: sum(o["status"] in states for o in outcomes)  # noqa: E731
+    return {"found": len(outcomes), "claimed": count("rejected", "draft", "started"),
+            "skipped": count("skipped"), "rejected": count("rejected"), "started": count("started")}
+
+
+def _markdown(summary: dict, outcomes: list[dict]) -> str:
+    lines = ["# Drop-folder scan", "", " | ".join(f"{k}: **{v}**" for k, v in summary.items()), "",
+             "| org | request | status | template | status file |", "|---|---|---|---|---|"]
+    lines += [f"| {o['org_uuid']} | {o['request']} | {o['status']} | {o['template_uuid'] or '-'} | "
+              f"{o['status_key'] or '-'} |" for o in outcomes if o["status"] != "skipped"]
+    return "\n".join(lines) + "\n"

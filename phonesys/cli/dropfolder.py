@@ -1,0 +1,43 @@
+"""``phonesys dropfolder``: process the S3 (or local) drop folder from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from phonesys.cli.common import JsonOption, console, print_json
+
+app = typer.Typer(help="The drop folder: incoming/<orgUuid>/<request>/ with CSV files and request.json.",
+                  no_args_is_help=True)
+
+
+@app.command("scan")
+def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Also run the bulk assignments the "
+                                            "scan starts, to their end.")] = True,
+         as_json: JsonOption = False) -> None:
+    """Process every complete request in the drop folder once.
+
+    A request is complete when its request.json exists; each is claimed exactly once, validated,
+    turned into a template, started if asked, and moved to processed/ or rejected/ with a status.json.
+
+    Example: PHONESYS_STORAGE_URL=s3://acme-phonesys phonesys dropfolder scan
+    """
+    from phonesys.runner import quiet_prefect
+
+    quiet_prefect()
+    from flows.drop_folder import drop_folder_scan
+
+    state = drop_folder_scan(wait=wait, return_state=True)
+    if not state.is_completed():
+        console.print(f"error scan-failed: {state.message}", soft_wrap=True)
+        raise typer.Exit(70)
+    result = state.result()
+    if as_json:
+        print_json({"ok": True, **result})
+        return
+    console.print(f"Found {result['found']} request(s): {result['claimed']} claimed, {result['rejected']} "
+                  f"rejected, {result['started']} started, {result['skipped']} already taken")
+    for outcome in result["requests"]:
+        if outcome["status"] != "skipped":
+            console.print(f"  {outcome['org_uuid']}/{outcome['request']}: {outcome['status']} -> {outcome['status_key']}")

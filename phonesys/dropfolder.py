@@ -1,0 +1,114 @@
+"""The S3 drop-folder contract: find complete requests, claim each once, turn it into a template.
+
+    incoming/<orgUuid>/<request-name>/*.csv           one or more upload files
+    incoming/<orgUuid>/<request-name>/request.json    written LAST: marks the request complete
+        {"template": "Sales onboarding", "addons": ["Call Recording"], "start": true, "policy": "continue"}
+
+A folder without ``request.json`` is an upload still in progress and is left alone. Afterwards the
+request's objects move to ``processed/...`` or ``rejected/...`` (same relative names, the manifest
+last), with ``<file>.errors.csv`` beside rejected files and a ``status.json`` scripts can poll.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from phonesys.errors import Problem, Refused
+from phonesys.rules import check_uuid
+
+MANIFEST = "request.json"
+STATUS = "status.json"
+MANIFEST_MAX_BYTES = 64 * 1024
+logger = logging.getLogger("phonesys.dropfolder")
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    template: str = Field(min_length=1, max_length=200)
+    addons: list[str] = Field(default_factory=list)
+    start: bool = True
+    policy: Literal["continue", "all-or-nothing"] = "continue"
+
+
+@dataclass(frozen=True)
+class RequestRef:
+    org_uuid: str
+    name: str
+    manifest_key: str
+    version: str
+
+    @property
+    def prefix(self) -> str:
+        return f"incoming/{self.org_uuid}/{self.name}/"
+
+
+@dataclass
+class Outcome:
+    request: str
+    org_uuid: str
+    status: str                      # skipped | rejected | draft | started
+    template_uuid: str | None = None
+    status_key: str | None = None
+    problems: list[dict] = field(default_factory=list)
+
+
+def find_requests(store) -> list[RequestRef]:
+    """Complete requests: ``incoming/<orgUuid>/<name>/request.json``; anything else is ignored."""
+    found = []
+    for info in store.list("incoming/"):
+        parts = info.key.split("/")
+        if len(parts) != 4 or parts[3] != MANIFEST:
+            continue
+        if isinstance(check_uuid(parts[1], "org"), Problem) or parts[1] != parts[1].lower():
+            logger.warning("drop folder: ignoring %s: %r is not an organization UUID", info.key, parts[1])
+            continue
+        found.append(RequestRef(parts[1], parts[2], info.key, f"{info.etag}@{info.modified.isoformat()}"))
+    return found
+
+
+def read_manifest(store, ref: RequestRef) -> Manifest:
+    data = store.read_bytes(ref.manifest_key, max_bytes=MANIFEST_MAX_BYTES)
+    try:
+        return Manifest.model_validate(json.loads(data.decode("utf-8-sig")))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Refused(Problem("manifest-unreadable", f"{MANIFEST} is not UTF-8 JSON: {exc}", MANIFEST,
+                              file=ref.manifest_key)) from None
+    except ValidationError as exc:
+        raise Refused([Problem("manifest-invalid", f"{'.'.join(map(str, e['loc'])) or MANIFEST}: {e['msg']}",
+                               MANIFEST, file=ref.manifest_key) for e in exc.errors()]) from None
+
+
+def upload_keys(store, ref: RequestRef) -> list[str]:
+    """The request's CSV files (not the manifest, not errors files from an earlier attempt)."""
+    keys = [info.key for info in store.list(ref.prefix)
+            if info.key.lower().endswith(".csv") and not info.key.endswith(".errors.csv")
+            and info.key.count("/") == 3]
+    if not keys:
+        raise Refused(Problem("request-no-files", f"{ref.prefix} holds no .csv file next to {MANIFEST}.",
+                              "files", file=ref.manifest_key))
+    return sorted(keys)
+
+
+def settle(store, ref: RequestRef, outcome: Outcome) -> str:
+    """Move the request's objects to processed/ or rejected/, manifest last; write status.json first."""
+    destination = f"{'rejected' if outcome.status == 'rejected' else 'processed'}/{ref.org_uuid}/{ref.name}/"
+    outcome.status_key = destination + STATUS
+    write_status(store, outcome.status_key, status_document(outcome))
+    keys = [info.key for info in store.list(ref.prefix) if info.key != ref.manifest_key]
+    for key in keys + [ref.manifest_key]:
+        store.move(key, destination + key[len(ref.prefix):])
+    return outcome.status_key
+
+
+def status_document(outcome: Outcome, **extra) -> dict:
+    return {"request": outcome.request, "org_uuid": outcome.org_uuid, "status": outcome.status,
+            "template_uuid": outcome.template_uuid, "problems": outcome.problems, **extra}
+
+
+def write_status(store, key: str, document: dict) -> None:
+    store.write_bytes(key, (json.dumps(document, indent=2, default=str) + "\n").encode(), "application/json")
