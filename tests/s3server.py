@@ -10,6 +10,7 @@ inspecting. tests/conftest.py registers this module as a plugin, so every test c
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 
@@ -33,6 +34,7 @@ AWS_UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SEC
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """``http://127.0.0.1:PORT`` of a moto S3 server; the AWS environment points at it meanwhile."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one INFO line per request drowns failures
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
