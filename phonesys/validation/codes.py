@@ -53,3 +53,10 @@ TEMPLATE_CODES: dict[str, str] = {
 }
 
 CODES: dict[str, str] = {**FILE_CODES, **ROW_CODES, **TEMPLATE_CODES}
+
+
+def markdown_table() -> str:
+    """The README's table of codes, generated so that a docs test can compare it with the README."""
+    lines = ["| code | meaning |", "| --- | --- |"]
+    lines += [f"| `{code}` | {meaning} |" for code, meaning in CODES.items()]
+    return "\n".join(lines)

@@ -55,13 +55,14 @@ def _undecodable(data: bytes, bom: bytes, encoding: str, exc: UnicodeDecodeError
                  file_name: str) -> Problem:
     offset = len(bom) + exc.start
     row, column = locate(data[len(bom):offset].decode(encoding))
-    bad = data[offset:offset + 1]
+    bad = data[offset:offset + 1] if encoding == "utf-8" else data[offset:len(bom) + exc.end][:4]
     where = f"row {row}" + (f", column {column}" if column else "")
     meaning = ""
     if encoding == "utf-8":
         meaning = (f" In Windows-1252 it reads as '{bad.decode('cp1252', errors='replace')}', so the file "
                    "was probably saved as plain 'CSV' instead of 'CSV UTF-8'.")
-    return Problem("encoding-unsupported", f"The file is not valid {encoding.upper()}: byte 0x{bad.hex()} "
+    what = "byte" if len(bad) == 1 else "bytes"
+    return Problem("encoding-unsupported", f"The file is not valid {encoding.upper()}: {what} 0x{bad.hex()} "
                    f"at offset {offset} ({where}) cannot be read.{meaning} {_SAVE_AS}",
                    field=column, value=data[max(offset - 20, 0):offset + 20].decode(encoding, "replace"),
                    row=row, file=file_name)

@@ -45,9 +45,9 @@ def parse_upload(data: bytes, file_name: str, limit: int) -> Parsed:
     collected = collect(records, layout, file_name, limit)
     if collected.over_limit:
         return Parsed([_file_over_limit(limit, file_name)], layout)
-    if not collected.data_rows:
-        return Parsed(problems + [Problem("file-header-only", "The file has a header but no data rows; "
-                                          "add one row per user below the header.", file=file_name)], layout)
+    if not collected.data_rows:  # broken records, if any, were the data rows; else there were none
+        return Parsed(problems or [Problem("file-header-only", "The file has a header but no data rows; "
+                                           "add one row per user below the header.", file=file_name)], layout)
     return Parsed(problems + collected.problems, layout, collected)
 
 

@@ -85,5 +85,6 @@ def _ragged(cells: list[str], layout: Layout, row: int, file_name: str) -> Probl
 def _blank_column(index: int, rows: list[int], layout: Layout, file_name: str) -> Problem:
     shown = ", ".join(str(r) for r in rows[:5]) + (f" and {len(rows) - 5} more" if len(rows) > 5 else "")
     return Problem("header-blank-column", f"Column {column_letter(index)} has no name in the header "
-                   f"but holds values (rows {shown}); delete the column or move its values.",
+                   f"but holds values (row{'s' if len(rows) > 1 else ''} {shown}); name it, delete it or "
+                   "move its values.",
                    value=f"column {column_letter(index)}", row=layout.row, file=file_name)

@@ -10,7 +10,12 @@ from __future__ import annotations
 import hashlib
 
 from phonesys.errors import Problem
-from phonesys.validation.model import ROWS_SCHEMA, InventorySnapshot, ValidationResult, empty_table
+from phonesys.validation.model import (
+    ROWS_SCHEMA,
+    InventorySnapshot,
+    ValidationResult,
+    empty_table,
+)
 from phonesys.validation.reading import Parsed, parse_upload
 from phonesys.validation.session import acceptable_rows, open_session, run_checks
 
@@ -36,9 +41,13 @@ def _template_limit(snapshot: InventorySnapshot, adding: int, file_name: str) ->
     existing, limit = snapshot.template_rows.num_rows, snapshot.template_row_limit
     if existing + adding <= limit:
         return []
-    return [Problem("template-user-limit", f"The template already has {existing:,} users and this file adds "
-                    f"{adding:,}: {existing + adding - limit:,} over the limit of {limit:,} users per "
+    return [Problem("template-user-limit", f"The template already has {_users(existing)} and this file adds "
+                    f"{adding:,}: {existing + adding - limit:,} over the limit of {_users(limit)} per "
                     "template. Remove rows or use another template.", value=str(adding), file=file_name)]
+
+
+def _users(count: int) -> str:
+    return f"{count:,} user" + ("" if count == 1 else "s")
 
 
 def _prove_covered(data_rows: list[int], accepted: list[int], problems: list[Problem]) -> None:
