@@ -47,7 +47,8 @@ def test_help_has_an_example(path):
     assert result.exit_code == 0, result.output
     assert "Example" in result.stdout
     assert "Usage" in result.stdout
-    if "ORG" in result.stdout:  # the ORG argument is explained
+    usage = next(line for line in result.stdout.splitlines() if "Usage" in line)
+    if "ORG" in usage:  # the ORG argument is explained
         assert "Organization UUID" in result.stdout
 
 

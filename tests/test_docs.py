@@ -38,3 +38,9 @@ def test_tour_command_exists(cli, words):
     result = cli(*words, "--help")
     assert result.exit_code == 0, result.output
     assert "Example" in result.stdout or "Commands" in result.stdout
+
+
+def test_readme_lists_every_validation_code():
+    from phonesys.validation.codes import markdown_table
+
+    assert markdown_table() in README
