@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test bench postgres clean
+.PHONY: install demo test serve bench postgres clean
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV) (first run only; log in $(VENV)/install.log)..."
@@ -31,6 +31,12 @@ test: $(STAMP)
 
 postgres:
 	@bash .ci/postgres.sh
+
+# A local Prefect server (UI at http://127.0.0.1:$(PREFECT_PORT), data in $$PHONESYS_HOME/prefect) and
+# `phonesys serve` serving every deployment of prefect.yaml against it; Ctrl-C stops both.
+PREFECT_PORT ?= 4200
+serve: $(STAMP)
+	@$(VENV)/bin/python -m phonesys.localserver --port $(PREFECT_PORT)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/import_users.py

@@ -2,7 +2,8 @@
 
 The flow runs in the foreground (against ``PREFECT_API_URL`` if set, else Prefect's temporary local
 server). Progress comes from the inventory's ledger, polled from a second thread, so the bar moves
-whatever process does the work.
+whatever process does the work: ``follow`` also watches a run handed to the served deployment
+(``phonesys.handoff`` decides when that happens).
 """
 
 from __future__ import annotations

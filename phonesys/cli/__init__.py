@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from phonesys.cli import db, dropfolder, export, ext, org, template, template_run  # noqa: F401 - registers commands
+from phonesys.cli import db, dropfolder, export, ext, ops, org, template, template_run  # noqa: F401 - registers commands
 from phonesys.cli.demo import demo
 from phonesys.cli.sample import sample_csv
 
@@ -30,6 +30,8 @@ app.add_typer(dropfolder.app, name="dropfolder")
 app.command("provision")(ext.provision)
 app.command("demo")(demo)
 app.command("sample-csv")(sample_csv)
+app.command("serve")(ops.serve)
+app.command("notify")(ops.notify)
 
 
 def main() -> None:

@@ -2,6 +2,8 @@
 
 Exit status of ``start``: 0 every row assigned (or a dry run that would succeed), 1 refused,
 3 finished with failed rows, 70 the flow itself failed (rerun ``start --resume`` to finish it).
+A start handed to a served deployment (``phonesys.handoff``) without ``--wait`` exits 0 once the
+run is accepted; with ``--wait`` it follows the run and keeps the same contract.
 """
 
 from __future__ import annotations
@@ -34,12 +36,18 @@ def start(
                                            "any failed row leaves the inventory as before.")] = Policy.continue_,
     resume: Annotated[bool, typer.Option("--resume", help="Finish an in-progress template whose run "
                                          "was interrupted.")] = False,
+    foreground: Annotated[bool, typer.Option("--foreground", help="Run the flow in this process even when "
+                                             "the bulk-assignment deployment is served.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Start the bulk assignment of a draft template.
 
     Checks first that there are enough base and add-on licenses, every user is unassigned and every
     number available; otherwise nothing changes and every shortfall is listed.
+
+    When PREFECT_API_URL names a server where the bulk-assignment deployment is being served
+    (`phonesys serve` or a worker), the run is handed to it: the command prints the flow run and
+    its UI address and, with --wait, follows it to the end (same exit status as a local run).
 
     Example: phonesys template start 7c1d...9a --wait --policy all-or-nothing
     """
@@ -55,7 +63,7 @@ def start(
         template = plan["uuid"]
     else:
         template = attempt(as_json, lambda: _resumable(engine, template))
-    _run_and_report(engine, template, chunk_size if resume else None, wait, as_json)
+    _run_and_report(engine, template, chunk_size if resume else None, wait, as_json, foreground)
 
 
 def _resumable(engine, template_ref: str) -> str:
@@ -70,24 +78,63 @@ def _resumable(engine, template_ref: str) -> str:
     return detail["uuid"]
 
 
-def _run_and_report(engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool) -> None:
-    from phonesys.runner import follow, run_flow_in_foreground
-    from storage.inventory.jobs import status_counts
+def _run_and_report(engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool,
+                    foreground: bool = False) -> None:
+    from phonesys.handoff import served_deployment
+    from phonesys.runner import run_flow_in_foreground
 
-    total = sum(status_counts(engine, template_uuid).values())
-    if wait and not as_json:
-        with Progress(TextColumn("assigning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err_console, transient=False) as bar:
-            task = bar.add_task("rows", total=total)
-            state = follow(engine, template_uuid, lambda: run_flow_in_foreground(template_uuid, chunk_size),
-                           lambda c: bar.update(task, completed=c["assigned"] + c["failed"]))
-    else:
-        state = run_flow_in_foreground(template_uuid, chunk_size)
+    deployment = None if foreground else served_deployment()
+    if deployment is not None:
+        _hand_off(engine, template_uuid, chunk_size, wait, as_json, deployment)
+        return
+    work = lambda: run_flow_in_foreground(template_uuid, chunk_size)
+    state = _with_progress(engine, template_uuid, work) if wait and not as_json else work()
     _finish(engine, template_uuid, state, as_json)
 
 
-def _finish(engine, template_uuid: str, state, as_json: bool) -> None:
-    summary = _summary(engine, template_uuid)
+def _with_progress(engine, template_uuid: str, work):
+    """Run ``work`` under a progress bar fed by the ledger, whichever process assigns the rows."""
+    from phonesys.runner import follow
+    from storage.inventory.jobs import status_counts
+
+    total = sum(status_counts(engine, template_uuid).values())
+    with Progress(TextColumn("assigning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=False) as bar:
+        task = bar.add_task("rows", total=total)
+        return follow(engine, template_uuid, work, lambda c: bar.update(task, completed=c["assigned"] + c["failed"]))
+
+
+def _hand_off(engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool, deployment) -> None:
+    """Submit the run to the served deployment; with ``wait`` follow it to its final state."""
+    from phonesys.handoff import BULK_DEPLOYMENT, run_url, submit, wait_for_final_state
+    from storage.inventory.jobs import template_names
+
+    flow_run = submit(deployment, template_uuid, chunk_size, run_name=" / ".join(template_names(engine, template_uuid)))
+    run = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name, "url": run_url(flow_run),
+           "deployment": BULK_DEPLOYMENT}
+    if not wait:
+        _print_submitted(template_uuid, run, as_json)
+        return
+    if not as_json:
+        err_console.print(f"Handed off to deployment {run['deployment']}: flow run {run['flow_run_name']} "
+                          f"({run['flow_run_id']}) {run['url'] or ''}".rstrip())
+    work = lambda: wait_for_final_state(flow_run.id)
+    state = _with_progress(engine, template_uuid, work) if not as_json else work()
+    _finish(engine, template_uuid, state, as_json, {"handed_off": True, **run})
+
+
+def _print_submitted(template_uuid: str, run: dict, as_json: bool) -> None:
+    """Without --wait a handed-off start ends here: the run is accepted, its outcome comes later."""
+    if as_json:
+        print_json({"ok": True, "uuid": template_uuid, "status": "in_progress", "handed_off": True, **run})
+        return
+    console.print(f"Started {template_uuid} as flow run {run['flow_run_name']} ({run['flow_run_id']}) "
+                  f"of deployment {run['deployment']}")
+    console.print(f"  follow it: {run['url'] or 'the Prefect UI'}, or `phonesys template report {template_uuid}`")
+
+
+def _finish(engine, template_uuid: str, state, as_json: bool, extra: dict | None = None) -> None:
+    summary = {**_summary(engine, template_uuid), **(extra or {})}
     if not state.is_completed():
         summary["flow_state"] = state.name
         summary["message"] = str(state.message)

@@ -1,0 +1,87 @@
+"""Hand a started template to the served ``bulk-assignment`` deployment instead of running it here.
+
+``phonesys template start`` runs the flow in its own process unless something is serving the
+deployment right now (``phonesys serve`` or a worker on the process pool): then the run belongs
+there, where the ops view, retries and logs live, and the CLI only submits and optionally follows.
+
+"Served right now" is what the Prefect server itself records: whoever executes a deployment's runs
+polls the API for them, and each poll sets the deployment's ``last_polled`` and status READY (a
+runner polls every 10 s, a worker every 15 s). A deployment that merely exists (registered once,
+its server long gone) would take the run and never start it, so a poll older than a minute means
+"not served" and the run stays in the foreground.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun, State
+    from prefect.client.schemas.responses import DeploymentResponse
+
+BULK_DEPLOYMENT = "bulk-assignment/bulk-assignment"
+POLL_FRESHNESS = timedelta(seconds=60)  # the server's own NOT_READY threshold (foreman default)
+START_TIMEOUT = 120.0  # seconds a handed-off run may wait to be picked up before --wait gives up
+
+
+def is_served(status: str | None, last_polled: datetime | None, now: datetime,
+              freshness: timedelta = POLL_FRESHNESS) -> bool:
+    """True when the deployment is READY and was polled within ``freshness`` of ``now``."""
+    return (status or "").upper() == "READY" and last_polled is not None and now - last_polled <= freshness
+
+
+def served_deployment(name: str = BULK_DEPLOYMENT) -> DeploymentResponse | None:
+    """The deployment when a Prefect API is configured and something is serving it; else None.
+
+    Any failure to ask (no API, unknown deployment, server down) means None: the foreground run
+    is always the safe answer, and it reports a real connection problem itself."""
+    from prefect.client.orchestration import get_client
+
+    from phonesys.prefect_api import configured_api_url
+
+    if not configured_api_url():
+        return None
+    try:
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(name)
+    except Exception:  # noqa: BLE001 - ObjectNotFound, HTTP and connection errors alike mean "not served"
+        return None
+    status = getattr(deployment.status, "value", deployment.status)
+    return deployment if is_served(status, deployment.last_polled, datetime.now(UTC)) else None
+
+
+def submit(deployment: DeploymentResponse, template_uuid: str, chunk_size: int | None, *,
+           run_name: str | None = None, tags: list[str] | None = None) -> FlowRun:
+    """Create the flow run and return at once (``timeout=0``); the serving process starts it."""
+    from prefect.deployments import run_deployment
+
+    parameters: dict[str, Any] = {"template_uuid": template_uuid}
+    if chunk_size is not None:
+        parameters["chunk_size"] = chunk_size
+    return run_deployment(deployment.id, parameters={"parameters": parameters}, timeout=0, as_subflow=False,
+                          flow_run_name=run_name, tags=tags or [])
+
+
+def run_url(flow_run: FlowRun) -> str | None:
+    """Where the run is shown in the Prefect UI (None when no UI URL is known)."""
+    from prefect.utilities.urls import url_for
+
+    return url_for(flow_run)
+
+
+def wait_for_final_state(flow_run_id, interval: float = 1.0, start_timeout: float = START_TIMEOUT) -> State:
+    """Poll the API until the run is in a final state (completed, failed, crashed, cancelled).
+
+    A run nobody picks up (the serving process stopped right after the check) stays Scheduled, then
+    Late, forever; after ``start_timeout`` seconds that state is returned instead of waiting on."""
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + start_timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            state = client.read_flow_run(flow_run_id).state
+            if state is not None and (state.is_final() or (state.is_scheduled() and time.monotonic() > deadline)):
+                return state
+            time.sleep(interval)

@@ -1,0 +1,130 @@
+"""``make serve``: a local Prefect server plus ``phonesys serve``, for trying the ops side on one machine.
+
+The server and ``phonesys serve`` run in their own process groups, so the terminal's Ctrl-C reaches
+only this process: it asks ``phonesys serve`` to stop first (it pauses its schedules, which needs
+the server still up), then stops the server. Its data (SQLite database, logs) lives in ``$PHONESYS_HOME/prefect``, so runs and their
+artifacts are still in the UI after a restart. Tests start their servers through the same code.
+
+Usage: python -m phonesys.localserver [--host 127.0.0.1] [--port 4200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+
+
+@dataclass
+class LocalServer:
+    """A ``prefect server start`` child process and where it answers."""
+
+    process: subprocess.Popen
+    ui_url: str
+    log: Path
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.ui_url}/api"
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def port_taken(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0
+
+
+def start_server(home: Path, host: str = "127.0.0.1", port: int = 4200) -> LocalServer:
+    """Start the server (UI included) with ``PREFECT_HOME=home``; output goes to ``home/server.log``."""
+    home.mkdir(parents=True, exist_ok=True)
+    env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
+    # Host and port as settings, not only flags: the UI derives the API address it calls from them.
+    env.update(QUIET, PREFECT_HOME=str(home), PREFECT_SERVER_API_HOST=host, PREFECT_SERVER_API_PORT=str(port),
+               PREFECT_LOGGING_LEVEL=env.get("PREFECT_LOGGING_LEVEL", "WARNING"))
+    log = home / "server.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", host,
+                                    "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    return LocalServer(process, f"http://{host}:{port}", log)
+
+
+def wait_healthy(server: LocalServer, timeout: float = 120) -> None:
+    """Block until ``/api/health`` answers; RuntimeError (with the log's end) if it dies or stalls."""
+    from phonesys.prefect_api import health_problem
+
+    deadline = time.monotonic() + timeout
+    while (problem := health_problem(server.api_url)) is not None:
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            tail = server.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"Prefect server at {server.ui_url} did not start ({problem}); "
+                               f"end of {server.log}:\n{tail}")
+        time.sleep(0.5)
+
+
+def run_serve(api_url: str) -> int:
+    """``phonesys serve`` as a child in its own process group: Ctrl-C (or SIGTERM) reaches only this
+    process, which passes exactly one SIGINT on and waits for the child's clean exit."""
+    env = {**os.environ, **QUIET, "PREFECT_API_URL": api_url, "PREFECT_LOGGING_LEVEL": "INFO"}
+    child = subprocess.Popen([sys.executable, "-c", "from phonesys.cli import main; main()", "serve"], env=env,
+                             process_group=0)
+    signal.signal(signal.SIGTERM, lambda *_: child.send_signal(signal.SIGINT))
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            child.send_signal(signal.SIGINT)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from phonesys.settings import load_settings
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4200)
+    args = parser.parse_args(argv)
+    # Started in the background (nohup, `&`), SIGINT arrives ignored and children would inherit
+    # that; a real handler here is reset to the default in children, so Ctrl-C reaches them again.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if port_taken(args.host, args.port):
+        print(f"error port-in-use: {args.host}:{args.port} is taken (a Prefect server already running?); "
+              f"use it with `PREFECT_API_URL=http://{args.host}:{args.port}/api phonesys serve`, "
+              "or pick another port: make serve PREFECT_PORT=4201", file=sys.stderr)
+        return 1
+    server = start_server(load_settings().ensure_home() / "prefect", args.host, args.port)
+    try:
+        print(f"Starting the Prefect server (log: {server.log}) ...", file=sys.stderr)
+        wait_healthy(server)
+        print(f"Prefect UI: {server.ui_url}   API: {server.api_url}   Ctrl-C stops both", file=sys.stderr)
+        return run_serve(server.api_url)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

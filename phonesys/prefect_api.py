@@ -1,0 +1,56 @@
+"""Which Prefect API phonesys talks to, and whether it answers: one check for serve, notify, hand-off.
+
+Serving and notifying need a lasting Prefect server: with no ``PREFECT_API_URL`` Prefect would start
+a temporary one that dies with the process, taking schedules, triggers, events and the UI with it.
+So the API must be named and answer ``/health`` first; both failures get a message saying what to do.
+"""
+
+from __future__ import annotations
+
+from phonesys.errors import PhonesysError, Problem, Refused
+
+HEALTH_TIMEOUT = 10.0  # seconds; a healthy local server answers in milliseconds
+
+
+class PrefectUnavailable(PhonesysError):
+    """The Prefect API did not answer (or dropped a delivery); safe to retry later."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def configured_api_url() -> str | None:
+    """PREFECT_API_URL from the environment or the active Prefect profile (None when unset)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
+def require_api() -> str:
+    """The API URL, checked: Refused when unset, PrefectUnavailable when it does not answer."""
+    url = configured_api_url()
+    if not url:
+        raise Refused(Problem("prefect-api-not-set", "PREFECT_API_URL is not set; point it at a Prefect "
+                              "server (e.g. http://127.0.0.1:4200/api) or run `make serve` to start one.",
+                              "PREFECT_API_URL"))
+    problem = health_problem(url)
+    if problem:
+        raise unavailable(url, f"did not answer its health check ({problem}); is the server running?")
+    return url
+
+
+def unavailable(url: str, what: str) -> PrefectUnavailable:
+    return PrefectUnavailable(Problem("prefect-api-unreachable", f"The Prefect API at {url} {what}",
+                                      "PREFECT_API_URL", url))
+
+
+def health_problem(url: str) -> str | None:
+    """Why ``url``'s /health did not answer 200, or None when it did."""
+    import httpx
+
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/health", timeout=HEALTH_TIMEOUT)
+    except httpx.HTTPError as exc:
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return None if response.status_code == 200 else f"HTTP {response.status_code}"

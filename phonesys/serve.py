@@ -1,0 +1,23 @@
+"""``phonesys serve``: every deployment of prefect.yaml, served from this one process.
+
+The deployments come from prefect.yaml through ``phonesys.deployments``; the API is checked first
+(``phonesys.prefect_api``) so a missing or unreachable server is one clear line, not a traceback
+from deep inside the runner.
+"""
+
+from __future__ import annotations
+
+
+def serve_all(limit: int | None = None) -> None:
+    """Register every deployment, then run their flow runs here until interrupted (Ctrl-C).
+
+    On shutdown Prefect pauses the schedules, so a stopped ``phonesys serve`` leaves no pile of
+    late runs behind; starting it again resumes them."""
+    import prefect
+
+    from phonesys.deployments import runner_deployments
+    from phonesys.prefect_api import require_api
+
+    require_api()
+    deployments = runner_deployments()
+    prefect.serve(*deployments, limit=limit)

@@ -1,0 +1,211 @@
+"""`phonesys serve`, the hand-off from `template start`, and `phonesys notify`.
+
+Runs against the session's Prefect test server, which runs the same event, trigger and automation
+services as `prefect server start` (the UI aside). One `phonesys serve` child serves every
+deployment for the module; the CLI under test runs in-process. The module keeps its own inventory
+(one SQLite file shared with the serve child) so both sides see the same templates.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from phonesys.handoff import (
+    BULK_DEPLOYMENT,
+    is_served,
+    served_deployment,
+    wait_for_final_state,
+)
+from phonesys.localserver import free_port
+from storage.inventory.engine import dispose_engines
+from storage.inventory.jobs import status_counts
+from tests.opsfixtures import (
+    delete_deployments,
+    serve_env,
+    start_serve,
+    started_template,
+    stop_serve,
+    wait_until,
+)
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def ops_env(tmp_path_factory) -> dict[str, str]:
+    home = tmp_path_factory.mktemp("ops-home")
+    return {"PHONESYS_HOME": str(home), "PHONESYS_DATABASE_URL": f"sqlite:///{home / 'inventory.sqlite3'}"}
+
+
+@pytest.fixture
+def database_url(ops_env):
+    """This module's one SQLite inventory (the conftest default would be a fresh one per test)."""
+    yield ops_env["PHONESYS_DATABASE_URL"]
+    dispose_engines()
+
+
+@pytest.fixture
+def phonesys_env(ops_env, monkeypatch) -> dict[str, str]:
+    for name, value in ops_env.items():
+        monkeypatch.setenv(name, value)
+    return ops_env
+
+
+@pytest.fixture(scope="module")
+def served(prefect_server, ops_env, tmp_path_factory):
+    """`phonesys serve` against the test server until the module ends; yields the bulk deployment."""
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    process = start_serve(serve_env(ops_env, PREFECT_API_URL.value()), log)
+    try:
+        yield wait_until(lambda: process.poll() is None and served_deployment(), timeout=120,
+                         what=f"phonesys serve to poll (log: {log.read_text()[-2000:] if log.exists() else ''})")
+    finally:
+        stop_serve(process)
+        delete_deployments()
+
+
+# -- deciding whether to hand off ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("status, polled, expected", [
+    ("READY", NOW - timedelta(seconds=5), True),
+    ("READY", NOW - timedelta(seconds=60), True),
+    ("READY", NOW - timedelta(seconds=61), False),   # the server that served it is gone
+    ("NOT_READY", NOW - timedelta(seconds=5), False),
+    ("READY", None, False),                          # registered, never polled
+    (None, None, False),
+])
+def test_a_deployment_is_served_when_ready_and_recently_polled(status, polled, expected):
+    assert is_served(status, polled, NOW) is expected
+
+
+def test_nothing_to_hand_off_to_without_a_deployment(prefect_server):
+    assert served_deployment("bulk-assignment/no-such-deployment") is None
+    with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):
+        assert served_deployment() is None  # server down: the foreground run reports it
+
+
+def test_waiting_gives_up_on_a_run_nobody_picks_up(prefect_server):
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    @flow(name="never-served")
+    def never_served() -> None:
+        """Registered, never served."""
+
+    deployment_id = never_served.to_deployment("nobody").apply()
+    try:
+        flow_run = run_deployment(deployment_id, timeout=0, as_subflow=False)
+        assert wait_for_final_state(flow_run.id, interval=0.2, start_timeout=1).is_scheduled()
+    finally:
+        with get_client(sync_client=True) as client:
+            client.delete_deployment(deployment_id)
+
+
+# -- serve and notify refuse clearly -------------------------------------------------------------------
+
+def test_serve_and_notify_need_prefect_api_url(cli):
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        for args in (["serve"], ["notify", "incoming/x/y/request.json"]):
+            result = cli(*args)
+            assert result.exit_code == 1 and "error prefect-api-not-set: PREFECT_API_URL is not set" in result.stderr
+
+
+def test_serve_and_notify_say_when_the_server_does_not_answer(cli):
+    url = f"http://127.0.0.1:{free_port()}/api"
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        result = cli("serve")
+        assert result.exit_code == 69 and f"error prefect-api-unreachable: The Prefect API at {url}" in result.stderr
+        result = cli("notify", "incoming/x/y/request.json", "--json")
+        assert result.exit_code == 69 and '"code": "prefect-api-unreachable"' in result.stdout
+
+
+@pytest.mark.parametrize("key", ["incoming/../etc/passwd", "/incoming/a/request.json", "incoming/a\u2215b"])
+def test_notify_refuses_a_key_outside_the_allowlist(cli, key):
+    result = cli("notify", key)
+    assert result.exit_code == 1 and "error object-key-" in result.stderr
+
+
+# -- with `phonesys serve` running ---------------------------------------------------------------------
+
+def test_start_hands_off_and_follows_the_run(served, cli, engine):
+    _, template_uuid = started_template(engine, 5, name="Handed off", start=False)
+    result = cli("template", "start", template_uuid, "--wait", "--json", "--chunk-size", "2")
+    assert result.exit_code == 0, result.output
+    document = _json(result.stdout)
+    assert document["handed_off"] is True and document["counts"] == {"pending": 0, "assigned": 5, "failed": 0}
+    run = _flow_run(document["flow_run_id"])
+    assert run.deployment_id == served.id and run.state.is_completed()
+    assert run.name == document["flow_run_name"] and run.name.endswith(" / Handed off")
+    assert {"phonesys", "bulk-assignment"} <= set(run.tags)
+
+
+def test_handed_off_run_with_failed_rows_keeps_exit_status_3(served, cli, engine):
+    _, template_uuid = started_template(engine, 5, name="Two taken", taken=2)
+    result = cli("template", "start", template_uuid, "--resume", "--wait", "--json")
+    assert result.exit_code == 3, result.output
+    document = _json(result.stdout)
+    assert document["handed_off"] is True and document["counts"] == {"pending": 0, "assigned": 3, "failed": 2}
+
+
+def test_start_without_wait_returns_once_the_run_is_accepted(served, cli, engine):
+    _, template_uuid = started_template(engine, 4, name="Fire and forget", start=False)
+    started = time.monotonic()
+    result = cli("template", "start", template_uuid, "--json")
+    assert result.exit_code == 0, result.output
+    document = _json(result.stdout)
+    assert document["status"] == "in_progress" and document["url"].endswith(document["flow_run_id"])
+    assert time.monotonic() - started < 10
+    assert wait_for_final_state(document["flow_run_id"]).is_completed()
+    assert status_counts(engine, template_uuid) == {"pending": 0, "assigned": 4, "failed": 0}
+
+
+def test_foreground_flag_runs_here_even_when_served(served, cli, engine):
+    _, template_uuid = started_template(engine, 2, name="Kept here", start=False)
+    result = cli("template", "start", template_uuid, "--foreground", "--json")
+    assert result.exit_code == 0, result.output
+    assert "handed_off" not in _json(result.stdout)
+
+
+def test_notify_reaches_the_server_and_its_trigger_starts_a_scan(served, cli):
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventIDFilter
+
+    since = datetime.now(UTC)
+    key = f"incoming/{uuid.uuid4()}/june-hires/request.json"
+    result = cli("notify", key, "--json")
+    assert result.exit_code == 0, result.output
+    sent = _json(result.stdout)
+    with get_client(sync_client=True) as client:
+        received = wait_until(lambda: client.read_events(EventFilter(id=EventIDFilter(id=[sent["id"]])), limit=10).events,
+                              timeout=60, what="the event to be stored")
+        assert received[0].event == "phonesys.dropfolder.object-created"
+        assert received[0].resource.id == f"phonesys.object.{key}" and received[0].resource["phonesys.object.key"] == key
+        scan = client.read_deployment_by_name("drop-folder-scan/drop-folder-scan")
+        wait_until(lambda: [r for r in client.read_flow_runs() if r.deployment_id == scan.id and r.created_by
+                            and r.created_by.type == "AUTOMATION" and r.created >= since],
+                   timeout=90, what="a scan started by the trigger")
+
+
+def _json(text: str) -> dict:
+    import json
+
+    return json.loads(text)
+
+
+def _flow_run(flow_run_id: str):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id)
+
+
+def test_bulk_deployment_name_matches_prefect_yaml():
+    from phonesys.deployments import load_specs
+
+    assert BULK_DEPLOYMENT.split("/")[1] in {spec.name for spec in load_specs()}
