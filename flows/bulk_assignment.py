@@ -72,20 +72,25 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> dict:
 
 
 def assign_all_chunks(database_url: str, job: dict, chunk_size: int) -> None:
-    """Chunks run one after another: they serialize on the organization lock anyway."""
+    """Chunks run one after another: they serialize on the organization lock anyway.
+
+    Under all-or-nothing the first failed row ends the assignment: everything will be undone, so
+    claiming more licenses, numbers and users meanwhile would only starve other jobs.
+    """
     chunks = bulk.plan_chunks(database_url, job["template_uuid"], chunk_size)
     progress = create_progress_artifact(0.0, key=f"bulk-progress-{job['template_uuid']}",
                                         description=f"Rows of {job['template_name']} decided")
     failpoint("before-first-chunk")
     last_update = time.monotonic()
     for number, chunk in enumerate(chunks, start=1):
-        bulk.assign_rows(database_url, job["template_uuid"], chunk, number)
+        outcome = bulk.assign_rows(database_url, job["template_uuid"], chunk, number)
         if time.monotonic() - last_update >= PROGRESS_INTERVAL or number == len(chunks):
             update_progress_artifact(progress, 100.0 * number / len(chunks))
             last_update = time.monotonic()
+        if outcome["failed"] and job["policy"] == "all-or-nothing":
+            break
         failpoint("between-chunks")
-    if not chunks:
-        update_progress_artifact(progress, 100.0)
+    update_progress_artifact(progress, 100.0)
 
 
 def publish_summary(database_url: str, job: dict, counts: dict, before: dict, after: dict,

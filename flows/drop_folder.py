@@ -7,25 +7,32 @@ places at once: the inventory's request ledger lets exactly one scan claim a req
 
 from __future__ import annotations
 
-from prefect import flow
+from prefect import flow, tags
 from prefect.artifacts import create_markdown_artifact
 
 from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
+from phonesys.runner import run_tags
 from phonesys.settings import load_settings
 from tasks.dropfolder import find_complete_requests, process_one
 
 
-@flow(name="drop-folder-scan", flow_run_name="drop-folder-scan")
+def _run_name() -> str:
+    from datetime import UTC, datetime
+
+    return f"drop-folder-scan {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
+
+
+@flow(name="drop-folder-scan", flow_run_name=_run_name)
 def drop_folder_scan(wait: bool = True) -> dict:
     """One pass over the drop folder; ``wait`` runs the started bulk assignments to their end."""
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
     requests = find_complete_requests(storage_url)
     outcomes = [process_one(database_url, storage_url, ref) for ref in requests]
-    started = [o["template_uuid"] for o in outcomes if o["status"] == "started"]
     if wait:  # each bulk run refreshes its request's status.json when it completes
-        for template_uuid in started:
-            bulk_assignment(BulkAssignmentParameters(template_uuid=template_uuid), return_state=True)
+        for outcome in (o for o in outcomes if o["status"] == "started"):
+            with tags(*run_tags(outcome["org_uuid"])):
+                bulk_assignment(BulkAssignmentParameters(template_uuid=outcome["template_uuid"]), return_state=True)
     summary = _summary(outcomes)
     create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
                              description="Requests found, claimed and rejected")

@@ -26,13 +26,30 @@ def quiet_prefect() -> None:
         os.environ.setdefault(name, value)
 
 
-def run_flow_in_foreground(template_uuid: str, chunk_size: int | None = None):
+def run_tags(org_uuid: str) -> list[str]:
+    """Tags every bulk assignment run carries, so ops can filter the Prefect UI by organization."""
+    return ["phonesys", "bulk-assignment", f"org:{org_uuid}"]
+
+
+def run_flow_in_foreground(template_uuid: str, chunk_size: int | None = None, org_uuid: str | None = None):
     """Run the flow to its end in this process; returns the final Prefect state."""
     quiet_prefect()
+    from prefect import tags
+
     from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
 
     parameters = BulkAssignmentParameters(template_uuid=template_uuid, chunk_size=chunk_size)
-    return bulk_assignment(parameters, return_state=True)
+    with tags(*run_tags(org_uuid or _org_of(template_uuid))):
+        return bulk_assignment(parameters, return_state=True)
+
+
+def _org_of(template_uuid: str) -> str:
+    from phonesys.settings import load_settings
+    from storage.inventory.engine import open_engine, read_transaction
+    from storage.inventory.templates import get_template
+
+    with read_transaction(open_engine(load_settings().inventory_url)) as connection:
+        return get_template(connection, template_uuid).org_uuid
 
 
 def follow(engine: Engine, template_uuid: str, work: Callable[[], object],

@@ -1,14 +1,19 @@
-"""DESIGN.md invariants 1, 2 and 5 checked with SQL over the whole inventory database.
+"""DESIGN.md invariants 1, 2 and 5 checked with SQL over the whole inventory database, and 3 per job.
 
 ``assert_invariants(engine)`` is meant to be called after anything that writes: unit tests, the
 stateful test after every step, concurrency tests after the race. Each check is one query that
 returns the offending rows, so a failure names exactly what is wrong:
 ``from tests.invariants import assert_invariants``.
+
+``assert_ledger(engine, *template_uuids)`` checks a started template's job ledger
+(``template_rows.status``) against the inventory: one outcome per row, assigned rows pointing at
+their extension, failed rows with a reason, and (given the extension ids from before the job)
+no extension created that the ledger does not record. Pass ``completed=False`` mid-run.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from storage.inventory.engine import read_transaction
 
@@ -71,3 +76,91 @@ def assert_invariants(engine: Engine) -> None:
     """Fail with every broken invariant listed if the database breaks DESIGN.md 1, 2 or 5."""
     violations = invariant_violations(engine)
     assert not violations, "inventory invariants broken:\n" + "\n".join(violations)
+
+
+# Invariant 3, for one started template: its ledger (template_rows.status) against the inventory.
+LEDGER_CHECKS: list[tuple[str, str]] = [
+    ("a row's status is pending, assigned or failed, and decided rows have processed_at", """
+        SELECT r.row_number, r.status, r.processed_at FROM template_rows r
+        WHERE r.template_uuid = :template AND (r.status NOT IN ('pending', 'assigned', 'failed')
+              OR (r.status <> 'pending' AND r.processed_at IS NULL)
+              OR (r.status = 'pending' AND (r.processed_at IS NOT NULL OR r.extension_id IS NOT NULL
+                                            OR r.reason_code IS NOT NULL)))"""),
+    ("an assigned row points at an extension of its org with the row's key, user and number", """
+        SELECT r.row_number, r.ext_key, r.extension_id, e.ext_key AS ext_key_now, e.identity_uuid, e.number
+        FROM template_rows r JOIN templates t ON t.template_uuid = r.template_uuid
+        LEFT JOIN extensions e ON e.id = r.extension_id
+        WHERE r.template_uuid = :template AND r.status = 'assigned'
+          AND (e.id IS NULL OR e.org_uuid <> t.org_uuid OR e.ext_key <> r.ext_key
+               OR e.identity_uuid IS NULL OR e.identity_uuid <> r.identity_uuid
+               OR NOT (e.number = r.number OR (e.number IS NULL AND r.number IS NULL)))"""),
+    ("an assigned row's extension holds exactly the template's add-ons", """
+        SELECT r.row_number, r.extension_id FROM template_rows r
+        WHERE r.template_uuid = :template AND r.status = 'assigned' AND (
+            EXISTS (SELECT 1 FROM template_addons ta WHERE ta.template_uuid = r.template_uuid
+                    AND NOT EXISTS (SELECT 1 FROM extension_addons a
+                                    WHERE a.extension_id = r.extension_id AND a.sku = ta.sku))
+            OR EXISTS (SELECT 1 FROM extension_addons a WHERE a.extension_id = r.extension_id
+                       AND NOT EXISTS (SELECT 1 FROM template_addons ta
+                                       WHERE ta.template_uuid = r.template_uuid AND ta.sku = a.sku)))"""),
+    ("a failed row has a reason code and a reason and no extension", """
+        SELECT r.row_number, r.reason_code, r.reason, r.extension_id FROM template_rows r
+        WHERE r.template_uuid = :template AND r.status = 'failed'
+          AND (r.reason_code IS NULL OR r.reason_code = '' OR r.reason IS NULL OR r.reason = ''
+               OR r.extension_id IS NOT NULL)"""),
+    ("an extension is the outcome of at most one assigned row (of any template)", """
+        SELECT r.row_number, r.extension_id, o.template_uuid, o.row_number FROM template_rows r
+        JOIN template_rows o ON o.extension_id = r.extension_id AND o.id <> r.id AND o.status = 'assigned'
+        WHERE r.template_uuid = :template AND r.status = 'assigned'"""),
+    ("a completed template has no pending row", """
+        SELECT r.row_number, r.status FROM template_rows r JOIN templates t ON t.template_uuid = r.template_uuid
+        WHERE r.template_uuid = :template AND t.status = 'completed' AND r.status = 'pending'"""),
+]
+
+
+def ledger_violations(engine: Engine, template_uuid: str) -> list[str]:
+    found = []
+    with read_transaction(engine) as connection:
+        for rule, query in LEDGER_CHECKS:
+            rows = connection.execute(text(query), {"template": template_uuid}).all()
+            if rows:
+                sample = "; ".join(str(tuple(row)) for row in rows[:5])
+                found.append(f"invariant 3 broken for template {template_uuid}, expected {rule}: "
+                             f"{len(rows)} offending row(s): {sample}")
+    return found
+
+
+def assert_ledger(engine: Engine, *template_uuids: str, completed: bool = True,
+                  extensions_before: set[int] | None = None) -> None:
+    """Fail unless each template's ledger agrees with the inventory (DESIGN.md invariant 3).
+
+    ``completed``: the templates must be completed, every row assigned or failed. Otherwise (a
+    template caught mid-run) only the rows decided so far are checked. ``extensions_before``: the
+    ids of the organization's extensions before the templates ran; the extensions now are then
+    exactly those plus one per assigned row (nothing created that the ledger does not record).
+    """
+    violations = [v for t in template_uuids for v in ledger_violations(engine, t)]
+    with read_transaction(engine) as connection:
+        templates = connection.execute(text(
+            "SELECT template_uuid, org_uuid, status FROM templates WHERE template_uuid IN :uuids")
+            .bindparams(bindparam("uuids", expanding=True)), {"uuids": list(template_uuids)}).all()
+        assigned = connection.execute(text(
+            "SELECT extension_id FROM template_rows WHERE status = 'assigned' AND template_uuid IN :uuids")
+            .bindparams(bindparam("uuids", expanding=True)), {"uuids": list(template_uuids)}).scalars().all()
+        orgs = {t.org_uuid for t in templates}
+        current = set(connection.execute(text("SELECT id FROM extensions WHERE org_uuid IN :orgs")
+                                         .bindparams(bindparam("orgs", expanding=True)),
+                                         {"orgs": list(orgs)}).scalars()) if orgs else set()
+    if len(templates) != len(set(template_uuids)):
+        violations.append(f"unknown template among {template_uuids}")
+    if completed:
+        violations += [f"template {t.template_uuid} is {t.status}, expected completed"
+                       for t in templates if t.status != "completed"]
+    if extensions_before is not None:
+        created = current - set(extensions_before)
+        missing = set(extensions_before) - current
+        if created != set(assigned) or missing:
+            violations.append(f"extensions created {len(created)} != assigned rows {len(assigned)}: not in the "
+                              f"ledger {sorted(created - set(assigned))[:5]}, in the ledger but not new "
+                              f"{sorted(set(assigned) - created)[:5]}, removed {sorted(missing)[:5]}")
+    assert not violations, "job ledger broken:\n" + "\n".join(violations)

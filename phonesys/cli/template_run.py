@@ -107,9 +107,13 @@ def _with_progress(engine, template_uuid: str, work):
 def _hand_off(engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool, deployment) -> None:
     """Submit the run to the served deployment; with ``wait`` follow it to its final state."""
     from phonesys.handoff import BULK_DEPLOYMENT, run_url, submit, wait_for_final_state
+    from phonesys.runner import run_tags
     from storage.inventory.jobs import template_names
+    from storage.inventory.template_views import template_detail
 
-    flow_run = submit(deployment, template_uuid, chunk_size, run_name=" / ".join(template_names(engine, template_uuid)))
+    org_uuid = template_detail(engine, template_uuid, action="duplicate")["org_uuid"]
+    flow_run = submit(deployment, template_uuid, chunk_size, run_name=" / ".join(template_names(engine, template_uuid)),
+                      tags=run_tags(org_uuid))
     run = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name, "url": run_url(flow_run),
            "deployment": BULK_DEPLOYMENT}
     if not wait:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, upda
 
 from phonesys.errors import Problem, Refused
 from phonesys.failpoints import failpoint
-from phonesys.template_status import IN_PROGRESS
+from phonesys.template_status import DRAFT
 from storage.inventory.decide import RowDecision, decide_rows
 from storage.inventory.engine import write_transaction
 from storage.inventory.lookup import lock_org
@@ -38,7 +38,9 @@ def assign_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> 
     with write_transaction(engine) as connection:
         template = get_template(connection, template_uuid)
         lock_org(connection, template.org_uuid)
-        if get_template(connection, template_uuid).status != IN_PROGRESS:
+        # A draft was never started. A completed template has no pending row left (another run of
+        # the same template finished it first), so its chunk is a no-op, not a failure of this run.
+        if get_template(connection, template_uuid).status == DRAFT:
             raise Refused(Problem("template-not-in-progress", f"Template {template_uuid} is not in "
                                   "progress; start it with `phonesys template start`.", "template"))
         rows = pending_rows(connection, template_uuid, row_ids)

@@ -96,6 +96,9 @@ def complete_job(engine: Engine, template_uuid: str, report_key: str | None, exp
         template = get_template(connection, template_uuid)
         if template.status == COMPLETED:
             return True
+        if template.status == DRAFT:  # never started (an empty draft has no pending row either)
+            raise Refused(Problem("template-not-in-progress", f"Template {template_uuid} is a draft; start it "
+                                  "with `phonesys template start` first.", "template", template_uuid))
         if _count(connection, template_uuid, "pending"):
             return False
         connection.execute(update(templates).where(templates.c.template_uuid == template_uuid)

@@ -1,0 +1,200 @@
+"""Kill tests: the bulk assignment flow SIGKILLed in a real process, then run again to the end.
+
+A child process runs the flow (``phonesys.runner.run_flow_in_foreground``) against the session's
+Prefect test server. With ``PHONESYS_FAILPOINT`` it freezes at a named point and says so on stderr;
+the test then checks the inventory *while it is frozen* and again after SIGKILL (nothing half done:
+a chunk is all or nothing), reruns the flow and checks DESIGN.md invariant 3: every row ends with
+exactly one outcome, rows decided before the crash keep theirs (same extension, same time), no
+extension exists that the ledger does not record, and the report lists every row.
+"""
+
+from __future__ import annotations
+
+import random
+import subprocess
+
+import pytest
+
+from phonesys.runner import run_flow_in_foreground
+from storage.inventory.extensions import unassign_user
+from storage.inventory.jobs import status_counts
+from storage.inventory.provisioning import provision
+from storage.inventory.template_views import template_detail
+from storage.objects import open_object_store
+from tests.bulkfixtures import (
+    StderrWatch,
+    bulk_org,
+    child_env,
+    decided,
+    extension_ids,
+    inventory_state,
+    kill,
+    ledger,
+    make_rows,
+    make_template,
+    read_report,
+    spawn_flow,
+    start,
+    take_number,
+    take_user,
+    template_status,
+    wait_ready,
+)
+from tests.invariants import (
+    assert_invariants,
+    assert_ledger,
+    invariant_violations,
+    ledger_violations,
+)
+
+pytestmark = pytest.mark.slow
+
+ROWS, CHUNK = 100, 20
+FAILING = {5: "user-already-assigned", 33: "number-in-use", 70: "user-already-assigned"}
+
+
+def started_with_failures(engine, **start_options):
+    """100 rows in chunks of 20; after the start, three rows' users/numbers are taken elsewhere."""
+    org = bulk_org(engine)
+    rows = make_rows(org, ROWS)
+    template = make_template(engine, org, rows, addons=("Voicemail",))
+    start(engine, template, chunk_size=CHUNK, **start_options)
+    take_user(engine, org, rows[5]["identity_uuid"], "900")
+    take_number(engine, org, rows[33]["number"], "901")
+    take_user(engine, org, rows[70]["identity_uuid"], "902")
+    return org, rows, template
+
+
+def assert_consistent_mid_run(engine, template: str, before: set[int], decided_rows: int) -> dict:
+    """The state a crash may leave: invariants hold, exactly ``decided_rows`` rows decided (whole
+    chunks), and the extensions are those before plus one per assigned row."""
+    assert_invariants(engine)
+    assert_ledger(engine, template, completed=False, extensions_before=before)
+    done = decided(ledger(engine, template))
+    assert len(done) == decided_rows, f"{len(done)} rows decided, expected {decided_rows}"
+    assert template_status(engine, template) == "in_progress"
+    return done
+
+
+def assert_finished(engine, store, org, rows, template: str, before: set[int], done_before_crash: dict) -> None:
+    assert template_status(engine, template) == "completed"
+    assert_invariants(engine)
+    assert_ledger(engine, template, extensions_before=before)
+    final = ledger(engine, template)
+    assert {row_id: final[row_id] for row_id in done_before_crash} == done_before_crash, \
+        "a row decided before the crash was decided again"
+    codes = {i: entry["code"] for i, entry in enumerate(final.values()) if entry["status"] == "failed"}
+    assert codes == FAILING
+    assert status_counts(engine, template) == {"pending": 0, "assigned": ROWS - 3, "failed": 3}
+    _, report = read_report(store, template_detail(engine, template, action="report")["report_key"])
+    assert [(r["Ext Key"], r["Status"]) for r in report] == [(e["ext_key"], e["status"]) for e in final.values()]
+    assert inventory_state(engine, org.org_uuid)["usage"]["base_licenses"]["used"] == ROWS - 3 + 3
+
+
+@pytest.fixture
+def store(phonesys_env):
+    return open_object_store(f"{phonesys_env['PHONESYS_HOME']}/objects")
+
+
+# failpoint -> rows decided when it is reached (chunks of 20)
+FAILPOINTS = {"before-first-chunk": 0, "mid-chunk:2": CHUNK, "between-chunks:2": 2 * CHUNK, "during-report": ROWS}
+
+
+@pytest.mark.parametrize("point", list(FAILPOINTS))
+def test_killed_at_a_failpoint_then_rerun_finishes_exactly_once(
+        point, engine, phonesys_env, prefect_api_url, store, cli):
+    org, rows, template = started_with_failures(engine)
+    before = extension_ids(engine, org.org_uuid)
+    child = spawn_flow(template, child_env(phonesys_env, prefect_api_url, PHONESYS_FAILPOINT=point))
+    watch = StderrWatch(child)
+    try:
+        watch.wait_for(f"FAILPOINT {point.partition(':')[0]}")
+        frozen = assert_consistent_mid_run(engine, template, before, FAILPOINTS[point])
+    finally:
+        kill(child)
+    done = assert_consistent_mid_run(engine, template, before, FAILPOINTS[point])
+    assert done == frozen
+    if point == "mid-chunk:2":  # the second chunk had created its extensions when it was killed
+        chunk_2_keys = {r["ext_key"] for r in rows[CHUNK:2 * CHUNK]}
+        assert not chunk_2_keys & {e["ext_key"] for e in inventory_state(engine, org.org_uuid)["extensions"]}
+    if point == "during-report":
+        assert not list(store.list(f"reports/{org.org_uuid}/"))
+
+    if point == "during-report":  # finish it the way an admin would
+        result = cli("template", "start", template, "--resume", "--json")
+        assert result.exit_code == 3, result.output  # 3 rows failed
+    else:
+        state = run_flow_in_foreground(template)
+        assert state.is_completed(), state.message
+    assert_finished(engine, store, org, rows, template, before, done)
+
+
+def test_all_or_nothing_killed_between_chunks_then_a_row_fails_undoes_everything(
+        engine, phonesys_env, prefect_api_url):
+    org = bulk_org(engine)
+    rows = make_rows(org, ROWS)
+    template = make_template(engine, org, rows, addons=("Voicemail", "Call Recording"))
+    provision(engine, org.org_uuid, 1, "900")
+    start(engine, template, chunk_size=CHUNK, policy="all-or-nothing")
+    before = inventory_state(engine, org.org_uuid)
+    child = spawn_flow(template, child_env(phonesys_env, prefect_api_url, PHONESYS_FAILPOINT="between-chunks:2"))
+    watch = StderrWatch(child)
+    try:
+        watch.wait_for("FAILPOINT between-chunks")
+    finally:
+        kill(child)
+    assert_consistent_mid_run(engine, template, before["extension_ids"], 2 * CHUNK)
+    # While the job is down, row 80's user gets an extension elsewhere: the rerun must undo chunks 1-2.
+    from storage.inventory.extensions import assign_user
+
+    assign_user(engine, org.org_uuid, "900", rows[80]["identity_uuid"])
+    state = run_flow_in_foreground(template)
+    assert state.is_completed(), state.message
+    assert_ledger(engine, template, extensions_before=before["extension_ids"])
+    entries = list(ledger(engine, template).values())
+    assert entries[80]["code"] == "user-already-assigned"
+    assert {e["code"] for e in entries[:2 * CHUNK]} == {"rolled-back"}
+    assert {e["code"] for e in entries[2 * CHUNK:80] + entries[81:]} == {"not-attempted"}
+    unassign_user(engine, org.org_uuid, "900")
+    assert inventory_state(engine, org.org_uuid) == before
+    assert_invariants(engine)
+
+
+def test_random_kills_then_rerun(engine, phonesys_env, prefect_api_url, store, tmp_path):
+    """Three runs of one template, each killed after a random delay, then a rerun to the end."""
+    seed = random.randrange(1_000_000)
+    rng = random.Random(seed)
+    org, rows, template = started_with_failures(engine)
+    before = extension_ids(engine, org.org_uuid)
+    env = child_env(phonesys_env, prefect_api_url)
+    gos = [tmp_path / f"go-{i}" for i in range(3)]
+    children = [spawn_flow(template, env, chunk_size=5, go=go) for go in gos]  # they import in parallel
+    done: dict = {}
+    kills = []  # (delay, rows decided after the kill), for the failure message
+    try:
+        wait_ready(children)
+        for child, go in zip(children, gos):
+            delay = rng.uniform(0.2, 1.0)
+            go.touch()
+            try:
+                child.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                pass  # still running: the point of the test
+            kill(child)
+            now = decided(ledger(engine, template))
+            kills.append((round(delay, 3), len(now)))
+            context = f"seed {seed}, kills (delay s, rows decided) {kills}"
+            assert {row_id: now[row_id] for row_id in done} == done, context
+            violations = invariant_violations(engine) + ledger_violations(engine, template)
+            assert not violations, f"{context}:\n" + "\n".join(violations)
+            assert len(now) % 5 == 0, f"{context}: a chunk of 5 was half decided"
+            assert_ledger(engine, template, completed=False, extensions_before=before)
+            done = now
+    finally:
+        for child in children:
+            if child.poll() is None:
+                kill(child)
+    if template_status(engine, template) != "completed":
+        state = run_flow_in_foreground(template)
+        assert state.is_completed(), state.message
+    assert_finished(engine, store, org, rows, template, before, done)
