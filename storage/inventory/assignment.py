@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, literal, select, update
 
 from phonesys.errors import Problem, Refused
 from phonesys.failpoints import failpoint
@@ -73,17 +73,19 @@ def _create_extensions(connection: Connection, org_uuid: str, assigned: list[Row
     connection.execute(insert(extensions), [
         {"org_uuid": org_uuid, "ext_key": d.row.ext_key, "identity_uuid": d.row.identity_uuid,
          "number": d.row.number} for d in assigned])
-    ids = dict(connection.execute(select(extensions.c.ext_key, extensions.c.id).where(
-        extensions.c.org_uuid == org_uuid, extensions.c.ext_key.in_([d.row.ext_key for d in assigned]))).all())
-    if skus:
-        connection.execute(insert(extension_addons), [
-            {"extension_id": ids[d.row.ext_key], "org_uuid": org_uuid, "sku": sku}
-            for d in assigned for sku in skus])
-    connection.execute(
-        update(template_rows).where(and_(template_rows.c.id == bindparam("row_id"),
-                                         template_rows.c.status == "pending"))
-        .values(status="assigned", extension_id=bindparam("ext_id"), processed_at=bindparam("at")),
-        [{"row_id": d.row.id, "ext_id": ids[d.row.ext_key], "at": datetime.now(UTC)} for d in assigned])
+    # Set-based from here: one statement per add-on and one for the ledger, whatever the chunk size.
+    created = select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
+                                            extensions.c.ext_key.in_([d.row.ext_key for d in assigned]))
+    for sku in skus:
+        connection.execute(insert(extension_addons).from_select(
+            ["extension_id", "org_uuid", "sku"],
+            created.add_columns(literal(org_uuid, String), literal(sku, String))))
+    extension_of_row = (select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
+                                                      extensions.c.ext_key == template_rows.c.ext_key)
+                        .scalar_subquery())
+    connection.execute(update(template_rows).where(
+        template_rows.c.id.in_([d.row.id for d in assigned]), template_rows.c.status == "pending")
+        .values(status="assigned", extension_id=extension_of_row, processed_at=datetime.now(UTC)))
 
 
 def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:
