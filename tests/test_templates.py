@@ -106,3 +106,16 @@ def test_templates_of_one_org_are_invisible_to_another(cli, engine, org, templat
     other = make_document(number_prefix="+659")
     load_org(engine, other)
     assert ok(cli, "template", "list", other.org_uuid)["templates"] == []
+
+
+RUN_COMMANDS = {"start": ["start", "--dry-run"], "report": ["report"], "upload": ["upload", "--key", "x.csv"]}
+
+
+@pytest.mark.parametrize("status, action", [(s, a) for s in STATUSES for a in sorted(RUN_COMMANDS)
+                                             if a not in ALLOWED[s]])
+def test_start_report_upload_are_refused_where_the_seed_forbids_them(cli, engine, template, status, action):
+    """The allowed cases are covered by the upload and bulk tests; here every forbidden one."""
+    set_status(engine, template, status)
+    command = RUN_COMMANDS[action]
+    problems = refused(cli, "template", command[0], template, *command[1:])
+    assert [p["code"] for p in problems] == ["template-action-not-allowed"]
