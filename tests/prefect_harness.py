@@ -11,19 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 
-_QUIET = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-}
+from phonesys.runner import QUIET_PREFECT
 
 
 @pytest.fixture(scope="session")
 def prefect_server() -> Iterator[None]:
     home = tempfile.mkdtemp(prefix="phonesys-prefect-home-")
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in {**_QUIET, "PREFECT_HOME": home}.items():
+        for name, value in {**QUIET_PREFECT, "PREFECT_HOME": home}.items():
             patch.setenv(name, value)
         from prefect.testing.utilities import prefect_test_harness
 
