@@ -1,4 +1,4 @@
-"""DESIGN.md invariants 1, 2 and 5 checked with SQL over the whole inventory database, and 3 per job.
+"""DESIGN.md invariants 1, 2, 5 and 6 (holds) checked with SQL over the whole inventory database, and 3 per job.
 
 ``assert_invariants(engine)`` is meant to be called after anything that writes: unit tests, the
 stateful test after every step, concurrency tests after the race. Each check is one query that
@@ -56,14 +56,50 @@ CHECKS: list[tuple[str, str, str]] = [
         LEFT JOIN extensions e ON e.id = a.extension_id
         LEFT JOIN addon_pools p ON p.org_uuid = a.org_uuid AND p.sku = a.sku
         WHERE e.id IS NULL OR e.org_uuid <> a.org_uuid OR p.sku IS NULL"""),
+    ("6", "organizations.base_held == its held rows, used + held <= total", """
+        SELECT o.org_uuid, o.base_total, o.base_used, o.base_held,
+               (SELECT count(*) FROM row_holds h WHERE h.org_uuid = o.org_uuid) AS held_rows
+        FROM organizations o
+        WHERE o.base_held <> (SELECT count(*) FROM row_holds h WHERE h.org_uuid = o.org_uuid)
+           OR o.base_used + o.base_held > o.base_total OR o.base_held < 0"""),
+    ("6", "addon_pools.held == held rows of templates with that add-on, used + held <= total", """
+        SELECT p.org_uuid, p.sku, p.total, p.used, p.held FROM addon_pools p
+        WHERE p.held <> (SELECT count(*) FROM row_holds h
+                         JOIN template_addons ta ON ta.template_uuid = h.template_uuid AND ta.sku = p.sku
+                         WHERE h.org_uuid = p.org_uuid)
+           OR p.used + p.held > p.total OR p.held < 0"""),
+    ("6", "a hold belongs to a pending row of an in-progress template of its org, with its key, user, number", """
+        SELECT h.row_id, h.template_uuid, r.status, t.status AS template_status FROM row_holds h
+        LEFT JOIN template_rows r ON r.id = h.row_id
+        LEFT JOIN templates t ON t.template_uuid = h.template_uuid
+        WHERE r.id IS NULL OR t.template_uuid IS NULL OR r.template_uuid <> h.template_uuid
+           OR r.status <> 'pending' OR t.status <> 'in_progress' OR t.org_uuid <> h.org_uuid
+           OR r.ext_key <> h.ext_key OR r.identity_uuid <> h.identity_uuid
+           OR NOT (r.number = h.number OR (r.number IS NULL AND h.number IS NULL))"""),
+    ("6", "every pending row of a template started with holds is held", """
+        SELECT r.id, r.template_uuid FROM template_rows r JOIN templates t ON t.template_uuid = r.template_uuid
+        WHERE t.status = 'in_progress' AND r.status = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM row_holds h WHERE h.row_id = r.id)"""),
+]
+
+# Invariant 6's other half: nothing held is in use. Out-of-band changes in tests break it on purpose
+# (tests/bulkfixtures.py ``take_user``), so it is its own check: ``assert_holds_respected``.
+HELD_IN_USE: list[tuple[str, str, str]] = [
+    ("6", "a held user has no extension", """
+        SELECT h.identity_uuid, e.ext_key FROM row_holds h JOIN extensions e ON e.identity_uuid = h.identity_uuid"""),
+    ("6", "a held number is on no extension", """
+        SELECT h.number, e.ext_key FROM row_holds h JOIN extensions e ON e.number = h.number"""),
+    ("6", "a held key is no extension of the org yet", """
+        SELECT h.ext_key, h.org_uuid FROM row_holds h
+        JOIN extensions e ON e.org_uuid = h.org_uuid AND e.ext_key = h.ext_key"""),
 ]
 
 
-def invariant_violations(engine: Engine) -> list[str]:
+def invariant_violations(engine: Engine, checks: list[tuple[str, str, str]] = CHECKS) -> list[str]:
     """One line per broken rule, naming the invariant and up to five offending rows."""
     found = []
     with read_transaction(engine) as connection:  # read-only: never blocks writers
-        for number, rule, query in CHECKS:
+        for number, rule, query in checks:
             rows = connection.execute(text(query)).all()
             if rows:
                 sample = "; ".join(str(tuple(row)) for row in rows[:5])
@@ -73,8 +109,14 @@ def invariant_violations(engine: Engine) -> list[str]:
 
 
 def assert_invariants(engine: Engine) -> None:
-    """Fail with every broken invariant listed if the database breaks DESIGN.md 1, 2 or 5."""
+    """Fail with every broken invariant listed if the database breaks DESIGN.md 1, 2, 5 or 6."""
     violations = invariant_violations(engine)
+    assert not violations, "inventory invariants broken:\n" + "\n".join(violations)
+
+
+def assert_holds_respected(engine: Engine) -> None:
+    """Every invariant, plus: no key, user or number an in-progress template holds is in use."""
+    violations = invariant_violations(engine, CHECKS + HELD_IN_USE)
     assert not violations, "inventory invariants broken:\n" + "\n".join(violations)
 
 

@@ -24,6 +24,8 @@ from tests.bulkfixtures import (
     bulk_org,
     decided,
     extension_ids,
+    give_user,
+    holds_released,
     inventory_state,
     ledger,
     make_rows,
@@ -31,6 +33,7 @@ from tests.bulkfixtures import (
     read_artifacts,
     read_report,
     start,
+    take_key,
     take_number,
     take_user,
     template_status,
@@ -116,7 +119,7 @@ def test_rows_that_cannot_be_assigned_any_more_fail_with_a_reason_and_claim_noth
     # Meanwhile, outside the template: row 5's user, row 25's number and row 45's key are taken.
     take_user(engine, org, rows[5]["identity_uuid"], "900")
     take_number(engine, org, rows[25]["number"], "901")
-    provision(engine, org.org_uuid, 1, rows[45]["ext_key"])
+    take_key(engine, org, rows[45]["ext_key"])
     before = inventory_state(engine, org.org_uuid)
 
     state = run(template)
@@ -170,7 +173,7 @@ def test_all_or_nothing_with_a_row_that_fails_before_anything_is_claimed(prefect
     state = run(template)
 
     assert state.is_completed(), state.message
-    assert inventory_state(engine, org.org_uuid) == before
+    assert inventory_state(engine, org.org_uuid) == holds_released(before)
     assert_invariants(engine)
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
     codes = [e["code"] for e in ledger(engine, template).values()]
@@ -191,9 +194,7 @@ def test_all_or_nothing_undoes_chunks_already_assigned_when_a_later_row_fails(
 
     def before_chunk(number: int, _row_ids) -> None:
         if number == 3:  # chunks 1 and 2 are assigned by now
-            from storage.inventory.extensions import assign_user
-
-            assign_user(engine, org.org_uuid, "900", rows[50]["identity_uuid"])
+            give_user(engine, org.org_uuid, "900", rows[50]["identity_uuid"])
 
     spy = chunk_spy(before_chunk)
     state = run(template)
@@ -201,7 +202,7 @@ def test_all_or_nothing_undoes_chunks_already_assigned_when_a_later_row_fails(
     assert state.is_completed(), state.message
     assert [o.assigned for o in spy.outcomes[:2]] == [20, 20]
     unassign_user(engine, org.org_uuid, "900")  # take back the competing change ...
-    assert inventory_state(engine, org.org_uuid) == before  # ... and nothing else is left over
+    assert inventory_state(engine, org.org_uuid) == holds_released(before)  # ... and nothing else is left over
     assert_invariants(engine)
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
     codes = [e["code"] for e in ledger(engine, template).values()]
@@ -267,18 +268,33 @@ def test_cli_exit_status_says_flow_failed_then_resume_finishes(prefect_server, e
     assert_ledger(engine, template)
 
 
-def test_cli_exit_status_3_when_some_rows_failed(prefect_server, engine, cli):
+def test_a_template_started_second_is_refused_what_the_first_holds(prefect_server, engine, cli):
     org = bulk_org(engine)
     first = make_template(engine, org, make_rows(org, 10), name="First")
     second = make_template(engine, org, make_rows(org, 10, first_user=9, first_key=3000, first_number=20),
                            name="Second")
-    start(engine, second)  # started while user 9 was free; the first template takes that user now
-    assert cli("template", "start", first, "--json").exit_code == 0
+    start(engine, second)  # holds user 9, which the first template wants too
+    problems = refused(cli, "template", "start", first)
+    assert [(p["code"], p["row"], p["file"]) for p in problems] == [("user-reserved", 11, "users-0.csv")]
+    assert f"template 'Second' ({second})" in problems[0]["message"]
+    assert template_status(engine, first) == "draft"
     result = cli("template", "start", second, "--resume", "--json")
-    assert result.exit_code == 3, result.output
-    assert status_counts(engine, second) == {"pending": 0, "assigned": 9, "failed": 1}
+    assert result.exit_code == 0, result.output
+    assert status_counts(engine, second) == {"pending": 0, "assigned": 10, "failed": 0}
     assert_invariants(engine)
-    assert_ledger(engine, first, second)
+    assert_ledger(engine, second)
+
+
+def test_cli_exit_status_3_when_some_rows_failed(prefect_server, engine, cli):
+    org = bulk_org(engine)
+    template = make_template(engine, org, make_rows(org, 10))
+    start(engine, template)
+    take_user(engine, org, org.users[4].identity_uuid, "900")  # out of band: holds cannot stop it
+    result = cli("template", "start", template, "--resume", "--json")
+    assert result.exit_code == 3, result.output
+    assert status_counts(engine, template) == {"pending": 0, "assigned": 9, "failed": 1}
+    assert_invariants(engine)
+    assert_ledger(engine, template)
 
 
 PREFLIGHT_CASES = {

@@ -77,11 +77,11 @@ def test_org_show_names_every_figure(cli, acme):
     ok(cli, "ext", "set-addons", A, "101", "Voicemail")
     assert usage(cli, A) == {
         "org_uuid": A, "name": acme.name,
-        "base_licenses": {"total": 10, "used": 3, "available": 7},
-        "addons": {"Call Recording": {"total": 3, "used": 0, "available": 3},
-                   "Voicemail": {"total": 2, "used": 1, "available": 1}},
-        "numbers": {"total": 5, "assigned": 1, "available": 4},
-        "users": {"total": 8, "assigned": 1, "unassigned": 7},
+        "base_licenses": {"total": 10, "used": 3, "held": 0, "available": 7},
+        "addons": {"Call Recording": {"total": 3, "used": 0, "held": 0, "available": 3},
+                   "Voicemail": {"total": 2, "used": 1, "held": 0, "available": 1}},
+        "numbers": {"total": 5, "assigned": 1, "held": 0, "available": 4},
+        "users": {"total": 8, "assigned": 1, "held": 0, "unassigned": 7},
         "extensions": {"total": 3, "with_user": 1, "without_user": 2},
     }
 
@@ -101,8 +101,8 @@ def test_org_list(cli, engine):
     load_org(engine, second)
     ok(cli, "provision", first.org_uuid, "--count", "2", "--start", "200")
     assert ok(cli, "org", "list") == {"orgs": [
-        {"org_uuid": second.org_uuid, "name": "Alpha Corp", "base_licenses": {"total": 7, "used": 0, "available": 7}},
-        {"org_uuid": first.org_uuid, "name": "Zeta Corp", "base_licenses": {"total": 4, "used": 2, "available": 2}},
+        {"org_uuid": second.org_uuid, "name": "Alpha Corp", "base_licenses": {"total": 7, "used": 0, "held": 0, "available": 7}},
+        {"org_uuid": first.org_uuid, "name": "Zeta Corp", "base_licenses": {"total": 4, "used": 2, "held": 0, "available": 2}},
     ]}
     text = cli("org", "list")
     assert text.exit_code == 0 and "2 organization(s)" in text.stdout
@@ -122,7 +122,7 @@ def test_provision(cli, acme, start, count, keys):
     assert [e["ext_key"] for e in listed] == keys
     assert all(e == {"ext_key": e["ext_key"], "directory_name": None, "user": None, "number": None,
                      "addons": []} for e in listed)
-    assert usage(cli, A)["base_licenses"] == {"total": 10, "used": count, "available": 10 - count}
+    assert usage(cli, A)["base_licenses"] == {"total": 10, "used": count, "held": 0, "available": 10 - count}
 
 
 def test_provision_uses_every_last_license_and_text_output(cli, acme):
@@ -202,7 +202,7 @@ def test_assign_user(cli, furnished, how):
     shown = ok(cli, "ext", "assign-user", A, "104", ref)
     assert shown["user"] == {"identity_uuid": user.identity_uuid, "name": "User 005"}
     assert shown["directory_name"] == "User 005"  # defaults to the user's name
-    assert usage(cli, A)["users"] == {"total": 8, "assigned": 3, "unassigned": 5}
+    assert usage(cli, A)["users"] == {"total": 8, "assigned": 3, "held": 0, "unassigned": 5}
 
 
 def test_assign_user_replaces_previous_user(cli, furnished):
@@ -265,7 +265,7 @@ def test_set_number(cli, furnished, typed):
     A, number = furnished.org_uuid, furnished.numbers[2]
     raw = typed.format(n=number, n_plain=number[1:], n_spaced=f"{number[:3]} {number[3:7]} {number[7:]}")
     assert ok(cli, "ext", "set-number", A, "104", raw)["number"] == number
-    assert usage(cli, A)["numbers"] == {"total": 5, "assigned": 3, "available": 2}
+    assert usage(cli, A)["numbers"] == {"total": 5, "assigned": 3, "held": 0, "available": 2}
 
 
 def test_set_number_replace_and_clear(cli, furnished):
@@ -275,7 +275,7 @@ def test_set_number_replace_and_clear(cli, furnished):
     assert ok(cli, "ext", "set-number", A, "104", numbers[0])["number"] == numbers[0]  # same again: fine
     assert ok(cli, "ext", "set-number", A, "104", "--clear")["number"] is None
     assert ok(cli, "ext", "set-number", A, "102", "--clear")["number"] is None  # nothing to clear: fine
-    assert usage(cli, A)["numbers"] == {"total": 5, "assigned": 2, "available": 3}
+    assert usage(cli, A)["numbers"] == {"total": 5, "assigned": 2, "held": 0, "available": 3}
 
 
 def test_edit_key_keeps_everything_else(cli, furnished):
@@ -315,7 +315,7 @@ def test_delete_returns_everything_to_the_pools(cli, furnished):
                      "number": furnished.numbers[0], "user": uid(furnished, 0)},
     }
     figures = usage(cli, A)
-    assert figures["base_licenses"] == {"total": 10, "used": 3, "available": 7}
+    assert figures["base_licenses"] == {"total": 10, "used": 3, "held": 0, "available": 7}
     assert {sku: p["used"] for sku, p in figures["addons"].items()} == {"Call Recording": 0, "Voicemail": 1}
     assert figures["numbers"]["assigned"] == 1 and figures["users"]["assigned"] == 1
     assert [e["ext_key"] for e in ok(cli, "ext", "list", A)["extensions"]] == ["102", "103", "104"]

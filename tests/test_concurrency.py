@@ -41,11 +41,13 @@ from pathlib import Path
 from phonesys.errors import Refused, TransientError
 from storage.inventory import extensions as ext, provisioning
 from storage.inventory.engine import open_engine
+from storage.inventory.jobs import start_job
 
 url, barrier, name, ops = sys.argv[1], Path(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 calls = {"provision": provisioning.provision, "assign_user": ext.assign_user, "set_number": ext.set_number,
          "set_addons": ext.set_addons, "delete": provisioning.delete_extension,
-         "rename": lambda engine, org, key, new: ext.edit_extension(engine, org, key, new_key=new)}
+         "rename": lambda engine, org, key, new: ext.edit_extension(engine, org, key, new_key=new),
+         "start": lambda engine, template: start_job(engine, template, chunk_size=10)["uuid"]}
 engine = open_engine(url)  # connects and checks the schema before the race starts
 (barrier / f"ready-{name}").touch()
 deadline = time.monotonic() + 60

@@ -59,11 +59,11 @@ def test_load_creates_then_updates(cli, write, suffix):
     assert ok(cli, "org", "load", path) == {"org_uuid": ORG, "created": True, "numbers": 2, "users": 2}
     assert ok(cli, "org", "show", ORG) == {
         "org_uuid": ORG, "name": "Acme",
-        "base_licenses": {"total": 5, "used": 0, "available": 5},
-        "addons": {"Call Recording": {"total": 2, "used": 0, "available": 2},
-                   "Voicemail": {"total": 1, "used": 0, "available": 1}},
-        "numbers": {"total": 2, "assigned": 0, "available": 2},
-        "users": {"total": 2, "assigned": 0, "unassigned": 2},
+        "base_licenses": {"total": 5, "used": 0, "held": 0, "available": 5},
+        "addons": {"Call Recording": {"total": 2, "used": 0, "held": 0, "available": 2},
+                   "Voicemail": {"total": 1, "used": 0, "held": 0, "available": 1}},
+        "numbers": {"total": 2, "assigned": 0, "held": 0, "available": 2},
+        "users": {"total": 2, "assigned": 0, "held": 0, "unassigned": 2},
         "extensions": {"total": 0, "with_user": 0, "without_user": 0},
     }
     assert ok(cli, "org", "load", path)["created"] is False
@@ -124,22 +124,22 @@ def in_use(cli, write):
 def test_reload_raises_and_lowers_counts(cli, write, in_use):
     ok(cli, "org", "load", write(document(base_licenses=50, addons={"Call Recording": 10, "Voicemail": 3})))
     figures = ok(cli, "org", "show", ORG)
-    assert figures["base_licenses"] == {"total": 50, "used": 2, "available": 48}
-    assert figures["addons"]["Call Recording"] == {"total": 10, "used": 1, "available": 9}
+    assert figures["base_licenses"] == {"total": 50, "used": 2, "held": 0, "available": 48}
+    assert figures["addons"]["Call Recording"] == {"total": 10, "used": 1, "held": 0, "available": 9}
     # lowering down to exactly what is in use is allowed
     ok(cli, "org", "load", write(document(base_licenses=2, addons={"Call Recording": 1, "Voicemail": 1})))
     figures = ok(cli, "org", "show", ORG)
-    assert figures["base_licenses"] == {"total": 2, "used": 2, "available": 0}
-    assert figures["addons"]["Call Recording"] == {"total": 1, "used": 1, "available": 0}
+    assert figures["base_licenses"] == {"total": 2, "used": 2, "held": 0, "available": 0}
+    assert figures["addons"]["Call Recording"] == {"total": 1, "used": 1, "held": 0, "available": 0}
     assert refused(cli, "provision", ORG, "-n", "1", "-s", "200") == [("base-licenses-insufficient", "count")]
 
 
 def test_reload_adds_a_new_addon_and_keeps_unlisted_ones(cli, write, in_use):
     ok(cli, "org", "load", write(document(addons={"Fax": 4})))
     addons = ok(cli, "org", "show", ORG)["addons"]
-    assert addons == {"Call Recording": {"total": 2, "used": 1, "available": 1},
-                      "Fax": {"total": 4, "used": 0, "available": 4},
-                      "Voicemail": {"total": 1, "used": 1, "available": 0}}
+    assert addons == {"Call Recording": {"total": 2, "used": 1, "held": 0, "available": 1},
+                      "Fax": {"total": 4, "used": 0, "held": 0, "available": 4},
+                      "Voicemail": {"total": 1, "used": 1, "held": 0, "available": 0}}
     ok(cli, "org", "load", write(document(addons={"Fax": 0})))
     assert ok(cli, "org", "show", ORG)["addons"]["Fax"]["total"] == 0
 

@@ -102,7 +102,7 @@ class OrgModel:
 
     def expected_usage(self) -> dict:
         def pool(total: int, used: int) -> dict:
-            return {"total": total, "used": used, "available": total - used}
+            return {"total": total, "used": used, "held": 0, "available": total - used}
         exts = self.exts.values()
         with_user = sum(e.user is not None for e in exts)
         numbers_used = sum(e.number is not None for e in exts)
@@ -111,9 +111,10 @@ class OrgModel:
             "base_licenses": pool(self.base_total, len(self.exts)),
             "addons": {sku: pool(total, sum(sku in e.addons for e in exts))
                        for sku, total in self.addon_totals.items()},
-            "numbers": {"total": len(self.numbers), "assigned": numbers_used,
+            "numbers": {"total": len(self.numbers), "assigned": numbers_used, "held": 0,
                         "available": len(self.numbers) - numbers_used},
-            "users": {"total": len(self.users), "assigned": with_user, "unassigned": len(self.users) - with_user},
+            "users": {"total": len(self.users), "assigned": with_user, "held": 0,
+                      "unassigned": len(self.users) - with_user},
             "extensions": {"total": len(self.exts), "with_user": with_user,
                            "without_user": len(self.exts) - with_user},
         }

@@ -14,23 +14,38 @@ app = typer.Typer(help="List, show and change Phone System extensions.", no_args
 
 def provision(
     org: OrgArg,
-    count: Annotated[int, typer.Option("--count", "-n", help="How many extensions to create.")],
     start: Annotated[str, typer.Option("--start", "-s", help="First ext key, 3-5 digits.")],
+    count: Annotated[int, typer.Option("--count", "-n", help="How many extensions to create.")] = 1,
+    user: Annotated[Optional[str], typer.Option("--user", "-u", help="Assign this user (identity UUID or "
+                                                "exact name) to the new extension.")] = None,
+    addons: Annotated[Optional[list[str]], typer.Option("--addon", "-a", metavar="SKU", help="Give it "
+                                                        "this add-on; repeat for several.")] = None,
+    number: Annotated[Optional[str], typer.Option("--number", metavar="NUMBER",
+                                                                help="Give it this available number.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create COUNT consecutive extensions from START using unprovisioned base licenses.
+    """Create COUNT consecutive extensions from START, or one extension with its
+    user, add-ons and number in one step ("Provision & Assign").
 
-    Every key must be 3-5 digits and free, and enough base licenses must remain; otherwise nothing
-    is created and every problem is listed.
+    Keys must be 3-5 digits and free, enough base licenses must remain, and a
+    user, add-on or number must be available (not assigned, not held by a
+    template in progress); otherwise nothing is created and every problem is
+    listed.
 
-    Example: phonesys provision 0b9f...e1 --count 10 --start 101
+    Examples: phonesys provision 0b9f...e1 --count 10 --start 101
+
+    phonesys provision 0b9f...e1 --start 101 --user "Ana Lim" --addon Voicemail --number +6560000001
     """
+    from storage.inventory.provisioning import Assignment
     from storage.inventory.provisioning import provision as create
 
-    def render(keys: list[str]) -> None:
-        console.print(f"Provisioned {len(keys)} extension(s): {keys[0]}..{keys[-1]}")
+    assign = Assignment(user, tuple(addons or ()), number)
 
-    run(as_json, lambda: {"ext_keys": create(inventory(), org, count, start)},
+    def render(keys: list[str]) -> None:
+        what = f": {keys[0]}..{keys[-1]}" if len(keys) > 1 else f" {keys[0]}"
+        console.print(f"Provisioned {len(keys)} extension(s){what}" + (" and assigned it" if assign else ""))
+
+    run(as_json, lambda: {"ext_keys": create(inventory(), org, count, start, assign)},
         lambda result: render(result["ext_keys"]))
 
 

@@ -10,16 +10,19 @@ from phonesys.cli.common import console
 
 def usage_table(usage: dict) -> None:
     console.print(Text.assemble((usage["name"], "bold"), f"  ({usage['org_uuid']})"))
-    table = Table("pool", "total", "used", "available", box=None, pad_edge=False)
-    base = usage["base_licenses"]
-    table.add_row("Phone System base licenses", *(str(base[k]) for k in ("total", "used", "available")))
+    table = Table("pool", "total", "used", "held", "available", box=None, pad_edge=False)
+    columns = ("total", "used", "held", "available")
+    table.add_row("Phone System base licenses", *(str(usage["base_licenses"][k]) for k in columns))
     for sku, pool in usage["addons"].items():
-        table.add_row(f"add-on: {sku}", *(str(pool[k]) for k in ("total", "used", "available")))
+        table.add_row(f"add-on: {sku}", *(str(pool[k]) for k in columns))
     numbers = usage["numbers"]
-    table.add_row("numbers", str(numbers["total"]), str(numbers["assigned"]), str(numbers["available"]))
+    table.add_row("numbers", *(str(numbers[k]) for k in ("total", "assigned", "held", "available")))
     people = usage["users"]
-    table.add_row("users (assigned / unassigned)", str(people["total"]), str(people["assigned"]), str(people["unassigned"]))
+    table.add_row("users (assigned / unassigned)", *(str(people[k]) for k in ("total", "assigned", "held", "unassigned")))
     console.print(table)
+    if any(pool["held"] for pool in (usage["base_licenses"], *usage["addons"].values())):
+        console.print("held: reserved by templates in progress until their rows are assigned "
+                      "(`phonesys template list ORG`)")
 
 
 def extension_table(rows: list[dict]) -> None:

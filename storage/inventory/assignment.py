@@ -2,8 +2,9 @@
 
 Inside a single transaction, holding the organization lock, the chunk reads its still-pending rows,
 decides per row whether it can be assigned *now* (user exists and is free, number owned and free,
-key free, licenses left), creates the extensions, claims the licenses with conditional UPDATEs, and
-writes every row's outcome to the ledger (``template_rows.status``). Rows already decided are
+key free, licenses left), creates the extensions, turns the rows' holds (taken at start) into use,
+gives back the holds of rows that failed, and writes every row's outcome to the ledger
+(``template_rows.status``). Rows already decided are
 skipped, so re-running a chunk after a crash or a retry never claims anything twice.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, lite
 from phonesys.errors import Problem, Refused
 from phonesys.failpoints import failpoint
 from phonesys.template_status import DRAFT
+from storage.inventory import holds
 from storage.inventory.decide import RowDecision, decide_rows
 from storage.inventory.engine import write_transaction
 from storage.inventory.lookup import lock_org
@@ -47,9 +49,12 @@ def assign_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> 
         skus = template_skus(connection, template_uuid)
         decisions = decide_rows(connection, template.org_uuid, rows, skus)
         assigned = [d for d in decisions if d.problem is None]
+        failed = [d for d in decisions if d.problem is not None]
+        _use_licenses(connection, template, assigned, skus)
         _create_extensions(connection, template.org_uuid, assigned, skus)
         failpoint("mid-chunk")  # inside the transaction: killing here must leave no trace
-        _record_failures(connection, [d for d in decisions if d.problem is not None])
+        holds.release(connection, template.org_uuid, template_uuid, skus, [d.row.id for d in failed])
+        _record_failures(connection, failed)
     return ChunkOutcome(len(assigned), len(decisions) - len(assigned), len(row_ids) - len(rows))
 
 
@@ -64,12 +69,20 @@ def template_skus(connection: Connection, template_uuid: str) -> list[str]:
         template_addons.c.template_uuid == template_uuid)).scalars())
 
 
+def _use_licenses(connection: Connection, template, assigned: list[RowDecision], skus: list[str]) -> None:
+    """Held rows turn their holds into use; rows without a hold (started before holds existed) claim."""
+    holds.convert(connection, template.org_uuid, template.template_uuid,
+                  [d.row.id for d in assigned if d.prepaid], skus)
+    unpaid = sum(not d.prepaid for d in assigned)
+    if unpaid:
+        claim_base(connection, template.org_uuid, unpaid)
+        claim_addons(connection, template.org_uuid, {sku: unpaid for sku in skus})
+
+
 def _create_extensions(connection: Connection, org_uuid: str, assigned: list[RowDecision],
                        skus: list[str]) -> None:
     if not assigned:
         return
-    claim_base(connection, org_uuid, len(assigned))
-    claim_addons(connection, org_uuid, {sku: len(assigned) for sku in skus})
     connection.execute(insert(extensions), [
         {"org_uuid": org_uuid, "ext_key": d.row.ext_key, "identity_uuid": d.row.identity_uuid,
          "number": d.row.number} for d in assigned])

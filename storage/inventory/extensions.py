@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete, select
 
 from phonesys.errors import Problem, Refused, refuse_if
 from phonesys.rules import check_directory_name, check_ext_key, check_number, check_sku
+from storage.inventory import holds
 from storage.inventory.engine import write_transaction
 from storage.inventory.lookup import (
     extension_holding_number,
@@ -43,13 +44,25 @@ def assign_user(engine: Engine, org_ref: str, ext_key: str, user_ref: str) -> No
         problems: list[Problem] = []
         ext = _attempt(problems, lambda: get_extension(connection, org.org_uuid, ext_key))
         user = _attempt(problems, lambda: resolve_user(connection, org.org_uuid, user_ref))
-        holder = user and extension_holding_user(connection, user.identity_uuid)
-        if holder and ext and holder != ext.ext_key:
-            problems.append(Problem("user-already-assigned", f"{user.name} already has extension {holder}; "
-                                    "unassign or delete it first.", "user", user_ref))
+        if user and ext:
+            problems += user_problems(connection, user, ext.ext_key, user_ref)
         refuse_if(problems)
         connection.execute(extensions.update().where(extensions.c.id == ext.id)
                            .values(identity_uuid=user.identity_uuid))
+
+
+def user_problems(connection, user, ext_key: str | None, user_ref: str) -> list[Problem]:
+    """Why ``user`` cannot go on extension ``ext_key`` (None: a new one): it has another or is held."""
+    problems = []
+    holder = extension_holding_user(connection, user.identity_uuid)
+    if holder and holder != ext_key:
+        problems.append(Problem("user-already-assigned", f"{user.name} already has extension {holder}; "
+                                "unassign or delete it first.", "user", user_ref))
+    reserver = holds.user_holder(connection, user.identity_uuid)
+    if reserver:
+        problems.append(Problem("user-reserved", f"{user.name} is reserved by {reserver}, which is in "
+                                "progress and will give them an extension.", "user", user_ref))
+    return problems
 
 
 def unassign_user(engine: Engine, org_ref: str, ext_key: str) -> None:
@@ -90,12 +103,13 @@ def set_number(engine: Engine, org_ref: str, ext_key: str, number: str | None) -
         org = lock_org(connection, org_ref)
         ext = get_extension(connection, org.org_uuid, ext_key)
         if canonical is not None:
-            refuse_if(_number_problems(connection, org.org_uuid, ext.ext_key, canonical))
+            refuse_if(number_problems(connection, org.org_uuid, ext.ext_key, canonical))
         connection.execute(extensions.update().where(extensions.c.id == ext.id).values(number=canonical))
     return canonical
 
 
-def _number_problems(connection, org_uuid: str, ext_key: str, number: str) -> list[Problem]:
+def number_problems(connection, org_uuid: str, ext_key: str | None, number: str) -> list[Problem]:
+    """Why ``number`` cannot go on extension ``ext_key`` (None: a new one)."""
     owned = connection.execute(select(numbers.c.number).where(
         numbers.c.org_uuid == org_uuid, numbers.c.number == number)).first()
     if owned is None:
@@ -105,6 +119,10 @@ def _number_problems(connection, org_uuid: str, ext_key: str, number: str) -> li
     if holder and holder != ext_key:
         return [Problem("number-in-use", f"Number {number} is already assigned to extension {holder}.",
                         "number", number)]
+    reserver = holds.number_holder(connection, number)
+    if reserver:
+        return [Problem("number-reserved", f"Number {number} is reserved by {reserver}, which is in "
+                        "progress.", "number", number)]
     return []
 
 
@@ -134,6 +152,10 @@ def edit_extension(engine: Engine, org_ref: str, ext_key: str, *, new_key: str |
 
 
 def _refuse_taken_key(connection, org_uuid: str, key: str) -> None:
+    reserver = holds.key_holder(connection, org_uuid, key)
+    if reserver:
+        raise Refused(Problem("ext-key-reserved", f"Extension {key} is reserved by {reserver}, which is in "
+                              "progress.", "key", key))
     try:
         get_extension(connection, org_uuid, key)
     except Refused:

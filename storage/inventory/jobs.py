@@ -18,7 +18,9 @@ from phonesys.template_status import COMPLETED, DRAFT, IN_PROGRESS
 from storage.inventory.assignment import template_skus
 from storage.inventory.decide import gather_facts, inventory_problem
 from storage.inventory.engine import read_transaction, write_transaction
-from storage.inventory.schema import organizations, template_rows, templates
+from storage.inventory.lookup import lock_org
+from storage.inventory import holds
+from storage.inventory.schema import organizations, template_files, template_rows, templates
 from storage.inventory.templates import get_template, locked_template
 
 POLICIES = ("continue", "all-or-nothing")
@@ -43,6 +45,8 @@ def start_job(engine: Engine, template_ref: str, *, policy: str = "continue", ch
                                                             templates.c.status == DRAFT))
                                .values(status=IN_PROGRESS, policy=policy, chunk_size=chunk_size,
                                        started_at=datetime.now(UTC)))
+            plan["held"] = holds.take(connection, template.org_uuid, template.template_uuid,
+                                      template_skus(connection, template.template_uuid))
     plan["problems"] = [p.as_dict() for p in plan["problems"]]
     return {"uuid": template.template_uuid, "org_uuid": template.org_uuid, "dry_run": dry_run,
             "policy": policy, "chunk_size": chunk_size, **plan}
@@ -55,19 +59,22 @@ def preflight(connection: Connection, template, rows: list) -> dict:
     problems = []
     if facts.base_left < len(rows):
         problems.append(Problem("base-licenses-insufficient", f"Needs {len(rows)} unprovisioned base "
-                                f"licenses; {facts.base_left} available (short by {len(rows) - facts.base_left}).",
+                                f"licenses; {facts.base_left} available (short by {len(rows) - facts.base_left})"
+                                f"{holds.describe_held(connection, template.org_uuid)}.",
                                 "base_licenses", str(len(rows))))
     for sku in skus:
         if facts.addons_left[sku] < len(rows):
             problems.append(Problem("addon-licenses-insufficient", f"Needs {len(rows)} '{sku}' add-on "
                                     f"licenses; {facts.addons_left[sku]} available (short by "
-                                    f"{len(rows) - facts.addons_left[sku]}).", "addon", sku))
+                                    f"{len(rows) - facts.addons_left[sku]})"
+                                    f"{holds.describe_held(connection, template.org_uuid, sku)}.", "addon", sku))
     plan_rows = []
     for row in rows:
         problem = inventory_problem(row, facts)
         if problem is not None:
-            problems.append(Problem(problem.code, problem.message, problem.field, None, row.row_number))
-        plan_rows.append({"ext_key": row.ext_key, "user_name": row.user_name, "identity_uuid": row.identity_uuid,
+            problems.append(Problem(problem.code, problem.message, problem.field, None, row.row_number,
+                                    row.file_name))
+        plan_rows.append({"file": row.file_name, "row": row.row_number, "ext_key": row.ext_key, "user_name": row.user_name, "identity_uuid": row.identity_uuid,
                           "number": row.number, "addons": skus, "ok": problem is None})
     pools = {"base_licenses": {"available_before": facts.base_left, "available_after": facts.base_left - len(rows)},
              **{sku: {"available_before": left, "available_after": left - len(rows)}
@@ -101,6 +108,9 @@ def complete_job(engine: Engine, template_uuid: str, report_key: str | None, exp
                                   "with `phonesys template start` first.", "template", template_uuid))
         if _count(connection, template_uuid, "pending"):
             return False
+        lock_org(connection, template.org_uuid)
+        # No row is pending, so no hold should be left; give back any a bug left behind all the same.
+        holds.release(connection, template.org_uuid, template_uuid, template_skus(connection, template_uuid))
         connection.execute(update(templates).where(templates.c.template_uuid == template_uuid)
                            .values(status=COMPLETED, completed_at=datetime.now(UTC), report_key=report_key,
                                    export_key=export_key))
@@ -108,7 +118,10 @@ def complete_job(engine: Engine, template_uuid: str, report_key: str | None, exp
 
 
 def _all_rows(connection: Connection, template_uuid: str) -> list:
-    return connection.execute(select(template_rows).where(template_rows.c.template_uuid == template_uuid)
+    """Every row with the name of the file it came from, so problems can say ``users.csv:12``."""
+    return connection.execute(select(template_rows, template_files.c.file_name)
+                              .join(template_files, template_files.c.id == template_rows.c.file_id)
+                              .where(template_rows.c.template_uuid == template_uuid)
                               .order_by(template_rows.c.id)).all()
 
 
@@ -120,10 +133,11 @@ def _count(connection: Connection, template_uuid: str, status: str) -> int:
 def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[dict]:
     """The failed rows with their reasons, in upload order (for the UI table and the CLI summary)."""
     with read_transaction(engine) as connection:
-        rows = connection.execute(select(template_rows).where(
+        rows = connection.execute(select(template_rows, template_files.c.file_name)
+                                  .join(template_files, template_files.c.id == template_rows.c.file_id).where(
             template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
             .order_by(template_rows.c.id).limit(limit)).all()
-    return [{"row": r.row_number, "ext_key": r.ext_key, "user_name": r.user_name, "number": r.number,
+    return [{"file": r.file_name, "row": r.row_number, "ext_key": r.ext_key, "user_name": r.user_name, "number": r.number,
              "code": r.reason_code, "reason": r.reason} for r in rows]
 
 

@@ -14,6 +14,7 @@ from phonesys.errors import Problem, Refused, refuse_if
 from phonesys.orgfile import OrgDocument, UserEntry
 from phonesys.rules import name_key
 from storage.inventory.engine import write_transaction
+from storage.inventory.holds import describe_held
 from storage.inventory.lookup import lock_org
 from storage.inventory.schema import (
     addon_pools,
@@ -21,6 +22,7 @@ from storage.inventory.schema import (
     extensions,
     numbers,
     organizations,
+    row_holds,
     template_addons,
     template_files,
     template_rows,
@@ -67,7 +69,7 @@ def delete_org(engine: Engine, org_ref: str) -> None:
     with write_transaction(engine) as connection:
         org_uuid = lock_org(connection, org_ref).org_uuid
         template_ids = select(templates.c.template_uuid).where(templates.c.org_uuid == org_uuid)
-        for table in (template_rows, template_files, template_addons):
+        for table in (row_holds, template_rows, template_files, template_addons):
             connection.execute(delete(table).where(table.c.template_uuid.in_(template_ids)))
         for table in (templates, extension_addons, extensions, numbers, users, addon_pools, organizations):
             connection.execute(delete(table).where(table.c.org_uuid == org_uuid))
@@ -84,19 +86,26 @@ def _lock_or_create(connection: Connection, document: OrgDocument):
 
 
 def _shrink_problems(connection: Connection, document: OrgDocument, existing) -> list[Problem]:
+    """Counts may not drop below what is in use plus what in-progress templates hold."""
     problems = []
-    if existing is not None and document.base_licenses < existing.base_used:
+    if existing is not None and document.base_licenses < existing.base_used + existing.base_held:
         problems.append(Problem("base-licenses-below-used", f"base_licenses {document.base_licenses} is "
-                                f"below the {existing.base_used} in use; delete extensions first.",
-                                "base_licenses", str(document.base_licenses)))
+                                f"below the {existing.base_used} in use{_and_held(existing.base_held)}"
+                                f"{describe_held(connection, document.org_uuid)}; delete extensions or "
+                                "wait for the templates first.", "base_licenses", str(document.base_licenses)))
     pools = connection.execute(select(addon_pools).where(addon_pools.c.org_uuid == document.org_uuid))
     for pool in pools:
         wanted = document.addons.get(pool.sku)
-        if wanted is not None and wanted < pool.used:
+        if wanted is not None and wanted < pool.used + pool.held:
             problems.append(Problem("addon-licenses-below-used", f"addons.{pool.sku} {wanted} is below "
-                                    f"the {pool.used} in use; remove the add-on from extensions first.",
-                                    f"addons.{pool.sku}", str(wanted)))
+                                    f"the {pool.used} in use{_and_held(pool.held)}"
+                                    f"{describe_held(connection, document.org_uuid, pool.sku)}; remove the "
+                                    "add-on from extensions first.", f"addons.{pool.sku}", str(wanted)))
     return problems
+
+
+def _and_held(held: int) -> str:
+    return f" and {held} held" if held else ""
 
 
 def _foreign_number_problems(connection: Connection, org_uuid: str, wanted: Sequence[str]) -> list[Problem]:

@@ -1,28 +1,59 @@
 """Creating and deleting extensions, the two operations that move base licenses.
 
 Provisioning is all or nothing: every key must be well formed and free and enough unprovisioned
-base licenses must remain, otherwise nothing is created and every problem is reported. Deleting an
+base licenses must remain, otherwise nothing is created and every problem is reported. The portal's
+"Provision & Assign" is the same call for one extension with its user, add-ons and number, checked
+by the same rules as the `ext` commands and written in the same transaction. Deleting an
 extension returns its base license, add-ons and number to their pools and frees its user.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Engine, delete, select
 
 from phonesys.errors import Problem, Refused, refuse_if
-from phonesys.rules import consecutive_ext_keys
+from phonesys.rules import check_number, check_sku, consecutive_ext_keys
 from storage.inventory.engine import write_transaction
-from storage.inventory.lookup import get_extension, lock_org
-from storage.inventory.pools import base_shortfall, claim_base, release_addons, release_base
-from storage.inventory.schema import extension_addons, extensions
+from storage.inventory.extensions import number_problems, user_problems
+from storage.inventory.holds import Holder
+from storage.inventory.lookup import get_extension, lock_org, resolve_user
+from storage.inventory.pools import (
+    addon_problems,
+    base_shortfall,
+    claim_addons,
+    claim_base,
+    release_addons,
+    release_base,
+)
+from storage.inventory.schema import extension_addons, extensions, row_holds, templates
 from storage.inventory.upsert import chunked
 
 
-def provision(engine: Engine, org_ref: str, count: int, start: str) -> list[str]:
-    """Create ``count`` consecutive extensions from ``start``; returns the new keys."""
+@dataclass(frozen=True)
+class Assignment:
+    """What "Provision & Assign" puts on the one new extension: a user, add-ons, a number."""
+
+    user: str | None = None
+    addons: tuple[str, ...] = ()
+    number: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.user or self.addons or self.number)
+
+
+def provision(engine: Engine, org_ref: str, count: int, start: str,
+              assign: Assignment = Assignment()) -> list[str]:
+    """Create ``count`` consecutive extensions from ``start``; returns the new keys. With ``assign``
+    (count 1 only) the extension gets its user, add-ons and number in the same transaction."""
     keys = consecutive_ext_keys(start, count)
     problems: list[Problem] = [k for k in keys if isinstance(k, Problem)]
     keys_ok = not problems
+    if assign and count != 1:
+        problems.append(Problem("assign-needs-one", "--user, --addon and --number provision one extension; "
+                                f"drop --count {count} or use a bulk assignment template.", "count", str(count)))
+    checked = _checked_assignment(assign, problems)
     with write_transaction(engine) as connection:
         try:
             org = lock_org(connection, org_ref)
@@ -31,12 +62,52 @@ def provision(engine: Engine, org_ref: str, count: int, start: str) -> list[str]
         if keys_ok:
             problems += [Problem("ext-key-taken", f"Extension {key} already exists; choose another start.",
                                  "start", key) for key in _taken(connection, org.org_uuid, keys)]
-        if count >= 1 and org.base_total - org.base_used < count:
+            problems += _reserved_keys(connection, org.org_uuid, keys)
+        if count >= 1 and org.base_total - org.base_used - org.base_held < count:
             problems.append(base_shortfall(connection, org.org_uuid, count))
+        values = _assignment_values(connection, org.org_uuid, assign, checked, problems)
         refuse_if(problems)
         claim_base(connection, org.org_uuid, count)
-        connection.execute(extensions.insert(), [{"org_uuid": org.org_uuid, "ext_key": k} for k in keys])
+        connection.execute(extensions.insert(), [{"org_uuid": org.org_uuid, "ext_key": k, **values} for k in keys])
+        _add_addons(connection, org.org_uuid, keys, checked.addons)
     return keys
+
+
+def _checked_assignment(assign: Assignment, problems: list[Problem]) -> Assignment:
+    """The add-ons and number in canonical form; malformed ones become problems."""
+    skus = [check_sku(s) for s in assign.addons]
+    number = None if assign.number is None else check_number(assign.number)
+    problems += [p for p in [*skus, number] if isinstance(p, Problem)]
+    return Assignment(assign.user, tuple(sorted({s for s in skus if isinstance(s, str)})),
+                      number if isinstance(number, str) else None)
+
+
+def _assignment_values(connection, org_uuid: str, assign: Assignment, checked: Assignment,
+                       problems: list[Problem]) -> dict:
+    """The new extension's user and number columns, checked as `ext assign-user` / `set-number` do."""
+    values: dict = {}
+    if assign.user is not None:
+        try:
+            user = resolve_user(connection, org_uuid, assign.user)
+            problems += user_problems(connection, user, None, assign.user)
+            values["identity_uuid"] = user.identity_uuid
+        except Refused as refused:
+            problems += refused.problems
+    if checked.number is not None:
+        problems += number_problems(connection, org_uuid, None, checked.number)
+        values["number"] = checked.number
+    problems += addon_problems(connection, org_uuid, {sku: 1 for sku in checked.addons})
+    return values
+
+
+def _add_addons(connection, org_uuid: str, keys: list[str], skus: tuple[str, ...]) -> None:
+    if not skus:
+        return
+    claim_addons(connection, org_uuid, {sku: 1 for sku in skus})
+    ids = connection.execute(select(extensions.c.id).where(
+        extensions.c.org_uuid == org_uuid, extensions.c.ext_key.in_(keys))).scalars().all()
+    connection.execute(extension_addons.insert(), [
+        {"extension_id": i, "org_uuid": org_uuid, "sku": sku} for i in ids for sku in skus])
 
 
 def delete_extension(engine: Engine, org_ref: str, ext_key: str) -> dict:
@@ -52,6 +123,16 @@ def delete_extension(engine: Engine, org_ref: str, ext_key: str) -> dict:
         release_base(connection, org.org_uuid, 1)
     return {"ext_key": ext.ext_key, "released": {"base_licenses": 1, "addons": sorted(addons),
                                                  "number": ext.number, "user": ext.identity_uuid}}
+
+
+def _reserved_keys(connection, org_uuid: str, keys: list[str]) -> list[Problem]:
+    held = []
+    for batch in chunked(keys):
+        held += connection.execute(select(row_holds.c.ext_key, templates.c.template_uuid, templates.c.name)
+                                   .join(templates, templates.c.template_uuid == row_holds.c.template_uuid)
+                                   .where(row_holds.c.org_uuid == org_uuid, row_holds.c.ext_key.in_(batch))).all()
+    return [Problem("ext-key-reserved", f"Extension {r.ext_key} is reserved by {Holder(r.template_uuid, r.name)}, "
+                    "which is in progress; choose another start.", "start", r.ext_key) for r in sorted(held)]
 
 
 def _taken(connection, org_uuid: str, keys: list[str]) -> list[str]:

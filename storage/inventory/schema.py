@@ -33,9 +33,11 @@ organizations = Table(
     Column("name", String(200), nullable=False),
     Column("base_total", Integer, nullable=False, server_default="0"),
     Column("base_used", Integer, nullable=False, server_default="0"),
+    Column("base_held", Integer, nullable=False, server_default="0"),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
     CheckConstraint("base_total >= 0", name="ck_org_base_total"),
     CheckConstraint("base_used >= 0 AND base_used <= base_total", name="ck_org_base_used"),
+    CheckConstraint("base_held >= 0 AND base_used + base_held <= base_total", name="ck_org_base_held"),
 )
 
 addon_pools = Table(
@@ -45,9 +47,11 @@ addon_pools = Table(
     Column("sku", String(100), nullable=False),
     Column("total", Integer, nullable=False, server_default="0"),
     Column("used", Integer, nullable=False, server_default="0"),
+    Column("held", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint("org_uuid", "sku", name="pk_addon_pools"),
     CheckConstraint("total >= 0", name="ck_addon_total"),
     CheckConstraint("used >= 0 AND used <= total", name="ck_addon_used"),
+    CheckConstraint("held >= 0 AND used + held <= total", name="ck_addon_held"),
 )
 
 users = Table(
@@ -163,6 +167,22 @@ template_rows = Table(
     UniqueConstraint("template_uuid", "identity_uuid", name="uq_template_rows_user"),
     UniqueConstraint("template_uuid", "number", name="uq_template_rows_number"),
     Index("ix_template_rows_template_status", "template_uuid", "status"),
+)
+
+# One row per pending row of an in-progress template: what it holds until the row is decided.
+row_holds = Table(
+    "row_holds",
+    metadata,
+    Column("row_id", Integer, ForeignKey("template_rows.id"), primary_key=True),
+    Column("template_uuid", String(36), ForeignKey("templates.template_uuid"), nullable=False),
+    Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
+    Column("ext_key", String(5), nullable=False),
+    Column("identity_uuid", String(36), nullable=False),
+    Column("number", String(16), nullable=True),
+    UniqueConstraint("org_uuid", "ext_key", name="uq_row_holds_key"),
+    UniqueConstraint("identity_uuid", name="uq_row_holds_user"),
+    UniqueConstraint("number", name="uq_row_holds_number"),
+    Index("ix_row_holds_template", "template_uuid"),
 )
 
 dropfolder_requests = Table(

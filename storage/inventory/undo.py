@@ -1,9 +1,10 @@
 """The all-or-nothing policy: when any row fails, no row of the template keeps an assignment.
 
 ``revalidate`` finds rows that can no longer be assigned before anything is claimed; ``fail_all``
-then records every row as failed without touching the inventory. If a row still fails during
+then records every row as failed and gives back the template's holds. If a row still fails during
 assignment (another job took its number meanwhile), ``undo_job`` deletes the extensions the job
-created and returns their licenses, numbers and users, in one transaction with the ledger update.
+created and returns their licenses, numbers and users, and gives back the holds of the rows never
+attempted, in one transaction with the ledger update.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, and_, delete, select, update
 
 from phonesys.errors import Problem
+from storage.inventory import holds
 from storage.inventory.assignment import template_skus
 from storage.inventory.decide import RowDecision, decide_rows
 from storage.inventory.engine import read_transaction, write_transaction
@@ -40,10 +42,12 @@ def fail_all(engine: Engine, template_uuid: str, decisions: list[RowDecision]) -
     """Record every pending row as failed: its own reason, or that another row failed."""
     first = next(d for d in decisions if d.problem is not None)
     with write_transaction(engine) as connection:
-        lock_org(connection, get_template(connection, template_uuid).org_uuid)
+        org_uuid = get_template(connection, template_uuid).org_uuid
+        lock_org(connection, org_uuid)
         for decision in decisions:
             problem = decision.problem or _not_attempted(first.row.row_number)
             _fail_row(connection, decision.row.id, problem, "pending")
+        holds.release(connection, org_uuid, template_uuid, template_skus(connection, template_uuid))
 
 
 def undo_job(engine: Engine, template_uuid: str) -> int:
@@ -63,6 +67,7 @@ def undo_job(engine: Engine, template_uuid: str) -> int:
         for row_id in connection.execute(select(template_rows.c.id).where(
                 template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")).scalars():
             _fail_row(connection, row_id, _not_attempted(first_failed), "pending")
+        holds.release(connection, org_uuid, template_uuid, template_skus(connection, template_uuid))
         return len(assigned)
 
 

@@ -6,11 +6,13 @@ from sqlalchemy import Engine, func, select
 
 from storage.inventory.engine import read_transaction
 from storage.inventory.lookup import get_org
-from storage.inventory.schema import addon_pools, extensions, numbers, organizations, users
+from storage.inventory.schema import addon_pools, extensions, numbers, organizations, row_holds, users
 
 
 def org_usage(engine: Engine, org_ref: str) -> dict:
-    """Totals, used and available for every pool, named plainly for ``org show --json``."""
+    """Totals, used, held and available for every pool, named plainly for ``org show --json``.
+
+    Users count as unassigned only when no in-progress template holds them either."""
     with read_transaction(engine) as connection:
         org = get_org(connection, org_ref)
         count = lambda query: connection.execute(query).scalar_one()  # noqa: E731
@@ -22,24 +24,28 @@ def org_usage(engine: Engine, org_ref: str) -> dict:
             extensions.c.org_uuid == org.org_uuid))
         pools = connection.execute(select(addon_pools).where(addon_pools.c.org_uuid == org.org_uuid)
                                    .order_by(addon_pools.c.sku)).all()
+        users_held = count(select(func.count()).select_from(row_holds).where(row_holds.c.org_uuid == org.org_uuid))
+        numbers_held = count(select(func.count(row_holds.c.number)).where(row_holds.c.org_uuid == org.org_uuid))
     return {
         "org_uuid": org.org_uuid,
         "name": org.name,
-        "base_licenses": _pool(org.base_total, org.base_used),
-        "addons": {p.sku: _pool(p.total, p.used) for p in pools},
-        "numbers": {"total": numbers_total, "assigned": numbers_assigned,
-                    "available": numbers_total - numbers_assigned},
-        "users": {"total": users_total, "assigned": users_assigned, "unassigned": users_total - users_assigned},
+        "base_licenses": _pool(org.base_total, org.base_used, org.base_held),
+        "addons": {p.sku: _pool(p.total, p.used, p.held) for p in pools},
+        "numbers": {"total": numbers_total, "assigned": numbers_assigned, "held": numbers_held,
+                    "available": numbers_total - numbers_assigned - numbers_held},
+        "users": {"total": users_total, "assigned": users_assigned, "held": users_held,
+                  "unassigned": users_total - users_assigned - users_held},
         "extensions": {"total": ext_count, "with_user": users_assigned, "without_user": ext_count - users_assigned},
     }
 
 
-def _pool(total: int, used: int) -> dict:
-    return {"total": total, "used": used, "available": total - used}
+def _pool(total: int, used: int, held: int) -> dict:
+    """``held``: reserved by in-progress templates; available to new requests is what is left."""
+    return {"total": total, "used": used, "held": held, "available": total - used - held}
 
 
 def list_orgs(engine: Engine) -> list[dict]:
     with read_transaction(engine) as connection:
         rows = connection.execute(select(organizations).order_by(organizations.c.name)).all()
-    return [{"org_uuid": r.org_uuid, "name": r.name, "base_licenses": _pool(r.base_total, r.base_used)}
+    return [{"org_uuid": r.org_uuid, "name": r.name, "base_licenses": _pool(r.base_total, r.base_used, r.base_held)}
             for r in rows]
