@@ -1,4 +1,4 @@
-"""The two organization export files: provisioned extensions and available number licenses.
+"""The two organization export files: provisioned extensions and number licenses.
 
 Names follow ``<orgUuid>_<exportdatetime>_license_phonesystem_<suffix>.<csv|parquet>`` under
 ``exports/<orgUuid>/`` in object storage, with ``<exportdatetime>`` always UTC in ISO 8601 basic
@@ -23,8 +23,9 @@ from phonesys.safecsv import write_csv, write_parquet
 from storage.inventory.exports import (
     EXTENSION_SCHEMA,
     NUMBER_SCHEMA,
-    available_number_batches,
+    NUMBER_STATUSES,
     extension_batches,
+    number_batches,
 )
 from storage.inventory.lookup import canonical_org_uuid
 
@@ -63,10 +64,14 @@ def export_extensions(engine: Engine, store, org_ref: str, fmt: ExportFormat = "
 
 
 def export_numbers(engine: Engine, store, org_ref: str, fmt: ExportFormat = "csv",
-                   output: Path | None = None, when: datetime | None = None) -> ExportResult:
-    """Write the available-number-license file for one organization to object storage."""
+                   output: Path | None = None, when: datetime | None = None,
+                   available_only: bool = False) -> ExportResult:
+    """Write the number-license file for one organization to object storage: every number with its
+    status and ext key. The file keeps the seed's name (``..._available_number``), which admins'
+    scripts look for; ``available_only`` gives just the rows that name promises."""
     key = export_key(canonical_org_uuid(org_ref), NUMBERS_SUFFIX, fmt, when)
-    return write_file(store, key, fmt, lambda: available_number_batches(engine, org_ref), NUMBER_SCHEMA, output)
+    statuses = ("available",) if available_only else NUMBER_STATUSES
+    return write_file(store, key, fmt, lambda: number_batches(engine, org_ref, statuses), NUMBER_SCHEMA, output)
 
 
 def write_file(store, key: str, fmt: ExportFormat, batches: Callable[[], Iterator[pa.RecordBatch]],

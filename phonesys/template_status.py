@@ -1,6 +1,6 @@
 """What may be done to a bulk assignment template in each status (the seed's rules, in one table).
 
-draft -> in_progress -> completed. A draft can be edited, filled, started, duplicated and deleted;
+draft -> in_progress -> completed. A draft can be renamed, edited, filled, started, duplicated and deleted;
 once started it is read-only (users and report visible); once completed the users view is replaced
 by the report. Anything not listed is refused with the reason.
 """
@@ -13,7 +13,7 @@ DRAFT, IN_PROGRESS, COMPLETED = "draft", "in_progress", "completed"
 STATUSES = (DRAFT, IN_PROGRESS, COMPLETED)
 
 ALLOWED: dict[str, frozenset[str]] = {
-    DRAFT: frozenset({"show", "users", "set-addons", "upload", "start", "duplicate", "delete"}),
+    DRAFT: frozenset({"show", "users", "rename", "set-addons", "upload", "start", "duplicate", "delete"}),
     IN_PROGRESS: frozenset({"show", "users", "report", "duplicate"}),
     COMPLETED: frozenset({"show", "report", "duplicate"}),
 }

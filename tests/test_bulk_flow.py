@@ -293,6 +293,8 @@ def test_cli_exit_status_3_when_some_rows_failed(prefect_server, engine, cli):
     result = cli("template", "start", template, "--resume", "--json")
     assert result.exit_code == 3, result.output
     assert status_counts(engine, template) == {"pending": 0, "assigned": 9, "failed": 1}
+    shown = cli("template", "report", template)
+    assert "users-0.csv:6 ext 2004 " in shown.stdout and "user-already-assigned" in shown.stdout, shown.stdout
     assert_invariants(engine)
     assert_ledger(engine, template)
 
@@ -333,6 +335,10 @@ def test_start_refused_by_preflight_lists_the_shortfall_and_changes_nothing(engi
         assert "'Voicemail'" in message and "11 available (short by 1)" in message
     if case == "user assigned":
         assert "already has extension 900" in message
+    for problem in (p for p in problems if p.get("row")):  # a row is named by its file and row
+        assert problem["file"] == "users-0.csv"
+        text = cli("template", "start", template)
+        assert f"users-0.csv:{problem['row']}: {problem['code']}" in text.stderr, text.stderr
 
 
 def test_preflight_reports_every_shortfall_at_once(engine):
@@ -370,6 +376,7 @@ def test_dry_run_shows_the_plan_and_changes_nothing(engine, cli):
     assert [(p["code"], p["row"]) for p in failing["problems"]] == [("user-already-assigned", 5)]
     assert [r["ok"] for r in failing["rows"]].count(False) == 1
     assert cli("template", "start", template, "--dry-run", "--json").exit_code == 1
+    assert "users-0.csv:5: user-already-assigned" in cli("template", "start", template, "--dry-run").stderr
     assert template_status(engine, template) == "draft"
     assert inventory_state(engine, org.org_uuid) == before
 
@@ -387,16 +394,21 @@ def test_a_second_start_is_refused_and_a_completed_template_can_be_duplicated(
 
     assert run(template).is_completed()
     assert [p["code"] for p in refused(cli, "template", "start", template)] == ["template-action-not-allowed"]
+    # Every row was just assigned: a copy could only fail again, so it is refused with the reason.
+    nothing = refused(cli, "template", "duplicate", template)
+    assert [p["code"] for p in nothing] == ["template-nothing-to-assign"]
+    assert "30 user-already-assigned" in nothing[0]["message"]
+    assert [p["code"] for p in refused(cli, "template", "duplicate", template, "--failed-only")] == [
+        "template-no-failed-rows"]
+    for row in rows[:5]:  # the admin deletes five of the extensions: those rows can be assigned again
+        ok(cli, "ext", "delete", org.org_uuid, row["ext_key"])
     copy = ok(cli, "template", "duplicate", template)
     assert copy["status"] == "draft" and copy["source"] == template
+    assert (copy["total_users"], copy["left_out"]) == (5, {"user-already-assigned": 25})
     assert ok(cli, "template", "show", copy["uuid"])["addons"] == ["Voicemail"]
     assert [(u["ext_key"], u["identity_uuid"], u["number"]) for u in template_users(engine, copy["uuid"])] == [
-        (r["ext_key"], r["identity_uuid"], r["number"]) for r in rows]
-    # Its rows are the ones just assigned, so starting the copy is refused row by row.
-    with pytest.raises(Refused) as refusal:
-        start(engine, copy["uuid"])
-    assert {p.code for p in refusal.value.problems} == {"user-already-assigned"}
-    assert len(refusal.value.problems) == 30
+        (r["ext_key"], r["identity_uuid"], r["number"]) for r in rows[:5]]
+    start(engine, copy["uuid"])
     assert template_status(engine, template) == "completed"
 
 

@@ -16,6 +16,7 @@ from storage.inventory import extensions as ext_ops
 from storage.inventory.orgs import import_users
 from storage.inventory.provisioning import provision
 from storage.objects import open_object_store
+from tests.bulkfixtures import make_rows, make_template, start
 
 WHEN = datetime(2026, 11, 27, 10, 15, 0, tzinfo=UTC)
 
@@ -64,12 +65,27 @@ def test_extension_export_name_and_content(engine, store, populated):
     ]
 
 
-def test_number_export_lists_only_available_numbers(engine, store, populated):
+def test_number_export_lists_every_number_with_its_status_and_key(engine, store, populated):
     org = populated
     result = export_numbers(engine, store, org.org_uuid, when=WHEN)
     assert result.key.endswith("_20261127T101500Z_license_phonesystem_available_number.csv")
     _, rows = read_csv(store, result.key)
-    assert rows == [["Number", "Status"]] + [[n, "available"] for n in sorted(org.numbers[1:])]
+    assert rows[0] == ["Number", "Status", "Ext Key", "Held By Template"]
+    assert rows[1:] == sorted([[org.numbers[0], "assigned", "101", ""]] +
+                              [[n, "available", "", ""] for n in org.numbers[1:]])
+
+
+def test_number_export_shows_held_numbers_and_can_keep_only_available(engine, store, populated):
+    org = populated
+    rows = make_rows(org, 2, first_user=1, first_key=500, first_number=1)
+    template = make_template(engine, org, rows)
+    start(engine, template)
+    _, listed = read_csv(store, export_numbers(engine, store, org.org_uuid, when=WHEN).key)
+    held = [r for r in listed if r[1] == "held"]
+    assert held == [[org.numbers[1], "held", "500", template], [org.numbers[2], "held", "501", template]]
+    only = export_numbers(engine, store, org.org_uuid, when=WHEN, available_only=True)
+    _, available = read_csv(store, only.key)
+    assert available[1:] == [[n, "available", "", ""] for n in sorted(org.numbers[3:])] and only.rows == len(org.numbers) - 3
 
 
 def test_parquet_equals_csv(engine, store, populated, tmp_path):

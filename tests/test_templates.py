@@ -26,7 +26,18 @@ def test_create_prints_uuid_and_show_has_total_users(cli, org, template):
     assert shown["uuid"] == template and shown["status"] == "draft" and shown["total_users"] == 0
     assert shown["addons"] == ["Call Recording"] and shown["org_uuid"] == org.org_uuid
     text = cli("template", "create", org.org_uuid, "--name", "Plain")
-    assert text.exit_code == 0 and "Created draft template " in text.stdout
+    assert text.exit_code == 0 and "Created draft template " in text.stderr
+    created = text.stdout.strip()  # only the UUID, so T=$(phonesys template create ...) works
+    assert text.stdout == created + "\n" and ok(cli, "template", "show", created)["name"] == "Plain"
+
+
+def test_rename_a_draft(cli, org, template):
+    renamed = ok(cli, "template", "rename", template, "  Sales   onboarding 2027 ")
+    assert renamed == {"uuid": template, "name": "Sales onboarding 2027"}
+    assert ok(cli, "template", "show", template)["name"] == "Sales onboarding 2027"
+    assert [p["code"] for p in refused(cli, "template", "rename", template, " ")] == ["template-name-invalid"]
+    text = cli("template", "rename", template, "Support")
+    assert text.exit_code == 0 and text.stdout == f"Template {template} is now named 'Support'\n"
 
 
 def test_list_and_search_by_name_or_uuid(cli, org, template):
@@ -61,7 +72,7 @@ def test_create_refusals_change_nothing(cli, org, args, code):
 @pytest.mark.parametrize("ref, code", [("nope", "template-uuid-invalid"),
                                        ("00000000-0000-4000-8000-000000000000", "template-not-found")])
 def test_unknown_template(cli, ref, code):
-    for command in (["show"], ["users"], ["delete"], ["duplicate"], ["set-addons", "Voicemail"]):
+    for command in (["show"], ["users"], ["delete"], ["duplicate"], ["set-addons", "Voicemail"], ["rename", "X"]):
         assert [p["code"] for p in refused(cli, "template", command[0], ref, *command[1:])] == [code]
 
 
@@ -79,7 +90,7 @@ def test_delete_removes_only_that_template(cli, org, template):
 
 COMMANDS = {
     "show": ["show"], "users": ["users"], "set-addons": ["set-addons", "Voicemail"],
-    "duplicate": ["duplicate"], "delete": ["delete"],
+    "duplicate": ["duplicate"], "delete": ["delete"], "rename": ["rename", "New name"],
 }
 
 

@@ -24,7 +24,7 @@ OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Al
                                                       "here (a directory keeps the export's name).")]
 
 
-def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: bool) -> None:
+def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: bool, **options: bool) -> None:
     from phonesys import exports
     from phonesys.settings import load_settings
     from storage.objects import open_object_store
@@ -33,7 +33,7 @@ def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: 
 
     def action() -> dict:
         store = open_object_store(load_settings().objects_url)
-        return writer(inventory(), store, org, fmt.value, output).as_dict()
+        return writer(inventory(), store, org, fmt.value, output, **options).as_dict()
 
     def render(result: dict) -> None:
         console.print(f"Wrote {result['rows']:,} row(s) to {result['location']}")
@@ -58,11 +58,15 @@ def extensions(org: OrgArg, fmt: FormatOption = Format.csv, output: OutputOption
 
 @app.command("numbers")
 def numbers(org: OrgArg, fmt: FormatOption = Format.csv, output: OutputOption = None,
+            available_only: Annotated[bool, typer.Option("--available-only", help="Only the numbers free to "
+                                                         "assign (neither assigned nor held).")] = False,
             as_json: JsonOption = False) -> None:
-    """Export the available (unassigned) number licenses of an organization.
+    """Export the number licenses of an organization: Number, Status (available, assigned, or held
+    by a template in progress), the Ext Key it is on (or held for) and the holding template.
 
-    Written to exports/<orgUuid>/<orgUuid>_<YYYYMMDDTHHMMSSZ>_license_phonesystem_available_number.csv.
+    Written to exports/<orgUuid>/<orgUuid>_<YYYYMMDDTHHMMSSZ>_license_phonesystem_available_number.csv
+    (the portal's file name, kept for scripts).
 
-    Example: phonesys export numbers 0b9f...e1 --format parquet
+    Example: phonesys export numbers 0b9f...e1 --available-only --format parquet
     """
-    _run_export("numbers", org, fmt, output, as_json)
+    _run_export("numbers", org, fmt, output, as_json, available_only=available_only)

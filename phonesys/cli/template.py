@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from phonesys.cli.common import JsonOption, OrgArg, console, inventory, run
+from phonesys.cli.common import JsonOption, OrgArg, console, err_console, inventory, run
 
 app = typer.Typer(help="Bulk assignment templates: a name, add-ons for every row, and users from CSV "
                        "files.", no_args_is_help=True)
@@ -27,8 +27,7 @@ def create(org: OrgArg, name: Annotated[str, typer.Option("--name", help="Templa
     """
     from storage.inventory.templates import create_template
 
-    run(as_json, lambda: create_template(inventory(), org, name, addons or []),
-        lambda r: console.print(f"Created draft template {r['uuid']} ({r['name']})"))
+    run(as_json, lambda: create_template(inventory(), org, name, addons or []), _print_created)
 
 
 @app.command("list")
@@ -94,6 +93,21 @@ def users(template: TemplateArg, limit: Annotated[Optional[int], typer.Option("-
     run(as_json, lambda: {"users": template_users(inventory(), template, limit)}, render)
 
 
+@app.command("rename")
+def rename(template: TemplateArg,
+           name: Annotated[str, typer.Argument(metavar="NAME", help="The new name, 1-200 characters.",
+                                               show_default=False)],
+           as_json: JsonOption = False) -> None:
+    """Rename a draft template (a started or completed template keeps its name).
+
+    Example: phonesys template rename 7c1d...9a "Sales onboarding 2027"
+    """
+    from storage.inventory.templates import rename_template
+
+    run(as_json, lambda: rename_template(inventory(), template, name),
+        lambda r: console.print(f"Template {r['uuid']} is now named '{r['name']}'"))
+
+
 @app.command("set-addons")
 def set_addons(template: TemplateArg,
                skus: Annotated[Optional[list[str]], typer.Argument(metavar="[SKU]...", help="Add-ons every "
@@ -117,12 +131,24 @@ def duplicate(template: TemplateArg,
               as_json: JsonOption = False) -> None:
     """Copy a template (any status) into a new draft with the same add-ons and users; prints its UUID.
 
+    A completed template's copy keeps only the rows that can still be assigned (their user has no
+    extension, their key and number are free) and says how many it left out and why.
+
     Example: phonesys template duplicate 7c1d...9a --failed-only --name "Sales onboarding (retry)"
     """
     from storage.inventory.templates import duplicate_template
 
-    run(as_json, lambda: duplicate_template(inventory(), template, name, failed_only),
-        lambda r: console.print(f"Created draft template {r['uuid']} ({r['name']})"))
+    run(as_json, lambda: duplicate_template(inventory(), template, name, failed_only), _print_created)
+
+
+def _print_created(result: dict) -> None:
+    """The bare UUID on stdout, so ``T=$(phonesys template create ...)`` works; the sentence on stderr."""
+    console.print(result["uuid"])
+    err_console.print(f"Created draft template {result['uuid']} ({result['name']})"
+                      + (f" with {result['total_users']} user(s)" if "total_users" in result else ""))
+    left_out = ", ".join(f"{count} {code}" for code, count in result.get("left_out", {}).items())
+    if left_out:
+        err_console.print(f"Left out the rows that cannot be assigned again: {left_out}")
 
 
 @app.command("delete")

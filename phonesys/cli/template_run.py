@@ -179,7 +179,8 @@ def _print_summary(summary: dict) -> None:
     console.print(f"{summary['name']} ({summary['uuid']}): {summary['status']}")
     console.print(f"  assigned {counts['assigned']}, failed {counts['failed']}, pending {counts['pending']}")
     for row in summary["failed_rows"][:10]:
-        console.print(f"  row {row['row']} ext {row['ext_key']} {row['user_name']}: {row['code']}: {row['reason']}")
+        console.print(f"  {row['file']}:{row['row']} ext {row['ext_key']} {row['user_name']}: "
+                      f"{row['code']}: {row['reason']}")
     if counts["failed"] > 10:
         console.print(f"  ... {counts['failed'] - 10} more failed rows in the report")
     for label in ("report", "export", "local_copy"):
@@ -189,8 +190,9 @@ def _print_summary(summary: dict) -> None:
 
 def _print_plan(plan: dict) -> None:
     for problem in plan["problems"]:
-        row = f"row {problem['row']}: " if problem.get("row") else ""
-        err_console.print(f"error {row}{problem['code']}: {problem['message']}", soft_wrap=True)
+        where = ":".join(str(problem[k]) for k in ("file", "row") if problem.get(k) is not None)
+        err_console.print(f"error {where + ': ' if where else ''}{problem['code']}: {problem['message']}",
+                          soft_wrap=True)
     console.print(f"Dry run of {len(plan['rows'])} rows (policy {plan['policy']}):")
     for name, pool in plan["pools"].items():
         console.print(f"  {name}: available {pool['available_before']} -> {pool['available_after']}")

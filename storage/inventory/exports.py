@@ -21,7 +21,9 @@ EXTENSION_SCHEMA = pa.schema([
     ("Ext Key", pa.string()), ("Number", pa.string()), ("User", pa.string()),
     ("Addon License", pa.string()), ("Directory Name", pa.string()), ("Identity UUID", pa.string()),
 ])
-NUMBER_SCHEMA = pa.schema([("Number", pa.string()), ("Status", pa.string())])
+NUMBER_SCHEMA = pa.schema([("Number", pa.string()), ("Status", pa.string()), ("Ext Key", pa.string()),
+                           ("Held By Template", pa.string())])
+NUMBER_STATUSES = ("available", "assigned", "held")
 
 # Add-ons per extension as a correlated subquery on the (extension_id, sku) primary key: an index
 # lookup per row whatever the planner's statistics say. (A join against a grouped derived table
@@ -39,10 +41,21 @@ LEFT JOIN users u ON u.identity_uuid = e.identity_uuid
 WHERE e.org_uuid = :org
 ORDER BY CAST(e.ext_key AS INTEGER), e.ext_key
 """
-_AVAILABLE_NUMBERS_SQL = """
-SELECT n.number, 'available' FROM numbers n
-WHERE n.org_uuid = :org AND NOT EXISTS (SELECT 1 FROM extensions e WHERE e.number = n.number)
-ORDER BY n.number
+# Every number license with what it is doing: on an extension, held by an in-progress template
+# for a row's key, or free. (A number is on at most one extension and in at most one hold.)
+_NUMBERS_SQL = """
+SELECT * FROM (
+  SELECT n.number,
+         CASE WHEN e.ext_key IS NOT NULL THEN 'assigned' WHEN h.row_id IS NOT NULL THEN 'held'
+              ELSE 'available' END AS status,
+         COALESCE(e.ext_key, h.ext_key), h.template_uuid
+  FROM numbers n
+  LEFT JOIN extensions e ON e.number = n.number
+  LEFT JOIN row_holds h ON h.number = n.number
+  WHERE n.org_uuid = :org
+) listed
+WHERE status IN ({statuses})
+ORDER BY 1
 """
 
 
@@ -54,11 +67,13 @@ def extension_batches(engine: Engine, org_ref: str) -> Iterator[pa.RecordBatch]:
         yield from _batches(connection, sql, {"org": org_uuid}, EXTENSION_SCHEMA)
 
 
-def available_number_batches(engine: Engine, org_ref: str) -> Iterator[pa.RecordBatch]:
-    """One row per number license not assigned to any extension."""
+def number_batches(engine: Engine, org_ref: str,
+                   statuses: tuple[str, ...] = NUMBER_STATUSES) -> Iterator[pa.RecordBatch]:
+    """One row per number license of the organization whose status is in ``statuses``."""
+    sql = _NUMBERS_SQL.format(statuses=", ".join(f"'{s}'" for s in statuses if s in NUMBER_STATUSES))
     with read_transaction(engine) as connection:
         org_uuid = get_org(connection, org_ref).org_uuid
-        yield from _batches(connection, _AVAILABLE_NUMBERS_SQL, {"org": org_uuid}, NUMBER_SCHEMA)
+        yield from _batches(connection, sql, {"org": org_uuid}, NUMBER_SCHEMA)
 
 
 def _batches(connection, sql: str, params: dict, schema: pa.Schema) -> Iterator[pa.RecordBatch]:

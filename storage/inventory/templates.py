@@ -1,4 +1,4 @@
-"""Bulk assignment templates: create, change add-ons, accept uploads, duplicate, delete.
+"""Bulk assignment templates: create, rename, change add-ons, accept uploads, duplicate, delete.
 
 Every change locks the template's organization (as all inventory writes do), re-reads the
 template's status inside that transaction and applies ``phonesys.template_status`` there, so a
@@ -8,6 +8,7 @@ template that was started a moment ago can no longer be edited.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -16,12 +17,13 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from phonesys.errors import NotFound, Problem, Refused, refuse_if
 from phonesys.rules import check_sku, check_template_name, check_uuid
-from phonesys.template_status import DRAFT, require_allowed
+from phonesys.template_status import COMPLETED, DRAFT, require_allowed
 from phonesys.validation.model import TEMPLATE_ROW_LIMIT
 from storage.inventory.engine import write_transaction
 from storage.inventory.lookup import lock_org
 from storage.inventory.pools import addon_problems
 from storage.inventory.schema import template_addons, template_files, template_rows, templates
+from storage.inventory.still_assignable import Taken, split_rows, taken_now
 
 
 
@@ -72,6 +74,16 @@ def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[st
     return {"uuid": template_uuid, "name": checked_name, "status": DRAFT, "addons": skus}
 
 
+def rename_template(engine: Engine, template_ref: str, name: str) -> dict:
+    checked_name = check_template_name(name)
+    refuse_if([checked_name] if isinstance(checked_name, Problem) else [])
+    with write_transaction(engine) as connection:
+        template = locked_template(connection, template_ref, "rename")
+        connection.execute(templates.update().where(templates.c.template_uuid == template.template_uuid)
+                           .values(name=checked_name))
+    return {"uuid": template.template_uuid, "name": checked_name}
+
+
 def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]) -> dict:
     skus, problems = _checked_skus(addons)
     refuse_if(problems)
@@ -109,6 +121,8 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
     """A new draft with the same add-ons, files and rows (the seed's Duplicate).
 
     ``failed_only`` copies just the rows whose assignment failed, so they can be fixed and retried.
+    A completed template's copy keeps only the rows still assignable (``still_assignable``); when
+    none is, the copy is refused with the reasons.
     """
     with write_transaction(engine) as connection:
         source = locked_template(connection, template_ref, "duplicate")
@@ -120,12 +134,22 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
         skus = connection.execute(select(template_addons.c.sku).where(
             template_addons.c.template_uuid == source.template_uuid)).scalars().all()
         _insert_addons(connection, new_uuid, source.org_uuid, skus)
-        copied = _copy_files_and_rows(connection, source.template_uuid, new_uuid, failed_only)
-        if failed_only and not copied:
+        taken = taken_now(connection, source.org_uuid) if source.status == COMPLETED else None
+        left_out: Counter = Counter()
+        copied = _copy_files_and_rows(connection, source.template_uuid, new_uuid, failed_only, taken, left_out)
+        if failed_only and not copied and not left_out:
             raise Refused(Problem("template-no-failed-rows", f"Template {source.template_uuid} has no failed "
                                   "rows to retry.", "template", template_ref))
+        if not copied and left_out:
+            raise Refused(_nothing_assignable(source.template_uuid, left_out))
     return {"uuid": new_uuid, "name": new_name, "status": DRAFT, "source": source.template_uuid,
-            "total_users": copied}
+            "total_users": copied, "left_out": dict(sorted(left_out.items()))}
+
+
+def _nothing_assignable(template_uuid: str, left_out: Counter) -> Problem:
+    reasons = ", ".join(f"{count} {code}" for code, count in left_out.most_common())
+    return Problem("template-nothing-to-assign", f"No row of completed template {template_uuid} can be "
+                   f"assigned again ({reasons}); nothing was copied.", "template", template_uuid)
 
 
 def row_count(connection: Connection, template_uuid: str) -> int:
@@ -164,14 +188,17 @@ def _insert_file(connection: Connection, template_uuid: str, accepted: AcceptedF
                                                     columns["number"])])
 
 
-def _copy_files_and_rows(connection: Connection, source: str, target: str, failed_only: bool) -> int:
-    """Copy file records and their rows (as pending rows); returns how many rows were copied."""
+def _copy_files_and_rows(connection: Connection, source: str, target: str, failed_only: bool,
+                         taken: Taken | None, left_out: Counter) -> int:
+    """Copy file records and their rows (as pending rows); returns how many rows were copied. With
+    ``taken`` only the rows still assignable are copied, the rest counted in ``left_out``."""
     files = connection.execute(select(template_files).where(template_files.c.template_uuid == source)
                                .order_by(template_files.c.id)).all()
     copied = 0
     for file in files:
         query = select(template_rows).where(template_rows.c.file_id == file.id).order_by(template_rows.c.id)
         rows = connection.execute(query.where(template_rows.c.status == "failed") if failed_only else query).all()
+        rows = rows if taken is None else split_rows(rows, taken, left_out)
         if not rows:
             continue
         new_id = connection.execute(insert(template_files).values(
