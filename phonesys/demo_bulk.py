@@ -2,8 +2,9 @@
 
 The first file carries five typical problems (Excel scientific notation, a duplicated key, a
 six-digit key, a misspelt name, a name two people share); the demo shows the report, fixes them
-and uploads again. After the start, another admin "meanwhile" takes a few users and a number by
-hand, so those rows fail at assignment with a reason, as they would in real life.
+and uploads again. After the start, another admin "meanwhile" tries to take a few of its users and
+a number by hand: the template holds them since its start, so the admin is refused with the
+template's name and every row is assigned.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from phonesys.demo import AMBIGUOUS_NAME, DEMO_ORG_UUID, user_name
+from phonesys.errors import Refused
 from storage.inventory import extensions as ext_ops
 from storage.inventory import provisioning
 
@@ -47,10 +49,21 @@ def write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 
 def another_admin_meanwhile(engine: Engine) -> list[str]:
-    """Take three of the template's users and one of its numbers by hand, as a colleague might."""
-    keys = provisioning.provision(engine, DEMO_ORG_UUID, 3, "900")
-    taken = [user_name(FIRST_USER + i) for i in (100, 2_000, 9_000)]
-    for key, name in zip(keys, taken):
-        ext_ops.assign_user(engine, DEMO_ORG_UUID, key, name)
-    ext_ops.set_number(engine, DEMO_ORG_UUID, keys[0], clean_rows()[300][2])
-    return taken
+    """A colleague works by hand while the job runs: what the template holds is refused to them,
+    naming the template; everything else still works. Returns what happened, one line each."""
+    outsider = user_name(FIRST_USER + ROWS + 500)  # a user the template does not name
+    key = provisioning.provision(engine, DEMO_ORG_UUID, 1, "900", provisioning.Assignment(user=outsider))[0]
+    lines = [f"provisioned extension {key} for {outsider} (not in the template): done"]
+    attempts = [(f"gave extension {key} to {name} (row {i + 2} of the template)",
+                 lambda name=name: ext_ops.assign_user(engine, DEMO_ORG_UUID, key, name))
+                for i, name in ((i, user_name(FIRST_USER + i)) for i in (100, 2_000))]
+    number = clean_rows()[300][2]
+    attempts.append((f"gave extension {key} number {number}",
+                     lambda: ext_ops.set_number(engine, DEMO_ORG_UUID, key, number)))
+    for what, attempt in attempts:
+        try:
+            attempt()
+            lines.append(f"{what}: done")
+        except Refused as refused:
+            lines.append(f"{what}: refused, {refused.problems[0].code}: {refused.problems[0].message}")
+    return lines

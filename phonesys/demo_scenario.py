@@ -29,8 +29,9 @@ def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None],
     plan = start_job(engine, template, chunk_size=500)
     say(f"Started: {len(plan['rows']):,} rows; base licenses available "
         f"{plan['pools']['base_licenses']['available_before']:,} -> {plan['pools']['base_licenses']['available_after']:,}")
-    taken = demo_bulk.another_admin_meanwhile(engine)
-    say(f"Meanwhile another admin assigned {', '.join(taken)} by hand and took one number")
+    say("Meanwhile another admin, by hand:")
+    for line in demo_bulk.another_admin_meanwhile(engine):
+        say(f"  {line}")
     state = _run_flow(engine, template, progress)
     counts = status_counts(engine, template)
     say(f"Bulk assignment {state.name.lower()}: {counts['assigned']:,} assigned, {counts['failed']:,} failed")

@@ -29,7 +29,7 @@ def test_tour_lists_the_contract_commands():
     names = {" ".join(c) for c in tour_commands()}
     for contract in ("org load", "org import-users", "org show", "provision", "ext list", "ext show",
                      "ext assign-user", "ext set-addons", "ext set-number", "ext edit", "ext delete",
-                     "export extensions", "export numbers", "template create", "template list"):
+                     "export extensions", "export numbers", "template create", "template list", "template rename"):
         assert contract in names
 
 
@@ -44,3 +44,10 @@ def test_readme_lists_every_validation_code():
     from phonesys.validation.codes import markdown_table
 
     assert markdown_table() in README
+
+
+def test_readme_explains_holds_and_their_codes():
+    rules = README.split("## Rules the inventory enforces", 1)[1].split("\n## ", 1)[0]
+    assert "**Holds.**" in rules and "used + held <= total" in rules
+    for code in ("user-reserved", "number-reserved", "ext-key-reserved"):
+        assert f"`{code}`" in rules

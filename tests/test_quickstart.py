@@ -40,7 +40,10 @@ def test_quick_start_runs_cleanly_twice(tmp_path):
     assert "Phone System base licenses" in out
     assert "Manual provisioning: extensions 101..110" in out
     assert "rejected with 5 problems (nothing added)" in out and "accepted, template now has 15,000 users" in out
-    assert "Bulk assignment completed: 14,996 assigned, 4 failed" in out
+    assert "Bulk assignment completed: 15,000 assigned, 0 failed" in out
+    assert out.count(": refused, user-reserved: ") == 2 and out.count(": refused, number-reserved: ") == 1
+    assert "which is in progress" in out and "'Demo onboarding'" in out
+    assert "(not in the template): done" in out
     assert str(tmp_path / "home" / "inventory.sqlite3") in out
     for label in ("Assignment report:", "Provisioned extensions:"):
         path = Path(out.split(label, 1)[1].split()[0])

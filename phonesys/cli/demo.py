@@ -33,4 +33,7 @@ def _render(result: dict) -> None:
     console.print()
     for label, path in result["files"].items():
         console.print(f"{label:<28} {path}")
-    console.print(f"\nRetry the failed rows: phonesys template duplicate {result['template_uuid']} --failed-only")
+    if result["counts"]["failed"]:
+        console.print(f"\nRetry the failed rows: phonesys template duplicate {result['template_uuid']} --failed-only")
+    else:
+        console.print(f"\nSee the template: phonesys template report {result['template_uuid']}")
