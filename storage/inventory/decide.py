@@ -14,9 +14,21 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, select
 
 from phonesys.errors import Problem
-from storage.inventory.holds import Holder, held_row_ids
-from storage.inventory.schema import addon_pools, extensions, numbers, organizations, row_holds, templates, users
+from phonesys.template_status import IN_PROGRESS
+from storage.inventory.holds import Holder
+from storage.inventory.schema import (
+    addon_pools,
+    extensions,
+    numbers,
+    organizations,
+    row_holds,
+    template_rows,
+    templates,
+    users,
+)
 from storage.inventory.upsert import chunked
+
+IN_LIST_MAX = 1000  # rows named one by one in an IN list; more are named by their template
 
 
 @dataclass(frozen=True)
@@ -46,26 +58,46 @@ def gather_facts(connection: Connection, org_uuid: str, rows: Sequence, skus: Se
     facts = _inventory_facts(connection, org_uuid, rows, skus)
     if rows:
         template_uuid = rows[0].template_uuid
-        facts.holders = _other_holders(connection, org_uuid, template_uuid, rows)
-        facts.prepaid = held_row_ids(connection, [r.id for r in rows])
+        # A chunk names its rows; a whole template (the start) is cheaper to name by its UUID.
+        mine = (template_rows.c.id.in_([r.id for r in rows]) if len(rows) <= IN_LIST_MAX
+                else template_rows.c.template_uuid == template_uuid)
+        facts.holders = _other_holders(connection, org_uuid, template_uuid, mine)
+        facts.prepaid = _held_rows(connection, template_uuid, mine)
     return facts
 
 
-def _other_holders(connection: Connection, org_uuid: str, template_uuid: str, rows: Sequence) -> dict:
-    """What other in-progress templates hold of the keys, users and numbers these rows want."""
+def _other_holders(connection: Connection, org_uuid: str, template_uuid: str, mine) -> dict:
+    """What other in-progress templates hold of the keys, users and numbers these rows want: one
+    join per kind, whatever the number of rows."""
     holders: dict[tuple[str, str], Holder] = {}
-    wanted = {"ext_key": [r.ext_key for r in rows], "identity_uuid": [r.identity_uuid for r in rows],
-              "number": [r.number for r in rows if r.number]}
-    for kind, values in wanted.items():
-        column = row_holds.c[kind]
-        for batch in chunked(values):
-            for value, uuid, name in connection.execute(
-                    select(column, templates.c.template_uuid, templates.c.name)
-                    .join(templates, templates.c.template_uuid == row_holds.c.template_uuid)
-                    .where(row_holds.c.org_uuid == org_uuid, row_holds.c.template_uuid != template_uuid,
-                           column.in_(batch))):
-                holders[(kind, value)] = Holder(uuid, name)
+    if not _others_in_progress(connection, org_uuid, template_uuid):
+        return holders  # holds live only while their template is in progress: nobody else holds anything
+    for kind in ("ext_key", "identity_uuid", "number"):
+        same = row_holds.c[kind] == template_rows.c[kind]
+        if kind == "ext_key":  # keys are per organization; users and numbers are global
+            same &= row_holds.c.org_uuid == org_uuid
+        query = (select(row_holds.c[kind], templates.c.template_uuid, templates.c.name)
+                 .select_from(template_rows.join(row_holds, same)
+                              .join(templates, templates.c.template_uuid == row_holds.c.template_uuid))
+                 .where(mine, row_holds.c.template_uuid != template_uuid))
+        for value, uuid, name in connection.execute(query):
+            holders[(kind, value)] = Holder(uuid, name)
     return holders
+
+
+def _others_in_progress(connection: Connection, org_uuid: str, template_uuid: str) -> bool:
+    """Whether another template of the org is in progress (only they can hold what these rows want:
+    a template names its own organization's users, numbers and keys)."""
+    return connection.execute(select(templates.c.template_uuid).where(
+        templates.c.org_uuid == org_uuid, templates.c.status == IN_PROGRESS,
+        templates.c.template_uuid != template_uuid).limit(1)).first() is not None
+
+
+def _held_rows(connection: Connection, template_uuid: str, mine) -> set[int]:
+    """The ids of these rows that their own template holds (their licenses are paid for)."""
+    return set(connection.execute(select(row_holds.c.row_id)
+                                  .join(template_rows, template_rows.c.id == row_holds.c.row_id)
+                                  .where(mine, row_holds.c.template_uuid == template_uuid)).scalars())
 
 
 def _inventory_facts(connection: Connection, org_uuid: str, rows: Sequence, skus: Sequence[str]) -> Facts:

@@ -69,13 +69,6 @@ def release(connection: Connection, org_uuid: str, template_uuid: str, skus: Seq
     return count
 
 
-def held_row_ids(connection: Connection, row_ids: Sequence[int]) -> set[int]:
-    held: set[int] = set()
-    for batch in chunked(list(row_ids)):
-        held.update(connection.execute(select(row_holds.c.row_id).where(row_holds.c.row_id.in_(batch))).scalars())
-    return held
-
-
 def _drop(connection: Connection, template_uuid: str, row_ids: Sequence[int]) -> int:
     dropped = 0
     for batch in chunked(list(row_ids)):
