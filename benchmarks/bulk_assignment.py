@@ -18,10 +18,9 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
-ROWS = 15_000
+from bench_org import ROWS, build_draft
 
 
 def start_server(home: Path) -> tuple[subprocess.Popen, str]:
@@ -43,24 +42,9 @@ def start_server(home: Path) -> tuple[subprocess.Popen, str]:
 
 
 def build_template(engine) -> str:
-    import pyarrow as pa
-
-    from phonesys.orgfile import OrgDocument, UserEntry
     from storage.inventory.jobs import start_job
-    from storage.inventory.orgs import load_org
-    from storage.inventory.templates import AcceptedFile, accept_files, create_template
 
-    org = str(uuid.uuid4())
-    users = [UserEntry(identity_uuid=str(uuid.uuid4()), name=f"User {i:05d}") for i in range(ROWS)]
-    numbers = [f"+65{6100_0000 + i + int(org[:4], 16) * 10:08d}"[:11] for i in range(ROWS // 3)]
-    load_org(engine, OrgDocument(org_uuid=org, name="Bench", base_licenses=ROWS, addons={"Call Recording": ROWS},
-                                 numbers=sorted(set(numbers)), users=users))
-    numbers = sorted(set(numbers))
-    template = create_template(engine, org, "Bench", ["Call Recording"])["uuid"]
-    rows = pa.table({"row": list(range(2, ROWS + 2)), "ext_key": [str(10_000 + i) for i in range(ROWS)],
-                     "identity_uuid": [u.identity_uuid for u in users], "user_name": [u.name for u in users],
-                     "number": [numbers[i // 3] if i % 3 == 0 and i // 3 < len(numbers) else None for i in range(ROWS)]})
-    accept_files(engine, template, [AcceptedFile("bench.csv", None, "0" * 64, "name", rows)])
+    template = build_draft(engine)
     start_job(engine, template, chunk_size=int(os.environ.get("BENCH_CHUNK", "500")))
     return template
 

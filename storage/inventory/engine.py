@@ -51,7 +51,10 @@ def dispose_engines() -> None:
 
 def _create_engine(url: str) -> Engine:
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        # psycopg prepares a statement run 5 times, and PostgreSQL then plans it once for any
+        # parameters: a 500-value IN list becomes a linear scan per row instead of a hash, 40x
+        # slower on a chunk (benchmarks/assign_chunks.py). Batch statements plan in microseconds.
+        return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)

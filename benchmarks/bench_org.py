@@ -1,0 +1,40 @@
+"""The organization and draft template the bulk benchmarks time: ROWS users, every third row with
+a number, one add-on. Shared so that the flow benchmark and the inventory-only one measure the same job.
+
+Each organization of one benchmark process gets its own block of numbers (``index``), so several
+runs against one database never collide on a number (numbers are global across organizations).
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+
+ROWS = 15_000
+_next_index = itertools.count()
+
+
+def bench_numbers(index: int, count: int) -> list[str]:
+    """``count`` Singapore numbers in a block of their own: +65 6 <index, 2 digits> <5 digits>."""
+    return [f"+656{index % 100:02d}{i:05d}" for i in range(count)]
+
+
+def build_draft(engine, rows: int = ROWS) -> str:
+    """A fresh organization and a draft template naming all its users; returns the template UUID."""
+    import pyarrow as pa
+
+    from phonesys.orgfile import OrgDocument, UserEntry
+    from storage.inventory.orgs import load_org
+    from storage.inventory.templates import AcceptedFile, accept_files, create_template
+
+    org = str(uuid.uuid4())
+    users = [UserEntry(identity_uuid=str(uuid.uuid4()), name=f"User {i:05d}") for i in range(rows)]
+    numbers = bench_numbers(next(_next_index), rows // 3)
+    load_org(engine, OrgDocument(org_uuid=org, name="Bench", base_licenses=rows, addons={"Call Recording": rows},
+                                 numbers=numbers, users=users))
+    template = create_template(engine, org, "Bench", ["Call Recording"])["uuid"]
+    table = pa.table({"row": list(range(2, rows + 2)), "ext_key": [str(10_000 + i) for i in range(rows)],
+                      "identity_uuid": [u.identity_uuid for u in users], "user_name": [u.name for u in users],
+                      "number": [numbers[i // 3] if i % 3 == 0 else None for i in range(rows)]})
+    accept_files(engine, template, [AcceptedFile("bench.csv", None, "0" * 64, "name", table)])
+    return template
