@@ -19,6 +19,7 @@ from prefect.artifacts import (
 )
 from pydantic import BaseModel, Field
 
+from flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
 from phonesys.failpoints import failpoint
 from phonesys.job_summary import summary_markdown
 from phonesys.settings import load_settings
@@ -36,7 +37,8 @@ class BulkAssignmentParameters(BaseModel):
     """What the Prefect UI asks for when someone runs the deployment by hand."""
 
     template_uuid: str = Field(pattern=UUID_PATTERN, description="UUID of a started (in progress) template")
-    chunk_size: int | None = Field(None, ge=1, le=5000, description="Rows per task; default: the start's")
+    chunk_size: int | None = Field(None, ge=1, le=MAX_ROWS,
+                                   description="Rows per task; default: the start's, else sized by time")
 
 
 def _run_name() -> str:
@@ -71,21 +73,25 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> dict:
     return {**counts, "report": report, "export": export, "template_uuid": job["template_uuid"]}
 
 
-def assign_all_chunks(database_url: str, job: dict, chunk_size: int) -> None:
-    """Chunks run one after another: they serialize on the organization lock anyway.
+def assign_all_chunks(database_url: str, job: dict, chunk_size: int | None) -> None:
+    """Chunks run one after another: they serialize on the organization lock anyway. Their size is
+    ``chunk_size`` when given, else sized by time (``flows.chunking``).
 
     Under all-or-nothing the first failed row ends the assignment: everything will be undone, so
     claiming more licenses, numbers and users meanwhile would only starve other jobs.
     """
-    chunks = bulk.plan_chunks(database_url, job["template_uuid"], chunk_size)
+    row_ids = bulk.pending_row_ids(database_url, job["template_uuid"])
     progress = create_progress_artifact(0.0, key=f"bulk-progress-{job['template_uuid']}",
                                         description=f"Rows of {job['template_name']} decided")
     failpoint("before-first-chunk")
-    last_update = time.monotonic()
-    for number, chunk in enumerate(chunks, start=1):
+    sizer, done, last_update = ChunkSizer(fixed=chunk_size), 0, time.monotonic()
+    for number, chunk in enumerate(chunks_of(row_ids, sizer), start=1):
+        started = time.monotonic()
         outcome = bulk.assign_rows(database_url, job["template_uuid"], chunk, number)
-        if time.monotonic() - last_update >= PROGRESS_INTERVAL or number == len(chunks):
-            update_progress_artifact(progress, 100.0 * number / len(chunks))
+        sizer.record(len(chunk), time.monotonic() - started)
+        done += len(chunk)
+        if time.monotonic() - last_update >= PROGRESS_INTERVAL:
+            update_progress_artifact(progress, 100.0 * done / len(row_ids))
             last_update = time.monotonic()
         if outcome["failed"] and job["policy"] == "all-or-nothing":
             break

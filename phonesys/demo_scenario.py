@@ -26,7 +26,7 @@ def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None],
     template = create_template(engine, demo.DEMO_ORG_UUID, "Demo onboarding", ["Call Recording"])["uuid"]
     say(f"Created template 'Demo onboarding' ({template}) with add-on Call Recording")
     _upload_with_mistakes_then_fixed(engine, store, settings, template, say)
-    plan = start_job(engine, template, chunk_size=500)
+    plan = start_job(engine, template)
     say(f"Started: {len(plan['rows']):,} rows; base licenses available "
         f"{plan['pools']['base_licenses']['available_before']:,} -> {plan['pools']['base_licenses']['available_after']:,}")
     say("Meanwhile another admin, by hand:")

@@ -28,7 +28,7 @@ def load_job(database_url: str, template_uuid: str) -> dict:
         org = get_org(connection, template.org_uuid)
         return {"template_uuid": template.template_uuid, "template_name": template.name,
                 "org_uuid": org.org_uuid, "org_name": org.name, "status": template.status,
-                "policy": template.policy or "continue", "chunk_size": template.chunk_size or 500,
+                "policy": template.policy or "continue", "chunk_size": template.chunk_size,
                 "addons": template_skus(connection, template.template_uuid)}
 
 
@@ -48,9 +48,9 @@ def fail_all_if_any_row_fails(database_url: str, template_uuid: str) -> int:
     return failing
 
 
-@task(name="plan-chunks", **RETRYING)
-def plan_chunks(database_url: str, template_uuid: str, chunk_size: int) -> list[list[int]]:
-    return jobs.pending_chunks(open_engine(database_url), template_uuid, chunk_size)
+@task(name="pending-rows", **RETRYING)
+def pending_row_ids(database_url: str, template_uuid: str) -> list[int]:
+    return jobs.pending_row_ids(open_engine(database_url), template_uuid)
 
 
 @task(name="assign-chunk", task_run_name="assign-chunk-{number}", **RETRYING)

@@ -31,7 +31,9 @@ def start(
     template: TemplateArg,
     wait: Annotated[bool, typer.Option("--wait", help="Show progress and the summary at the end.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and show the plan; change nothing.")] = False,
-    chunk_size: Annotated[int, typer.Option("--chunk-size", min=1, max=5000, help="Rows per task.")] = 500,
+    chunk_size: Annotated[int | None, typer.Option(
+        "--chunk-size", min=1, max=5000, help="Rows per task (one transaction each). Default: sized by "
+        "time, from 500 rows up to 5,000, about 2 seconds a task.")] = None,
     policy: Annotated[Policy, typer.Option("--policy", help="continue: assign what can be; all-or-nothing: "
                                            "any failed row leaves the inventory as before.")] = Policy.continue_,
     resume: Annotated[bool, typer.Option("--resume", help="Finish an in-progress template whose run "

@@ -20,7 +20,7 @@ from phonesys.errors import Problem, Refused
 from phonesys.failpoints import failpoint
 from phonesys.template_status import DRAFT
 from storage.inventory import holds
-from storage.inventory.decide import RowDecision, decide_rows
+from storage.inventory.decide import RowDecision, decide_rows, pending_rows
 from storage.inventory.engine import write_transaction
 from storage.inventory.lookup import lock_org
 from storage.inventory.pools import claim_addons, claim_base
@@ -56,12 +56,6 @@ def assign_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> 
         holds.release(connection, template.org_uuid, template_uuid, skus, [d.row.id for d in failed])
         _record_failures(connection, failed)
     return ChunkOutcome(len(assigned), len(decisions) - len(assigned), len(row_ids) - len(rows))
-
-
-def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[int]) -> list:
-    return connection.execute(select(template_rows).where(
-        template_rows.c.template_uuid == template_uuid, template_rows.c.id.in_(list(row_ids)),
-        template_rows.c.status == "pending").order_by(template_rows.c.id)).all()
 
 
 def template_skus(connection: Connection, template_uuid: str) -> list[str]:

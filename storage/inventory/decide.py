@@ -49,9 +49,23 @@ class Facts:
     prepaid: set[int] = field(default_factory=set)  # row ids whose licenses their own template holds
 
 
+def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[int] | None = None) -> list:
+    """The template's pending rows (those of ``row_ids`` only, when given), each with ``prepaid``:
+    whether its own template holds its licenses. One query, so a chunk pays nothing extra for holds."""
+    held = (row_holds.c.row_id == template_rows.c.id) & (row_holds.c.template_uuid == template_uuid)
+    query = (select(template_rows, row_holds.c.row_id.is_not(None).label("prepaid"))
+             .select_from(template_rows.outerjoin(row_holds, held))
+             .where(template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
+             .order_by(template_rows.c.id))
+    if row_ids is not None:
+        query = query.where(template_rows.c.id.in_(list(row_ids)))
+    return connection.execute(query).all()
+
+
 def decide_rows(connection: Connection, org_uuid: str, rows: Sequence, skus: Sequence[str]) -> list[RowDecision]:
+    """Decide ``rows`` (from ``pending_rows``) in order, each seeing what the ones before it took."""
     facts = gather_facts(connection, org_uuid, rows, skus)
-    return [RowDecision(row, _decide(row, facts, skus), row.id in facts.prepaid) for row in rows]
+    return [RowDecision(row, _decide(row, facts, skus), bool(row.prepaid)) for row in rows]
 
 
 def gather_facts(connection: Connection, org_uuid: str, rows: Sequence, skus: Sequence[str]) -> Facts:
@@ -62,7 +76,8 @@ def gather_facts(connection: Connection, org_uuid: str, rows: Sequence, skus: Se
         mine = (template_rows.c.id.in_([r.id for r in rows]) if len(rows) <= IN_LIST_MAX
                 else template_rows.c.template_uuid == template_uuid)
         facts.holders = _other_holders(connection, org_uuid, template_uuid, mine)
-        facts.prepaid = _held_rows(connection, template_uuid, mine)
+        # Rows read without the flag (a draft's, at start) hold nothing yet.
+        facts.prepaid = {r.id for r in rows if getattr(r, "prepaid", False)}
     return facts
 
 
@@ -91,13 +106,6 @@ def _others_in_progress(connection: Connection, org_uuid: str, template_uuid: st
     return connection.execute(select(templates.c.template_uuid).where(
         templates.c.org_uuid == org_uuid, templates.c.status == IN_PROGRESS,
         templates.c.template_uuid != template_uuid).limit(1)).first() is not None
-
-
-def _held_rows(connection: Connection, template_uuid: str, mine) -> set[int]:
-    """The ids of these rows that their own template holds (their licenses are paid for)."""
-    return set(connection.execute(select(row_holds.c.row_id)
-                                  .join(template_rows, template_rows.c.id == row_holds.c.row_id)
-                                  .where(mine, row_holds.c.template_uuid == template_uuid)).scalars())
 
 
 def _inventory_facts(connection: Connection, org_uuid: str, rows: Sequence, skus: Sequence[str]) -> Facts:
@@ -167,6 +175,8 @@ def inventory_problem(row, facts: Facts) -> Problem | None:
 
 def _reserved_problem(row, facts: Facts) -> Problem | None:
     """A key, user or number another in-progress template holds, naming that template."""
+    if not facts.holders:  # the usual case: nobody else holds anything these rows want
+        return None
     if holder := facts.holders.get(("identity_uuid", row.identity_uuid)):
         return Problem("user-reserved", f"{row.user_name} is reserved by {holder}, which is in progress.", "User")
     if holder := facts.holders.get(("ext_key", row.ext_key)):

@@ -26,10 +26,11 @@ from storage.inventory.templates import get_template, locked_template
 POLICIES = ("continue", "all-or-nothing")
 
 
-def start_job(engine: Engine, template_ref: str, *, policy: str = "continue", chunk_size: int = 500,
+def start_job(engine: Engine, template_ref: str, *, policy: str = "continue", chunk_size: int | None = None,
               dry_run: bool = False) -> dict:
-    """Check the start conditions and (unless ``dry_run``) move the template to in progress."""
-    if policy not in POLICIES or chunk_size < 1:
+    """Check the start conditions and (unless ``dry_run``) move the template to in progress.
+    ``chunk_size`` None lets the flow size chunks by time."""
+    if policy not in POLICIES or (chunk_size is not None and chunk_size < 1):
         raise Refused(Problem("start-options-invalid", f"policy must be one of {', '.join(POLICIES)} and "
                               "chunk size at least 1.", "policy", policy))
     with write_transaction(engine) as connection:
@@ -82,12 +83,12 @@ def preflight(connection: Connection, template, rows: list) -> dict:
     return {"problems": problems, "rows": plan_rows, "pools": pools}
 
 
-def pending_chunks(engine: Engine, template_uuid: str, chunk_size: int) -> list[list[int]]:
+def pending_row_ids(engine: Engine, template_uuid: str) -> list[int]:
+    """The rows still to decide, in upload order (the flow cuts them into chunks)."""
     with read_transaction(engine) as connection:
-        ids = connection.execute(select(template_rows.c.id).where(
+        return list(connection.execute(select(template_rows.c.id).where(
             template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
-            .order_by(template_rows.c.id)).scalars().all()
-    return [ids[i:i + chunk_size] for i in range(0, len(ids), chunk_size)]
+            .order_by(template_rows.c.id)).scalars())
 
 
 def status_counts(engine: Engine, template_uuid: str) -> dict[str, int]:

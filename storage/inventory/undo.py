@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, and_, delete, select, update
 from phonesys.errors import Problem
 from storage.inventory import holds
 from storage.inventory.assignment import template_skus
-from storage.inventory.decide import RowDecision, decide_rows
+from storage.inventory.decide import RowDecision, decide_rows, pending_rows
 from storage.inventory.engine import read_transaction, write_transaction
 from storage.inventory.lookup import lock_org
 from storage.inventory.pools import release_base
@@ -32,10 +32,8 @@ def revalidate(engine: Engine, template_uuid: str) -> list[RowDecision]:
     """Decide every pending row against the inventory as it is now, writing nothing."""
     with read_transaction(engine) as connection:
         template = get_template(connection, template_uuid)
-        rows = connection.execute(select(template_rows).where(
-            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
-            .order_by(template_rows.c.id)).all()
-        return decide_rows(connection, template.org_uuid, rows, template_skus(connection, template_uuid))
+        return decide_rows(connection, template.org_uuid, pending_rows(connection, template_uuid),
+                           template_skus(connection, template_uuid))
 
 
 def fail_all(engine: Engine, template_uuid: str, decisions: list[RowDecision]) -> None:
