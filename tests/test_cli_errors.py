@@ -132,6 +132,10 @@ CASES = [
      [("directory-name-too-long", "directory_name")]),
     ("edit name control char", ["ext", "edit", "{A}", "102", "--name", "Front\x07desk"],
      [("directory-name-control-char", "directory_name")]),
+    ("edit name ESC", ["ext", "edit", "{A}", "102", "--name", "\x1b[2JFront"],
+     [("directory-name-control-char", "directory_name")]),
+    ("edit name bidi override", ["ext", "edit", "{A}", "102", "--name", "Front \u202eksed"],
+     [("directory-name-control-char", "directory_name")]),
     ("edit bad key and long name", ["ext", "edit", "{A}", "102", "--key", "12", "--name", "{long}"],
      [("ext-key-format", "key"), ("directory-name-too-long", "directory_name")]),
     # numbers

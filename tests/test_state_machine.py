@@ -146,7 +146,8 @@ def provision_outcome(org: OrgModel, count: int, start: str) -> tuple[set[str], 
 def text_problem(value: str, limit: int, too_long: str, control: str) -> str | None:
     if len(value) > limit:
         return too_long
-    return control if any(unicodedata.category(c) == "Cc" for c in value) else None
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    return control if any(unicodedata.category(c) == "Cc" or c in bidi for c in value) else None
 
 
 # --- the machine -------------------------------------------------------------------------------
