@@ -54,7 +54,7 @@ VALUES: dict[str, str] = {
     "directory-name-control-char": "Directory name contains control characters or bidi controls.",
     "addon-sku-invalid": "An add-on name is blank, longer than 100 characters or has control/bidi characters.",
     "addon-duplicate": "An add-on is listed twice in the document.",
-    "template-name-invalid": "Template name is blank or longer than 200 characters.",
+    "template-name-invalid": "Template name is blank, longer than 200 characters or has control/bidi characters.",
     "count-invalid": "Count must be at least 1.",
     "ext-key-range": "start + count would reach a key of more than 5 digits.",
 }

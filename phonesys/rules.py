@@ -135,9 +135,9 @@ def check_user_name(raw: str, field: str = "name") -> str | Problem:
 
 def check_template_name(raw: str) -> str | Problem:
     value = " ".join(raw.split())
-    if not value or len(value) > TEMPLATE_NAME_MAX:
-        return Problem("template-name-invalid", f"Template name must be 1-{TEMPLATE_NAME_MAX} characters.",
-                       "name", raw[:120])
+    if not value or len(value) > TEMPLATE_NAME_MAX or unsafe_characters(value):
+        return Problem("template-name-invalid", f"Template name must be 1-{TEMPLATE_NAME_MAX} printable "
+                       "characters (no control or bidi characters).", "name", raw[:120])
     return value
 
 
