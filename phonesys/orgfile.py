@@ -8,20 +8,23 @@ with the JSON path of the offending value as its field.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError
 
 from phonesys.errors import Problem, Refused
-from phonesys.rules import check_number, check_sku, check_user_name, check_uuid
+from phonesys.orgparse import parse_document
+from phonesys.rules import COUNT_MAX, check_number, check_sku, check_user_name, check_uuid, unsafe_characters
 
-MAX_DOCUMENT_BYTES = 200 * 1024 * 1024
+T = TypeVar("T")
+
+Count = Annotated[StrictInt, Field(ge=0, le=COUNT_MAX)]  # strict: no `yes`, `true`, "10" or 1.0
 
 
 def _integer_as_text(value: object) -> object:
-    """YAML reads an unquoted ``+6560000001`` as the integer 6560000001; take it as that number."""
+    """An unquoted phone number is a whole number to JSON and YAML; take its digits as the text."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
@@ -35,52 +38,46 @@ class OrgDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
     org_uuid: str
     name: str = Field(min_length=1, max_length=200)
-    base_licenses: int = Field(ge=0, le=10_000_000)
-    addons: dict[str, int] = Field(default_factory=dict)
+    base_licenses: Count
+    addons: dict[str, Count] = Field(default_factory=dict)
     numbers: list[Annotated[str, BeforeValidator(_integer_as_text)]] = Field(default_factory=list)
     users: list[UserEntry] = Field(default_factory=list)
 
 
 def read_org_document(path: Path) -> OrgDocument:
-    """Parse and check a document; raises ``Refused`` listing every problem found."""
-    raw = _parse_file(path)
+    """Parse and check a document; raises ``Refused`` listing every problem found, each naming the
+    file and the document path of the offending value."""
+    raw, problems = parse_document(path)
     try:
-        document = OrgDocument.model_validate(raw)
+        document: OrgDocument | None = OrgDocument.model_validate(raw)
     except ValidationError as exc:
-        raise Refused([_pydantic_problem(error) for error in exc.errors()] + _value_problems(raw)) from None
-    problems = canonicalize(document)
-    if problems:
-        raise Refused(problems)
+        problems += [_pydantic_problem(error) for error in exc.errors()] + _value_problems(raw)
+        document = None
+    problems += canonicalize(document) if document is not None else []
+    if problems or document is None:
+        raise Refused([_located(problem, path) for problem in problems])
     return document
 
 
-def _parse_file(path: Path) -> object:
-    if not path.is_file():
-        raise Refused(Problem("file-not-found", f"No such file: {path}", "file", str(path)))
-    if path.stat().st_size > MAX_DOCUMENT_BYTES:
-        raise Refused(Problem("file-too-large", f"{path} is larger than {MAX_DOCUMENT_BYTES // 2**20} MB; "
-                              "load users with `phonesys org import-users` instead.", "file", str(path)))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-        return yaml.safe_load(text) if path.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise Refused(Problem("document-unreadable", f"{path} is not valid "
-                              f"{'YAML' if path.suffix.lower() in {'.yaml', '.yml'} else 'JSON'} "
-                              f"(UTF-8): {_one_line(exc)}", "file", str(path))) from None
-
-
-def _one_line(exc: Exception) -> str:
-    """A parse error as one line: YAML's multi-line report shrinks to its position and problem."""
-    mark = getattr(exc, "problem_mark", None)
-    if isinstance(exc, yaml.MarkedYAMLError) and mark is not None:
-        return f"line {mark.line + 1}, column {mark.column + 1}: {exc.problem}"
-    return " ".join(str(exc).split())
+def _located(problem: Problem, path: Path) -> Problem:
+    """The problem with its file, its message led by the document path it is about."""
+    lead = problem.field if problem.field and not problem.message.startswith(problem.field) else None
+    return replace(problem, file=str(path), message=f"{lead}: {problem.message}" if lead else problem.message)
 
 
 def _pydantic_problem(error: dict) -> Problem:
     location = ".".join(str(part) for part in error["loc"]) or "document"
-    return Problem("document-invalid", f"{location}: {error['msg']}", location,
-                   None if isinstance(error.get("input"), dict | list) else str(error.get("input"))[:120])
+    given = error.get("input")
+    message = error["msg"]
+    if error["type"] in {"int_type", "greater_than_equal", "less_than_equal"}:
+        message = (f"a count must be a whole number from 0 to {COUNT_MAX:,}, written without quotes "
+                   f"(got {_shortened(json.dumps(given, default=str))})")
+    return Problem("document-invalid", f"{location}: {message}", location,
+                   None if isinstance(given, dict | list) else str(given)[:120])
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _value_problems(raw: object) -> list[Problem]:
@@ -92,10 +89,10 @@ def _value_problems(raw: object) -> list[Problem]:
     if isinstance(raw.get("org_uuid"), str):
         org = check_uuid(raw["org_uuid"], "org_uuid")
         problems += [org] if isinstance(org, Problem) else []
+    if isinstance(raw.get("name"), str):
+        problems += _org_name_problems(raw["name"])
     if isinstance(raw.get("addons"), dict):
-        problems += _canonical_addons({sku: count for sku, count in raw["addons"].items()
-                                       if isinstance(sku, str) and isinstance(count, int)
-                                       and not isinstance(count, bool)})[1]
+        problems += _canonical_addons(raw["addons"])[1]
     if isinstance(raw.get("numbers"), list):
         problems += _canonical_numbers(raw["numbers"])[1]
     if isinstance(raw.get("users"), list):
@@ -116,21 +113,27 @@ def canonicalize(document: OrgDocument) -> list[Problem]:
     org = check_uuid(document.org_uuid, "org_uuid")
     problems += [org] if isinstance(org, Problem) else []
     document.org_uuid = org if isinstance(org, str) else document.org_uuid
+    problems += _org_name_problems(document.name)
     document.addons, addon_problems = _canonical_addons(document.addons)
     document.numbers, number_problems = _canonical_numbers(document.numbers)
     document.users, user_problems = _canonical_users(document.users)
     return problems + addon_problems + number_problems + user_problems
 
 
-def _canonical_addons(addons: dict[str, int]) -> tuple[dict[str, int], list[Problem]]:
-    result, problems = {}, []
+def _org_name_problems(name: str) -> list[Problem]:
+    unsafe = unsafe_characters(name)
+    return [Problem("document-invalid", f"name: the organization's name contains control or bidi "
+                    f"characters ({', '.join(unsafe[:5])}); remove them.", "name", name[:120])] if unsafe else []
+
+
+def _canonical_addons(addons: dict[str, T]) -> tuple[dict[str, T], list[Problem]]:
+    """Add-on names in canonical form; the counts were checked by the schema."""
+    result: dict[str, T] = {}
+    problems = []
     for sku, count in addons.items():
         checked = check_sku(sku, f"addons.{sku}")
         if isinstance(checked, Problem):
             problems.append(checked)
-        elif count < 0:
-            problems.append(Problem("document-invalid", f"addons.{sku}: count must be >= 0",
-                                    f"addons.{sku}", str(count)))
         elif checked in result:
             problems.append(Problem("addon-duplicate", f"Add-on '{checked}' is listed twice.",
                                     f"addons.{sku}", sku))

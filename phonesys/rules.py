@@ -21,6 +21,9 @@ DIRECTORY_NAME_MAX = 100
 SKU_MAX = 100
 TEMPLATE_NAME_MAX = 200
 USER_NAME_MAX = 200
+COUNT_MAX = 1_000_000  # upper bound of every purchased count (base licenses, each add-on) in a document
+# Characters that reorder how text is shown (Trojan Source): embeddings, overrides, isolates, marks.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 _NUMBER_PATTERN = re.compile(r"\+?[0-9]+")
 _SCIENTIFIC_PATTERN = re.compile(r"[0-9]([.,][0-9]+)?[eE][+-]?[0-9]+")  # 6.51E+09; 6,51E+09 in comma locales
 
@@ -52,14 +55,33 @@ def consecutive_ext_keys(start: str, count: int) -> list[str] | list[Problem]:
     return [str(first + i).zfill(width) for i in range(count)]
 
 
+def unsafe_characters(value: str) -> list[str]:
+    """Control (C0, DEL, C1) and bidi-control characters in ``value``, as ``U+001B`` code points.
+
+    They are refused in names people see: on a terminal ESC starts an escape sequence and BEL rings,
+    and bidi overrides make a name display as something else than it is.
+    """
+    return list(dict.fromkeys(f"U+{ord(c):04X}" for c in value if _unsafe(c)))
+
+
+def _unsafe(character: str) -> bool:
+    return character in BIDI_CONTROLS or unicodedata.category(character) == "Cc"
+
+
+def printable(text: str) -> str:
+    """``text`` with control and bidi characters written as escapes, safe to print on a terminal."""
+    return "".join(f"\\u{ord(c):04x}" if _unsafe(c) else c for c in text)
+
+
 def check_directory_name(raw: str) -> str | Problem:
     value = raw.strip()
     if len(value) > DIRECTORY_NAME_MAX:
         return Problem("directory-name-too-long", f"Directory name has {len(value)} characters; "
                        f"the limit is {DIRECTORY_NAME_MAX}.", "directory_name", raw[:120])
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        return Problem("directory-name-control-char", "Directory name contains control characters.",
-                       "directory_name", raw[:120])
+    unsafe = unsafe_characters(value)
+    if unsafe:
+        return Problem("directory-name-control-char", "Directory name contains control or bidi "
+                       f"characters ({', '.join(unsafe[:5])}); remove them.", "directory_name", raw[:120])
     return value
 
 
@@ -104,20 +126,24 @@ def check_user_name(raw: str, field: str = "name") -> str | Problem:
     if len(value) > USER_NAME_MAX:
         return Problem("user-name-too-long", f"User's name has {len(value)} characters; the limit "
                        f"is {USER_NAME_MAX}.", field, raw[:120])
+    unsafe = unsafe_characters(value)
+    if unsafe:
+        return Problem("user-name-control-char", "User's name contains control or bidi characters "
+                       f"({', '.join(unsafe[:5])}); remove them.", field, raw[:120])
     return value
 
 
 def check_template_name(raw: str) -> str | Problem:
     value = " ".join(raw.split())
-    if not value or len(value) > TEMPLATE_NAME_MAX:
-        return Problem("template-name-invalid", f"Template name must be 1-{TEMPLATE_NAME_MAX} characters.",
-                       "name", raw[:120])
+    if not value or len(value) > TEMPLATE_NAME_MAX or unsafe_characters(value):
+        return Problem("template-name-invalid", f"Template name must be 1-{TEMPLATE_NAME_MAX} printable "
+                       "characters (no control or bidi characters).", "name", raw[:120])
     return value
 
 
 def check_sku(raw: str, field: str = "addon") -> str | Problem:
     value = " ".join(raw.split())
-    if not value or len(value) > SKU_MAX or any(unicodedata.category(c) == "Cc" for c in value):
+    if not value or len(value) > SKU_MAX or unsafe_characters(value):
         return Problem("addon-sku-invalid", f"Add-on name '{raw[:120]}' must be 1-{SKU_MAX} printable "
                        "characters.", field, raw[:120])
     return value

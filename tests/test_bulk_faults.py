@@ -183,7 +183,7 @@ def test_flow_completes_correctly_through_database_faults(
     assert_ledger(engine, template, extensions_before=before)
     entries = list(ledger(engine, template).values())
     assert {i: e["code"] for i, e in enumerate(entries) if e["status"] == "failed"} == {
-        7: "user-already-assigned", 64: "number-in-use"}
+        7: "user-assigned", 64: "number-assigned"}
     assert status_counts(engine, template) == {"pending": 0, "assigned": 98, "failed": 2}
     reports = list(store.list(f"reports/{org.org_uuid}/{template}/"))
     assert len(reports) == 1
@@ -214,7 +214,7 @@ def test_all_or_nothing_undo_survives_database_faults(
     assert state.is_completed(), f"{state.message}; faults: {injector.injected}"
     assert injector.injected, "no fault was injected"
     codes = [e["code"] for e in ledger(engine, template).values()]
-    assert codes[70] == "user-already-assigned"
+    assert codes[70] == "user-assigned"
     assert set(codes[:70] + codes[71:80]) == {"rolled-back"} and set(codes[80:]) == {"not-attempted"}
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
     unassign_user(engine, org.org_uuid, "900")

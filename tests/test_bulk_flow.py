@@ -130,8 +130,8 @@ def test_rows_that_cannot_be_assigned_any_more_fail_with_a_reason_and_claim_noth
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
     entries = list(ledger(engine, template).values())
     failed = {i: (e["code"], e["status"]) for i, e in enumerate(entries) if e["status"] != "assigned"}
-    assert failed == {5: ("user-already-assigned", "failed"), 25: ("number-in-use", "failed"),
-                      45: ("ext-key-taken", "failed")}
+    assert failed == {5: ("user-assigned", "failed"), 25: ("number-assigned", "failed"),
+                      45: ("ext-key-exists", "failed")}
     after = inventory_state(engine, org.org_uuid)
     assert after["usage"]["base_licenses"]["used"] == before["usage"]["base_licenses"]["used"] + 57
     assert after["usage"]["addons"]["Voicemail"]["used"] == 57
@@ -145,7 +145,7 @@ def test_rows_that_cannot_be_assigned_any_more_fail_with_a_reason_and_claim_noth
     table = artifacts["bulk-failed"]
     assert table.type == "table"
     assert [(r["row"], r["code"]) for r in _table_rows(table.data)] == [
-        (7, "user-already-assigned"), (27, "number-in-use"), (47, "ext-key-taken")]
+        (7, "user-assigned"), (27, "number-assigned"), (47, "ext-key-exists")]
     _, report = read_report(store, template_detail(engine, template, action="report")["report_key"])
     by_key = {r["Ext Key"]: r for r in report}
     assert len(report) == 60 and sum(r["Status"] == "assigned" for r in report) == 57
@@ -154,7 +154,7 @@ def test_rows_that_cannot_be_assigned_any_more_fail_with_a_reason_and_claim_noth
 
     summary = ok(cli, "template", "report", template)
     assert summary["counts"] == {"pending": 0, "assigned": 57, "failed": 3}
-    assert [r["code"] for r in summary["failed_rows"]] == ["user-already-assigned", "number-in-use", "ext-key-taken"]
+    assert [r["code"] for r in summary["failed_rows"]] == ["user-assigned", "number-assigned", "ext-key-exists"]
 
 
 def _table_rows(data) -> list[dict]:
@@ -177,7 +177,7 @@ def test_all_or_nothing_with_a_row_that_fails_before_anything_is_claimed(prefect
     assert_invariants(engine)
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
     codes = [e["code"] for e in ledger(engine, template).values()]
-    assert codes[30] == "user-already-assigned"
+    assert codes[30] == "user-assigned"
     assert codes[:30] + codes[31:] == ["not-attempted"] * 59
     assert status_counts(engine, template) == {"pending": 0, "assigned": 0, "failed": 60}
     assert template_status(engine, template) == "completed"
@@ -206,7 +206,7 @@ def test_all_or_nothing_undoes_chunks_already_assigned_when_a_later_row_fails(
     assert_invariants(engine)
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
     codes = [e["code"] for e in ledger(engine, template).values()]
-    assert codes[50] == "user-already-assigned"
+    assert codes[50] == "user-assigned"
     # rows of the chunks up to the failing one were assigned, then undone; the rest never started
     assert set(codes[:50] + codes[51:60]) == {"rolled-back"} and set(codes[60:]) == {"not-attempted"}
     assert status_counts(engine, template)["failed"] == 100
@@ -294,7 +294,7 @@ def test_cli_exit_status_3_when_some_rows_failed(prefect_server, engine, cli):
     assert result.exit_code == 3, result.output
     assert status_counts(engine, template) == {"pending": 0, "assigned": 9, "failed": 1}
     shown = cli("template", "report", template)
-    assert "users-0.csv:6 ext 2004 " in shown.stdout and "user-already-assigned" in shown.stdout, shown.stdout
+    assert "users-0.csv:6 ext 2004 " in shown.stdout and "user-assigned" in shown.stdout, shown.stdout
     assert_invariants(engine)
     assert_ledger(engine, template)
 
@@ -303,8 +303,8 @@ PREFLIGHT_CASES = {
     "base licenses": ({"base": 10}, [("base-licenses-insufficient", "base_licenses", None)]),
     "add-ons": ({"addons": {"Call Recording": 20, "Voicemail": 11}},
                 [("addon-licenses-insufficient", "addon", None)]),
-    "user assigned": ({"take_user": 3}, [("user-already-assigned", "User", 5)]),
-    "number in use": ({"take_number": 7}, [("number-in-use", "Number", 9)]),
+    "user assigned": ({"take_user": 3}, [("user-assigned", "User", 5)]),
+    "number in use": ({"take_number": 7}, [("number-assigned", "Number", 9)]),
 }
 
 
@@ -350,8 +350,8 @@ def test_preflight_reports_every_shortfall_at_once(engine):
         start_job(engine, template)
     assert [(p.code, p.value, p.row) for p in refusal.value.problems] == [
         ("base-licenses-insufficient", "12", None), ("addon-licenses-insufficient", "Call Recording", None),
-        ("addon-licenses-insufficient", "Voicemail", None), ("user-already-assigned", None, 4),
-        ("number-in-use", None, 6)]
+        ("addon-licenses-insufficient", "Voicemail", None), ("user-assigned", None, 4),
+        ("number-assigned", None, 6)]
     assert template_status(engine, template) == "draft"
 
 
@@ -373,10 +373,10 @@ def test_dry_run_shows_the_plan_and_changes_nothing(engine, cli):
     take_user(engine, org, rows[3]["identity_uuid"], "900")
     before = inventory_state(engine, org.org_uuid)
     failing = start_job(engine, template, dry_run=True)
-    assert [(p["code"], p["row"]) for p in failing["problems"]] == [("user-already-assigned", 5)]
+    assert [(p["code"], p["row"]) for p in failing["problems"]] == [("user-assigned", 5)]
     assert [r["ok"] for r in failing["rows"]].count(False) == 1
     assert cli("template", "start", template, "--dry-run", "--json").exit_code == 1
-    assert "users-0.csv:5: user-already-assigned" in cli("template", "start", template, "--dry-run").stderr
+    assert "users-0.csv:5: user-assigned" in cli("template", "start", template, "--dry-run").stderr
     assert template_status(engine, template) == "draft"
     assert inventory_state(engine, org.org_uuid) == before
 
@@ -397,14 +397,14 @@ def test_a_second_start_is_refused_and_a_completed_template_can_be_duplicated(
     # Every row was just assigned: a copy could only fail again, so it is refused with the reason.
     nothing = refused(cli, "template", "duplicate", template)
     assert [p["code"] for p in nothing] == ["template-nothing-to-assign"]
-    assert "30 user-already-assigned" in nothing[0]["message"]
+    assert "30 user-assigned" in nothing[0]["message"]
     assert [p["code"] for p in refused(cli, "template", "duplicate", template, "--failed-only")] == [
         "template-no-failed-rows"]
     for row in rows[:5]:  # the admin deletes five of the extensions: those rows can be assigned again
         ok(cli, "ext", "delete", org.org_uuid, row["ext_key"])
     copy = ok(cli, "template", "duplicate", template)
     assert copy["status"] == "draft" and copy["source"] == template
-    assert (copy["total_users"], copy["left_out"]) == (5, {"user-already-assigned": 25})
+    assert (copy["total_users"], copy["left_out"]) == (5, {"user-assigned": 25})
     assert ok(cli, "template", "show", copy["uuid"])["addons"] == ["Voicemail"]
     assert [(u["ext_key"], u["identity_uuid"], u["number"]) for u in template_users(engine, copy["uuid"])] == [
         (r["ext_key"], r["identity_uuid"], r["number"]) for r in rows[:5]]

@@ -105,7 +105,7 @@ CASES = [
     ("provision 6-digit start", ["provision", "{A}", "--count", "1", "--start", "123456"],
      [("ext-key-format", "start")]),
     ("provision letters", ["provision", "{A}", "--count", "1", "--start", "1a1"], [("ext-key-format", "start")]),
-    ("provision key taken", ["provision", "{A}", "--count", "1", "--start", "103"], [("ext-key-taken", "start")]),
+    ("provision key taken", ["provision", "{A}", "--count", "1", "--start", "103"], [("ext-key-exists", "start")]),
     ("provision count 0", ["provision", "{A}", "--count", "0", "--start", "500"], [("count-invalid", "count")]),
     ("provision count -1", ["provision", "{A}", "--count", "-1", "--start", "500"], [("count-invalid", "count")]),
     ("provision range > 5 digits", ["provision", "{A}", "--count", "3", "--start", "99998"],
@@ -116,7 +116,7 @@ CASES = [
      [("ext-key-range", "count"), ("base-licenses-insufficient", "count")]),
     ("edit 2-digit key", ["ext", "edit", "{A}", "102", "--key", "12"], [("ext-key-format", "key")]),
     ("edit 6-digit key", ["ext", "edit", "{A}", "102", "--key", "123456"], [("ext-key-format", "key")]),
-    ("edit key taken", ["ext", "edit", "{A}", "102", "--key", "101"], [("ext-key-taken", "key")]),
+    ("edit key taken", ["ext", "edit", "{A}", "102", "--key", "101"], [("ext-key-exists", "key")]),
     ("edit nothing", ["ext", "edit", "{A}", "102"], [("nothing-to-change", None)]),
     ("show 2-digit key", ["ext", "show", "{A}", "12"], [("ext-key-format", "ext")]),
     ("show 6-digit key", ["ext", "show", "{A}", "123456"], [("ext-key-format", "ext")]),
@@ -132,12 +132,16 @@ CASES = [
      [("directory-name-too-long", "directory_name")]),
     ("edit name control char", ["ext", "edit", "{A}", "102", "--name", "Front\x07desk"],
      [("directory-name-control-char", "directory_name")]),
+    ("edit name ESC", ["ext", "edit", "{A}", "102", "--name", "\x1b[2JFront"],
+     [("directory-name-control-char", "directory_name")]),
+    ("edit name bidi override", ["ext", "edit", "{A}", "102", "--name", "Front \u202eksed"],
+     [("directory-name-control-char", "directory_name")]),
     ("edit bad key and long name", ["ext", "edit", "{A}", "102", "--key", "12", "--name", "{long}"],
      [("ext-key-format", "key"), ("directory-name-too-long", "directory_name")]),
     # numbers
     ("number not owned", ["ext", "set-number", "{A}", "102", "+6599999999"], [("number-not-owned", "number")]),
     ("number of org B", ["ext", "set-number", "{A}", "102", "{b_num0}"], [("number-not-owned", "number")]),
-    ("number used by 101", ["ext", "set-number", "{A}", "102", "{a_num0}"], [("number-in-use", "number")]),
+    ("number used by 101", ["ext", "set-number", "{A}", "102", "{a_num0}"], [("number-assigned", "number")]),
     ("number scientific", ["ext", "set-number", "{A}", "102", "6.56E+09"],
      [("number-scientific-notation", "number")]),
     ("number with dashes", ["ext", "set-number", "{A}", "102", "65-6000-0001"], [("number-format", "number")]),
@@ -146,8 +150,8 @@ CASES = [
      [("number-argument", None)]),
     ("neither number nor --clear", ["ext", "set-number", "{A}", "102"], [("number-argument", None)]),
     # users
-    ("user assigned (uuid)", ["ext", "assign-user", "{A}", "102", "{a_user0}"], [("user-already-assigned", "user")]),
-    ("user assigned (name)", ["ext", "assign-user", "{A}", "102", "user 000"], [("user-already-assigned", "user")]),
+    ("user assigned (uuid)", ["ext", "assign-user", "{A}", "102", "{a_user0}"], [("user-assigned", "user")]),
+    ("user assigned (name)", ["ext", "assign-user", "{A}", "102", "user 000"], [("user-assigned", "user")]),
     ("user name ambiguous", ["ext", "assign-user", "{A}", "102", "TONY TAN"], [("user-name-ambiguous", "user")]),
     ("user name unknown", ["ext", "assign-user", "{A}", "102", "Nobody Here"], [("user-not-found", "user")]),
     ("user uuid unknown", ["ext", "assign-user", "{A}", "102", "{UNKNOWN}"], [("user-not-found", "user")]),
@@ -163,7 +167,7 @@ CASES = [
     ("addon blank", ["ext", "set-addons", "{A}", "102", " "], [("addon-sku-invalid", "addon")]),
     # several problems at once
     ("provision keys taken and base short", ["provision", "{A}", "--count", "4", "--start", "102"],
-     [("ext-key-taken", "start"), ("ext-key-taken", "start"), ("base-licenses-insufficient", "count")]),
+     [("ext-key-exists", "start"), ("ext-key-exists", "start"), ("base-licenses-insufficient", "count")]),
     ("provision bad start and count", ["provision", "{A}", "--count", "0", "--start", "12"],
      [("ext-key-format", "start"), ("count-invalid", "count")]),
     ("provision bad org and bad start", ["provision", "acme", "--count", "1", "--start", "12"],
@@ -187,7 +191,7 @@ def test_refused(cli, world, args, expected):
 
 def test_problem_values_name_the_culprits(cli, world):
     problems = assert_refused(cli, world.fill(["provision", "{A}", "--count", "4", "--start", "102"]),
-                              [("ext-key-taken", "start")] * 2 + [("base-licenses-insufficient", "count")],
+                              [("ext-key-exists", "start")] * 2 + [("base-licenses-insufficient", "count")],
                               world.orgs)
     assert [p["value"] for p in problems] == ["102", "103", "4"]
     assert "only 3 of 6" in problems[2]["message"]

@@ -143,8 +143,8 @@ def test_overlapping_key_ranges_never_duplicate(engine, database_url, tmp_path):
     assert len(won_keys) == len(set(won_keys)), f"a key was created twice: {outcomes}"
     assert {o["args"][2][0] for o in winners} == {"1", "2"}, "each key range has a first winner"
     for o in (o for o in outcomes if not o["ok"]):
-        assert codes(o) <= {"ext-key-taken"} and codes(o), o
-        taken = [value for code, value in o["problems"] if code == "ext-key-taken"]
+        assert codes(o) <= {"ext-key-exists"} and codes(o), o
+        taken = [value for code, value in o["problems"] if code == "ext-key-exists"]
         assert set(taken) <= set(won_keys), f"refused for keys nobody holds: {o}"
     assert keys_of(engine, org) == sorted(won_keys, key=int)
     assert org_usage(engine, org)["base_licenses"]["used"] == len(won_keys)
@@ -171,10 +171,10 @@ def test_one_user_one_number_one_key_one_winner(engine, database_url, tmp_path):
         assert all(codes(o) <= {loser_code} and codes(o) for o in mine if not o["ok"]), mine
         return won
 
-    [user_winner] = winners_of("assign_user", "user-already-assigned", 1)
-    [number_winner] = winners_of("set_number", "number-in-use", 1)
+    [user_winner] = winners_of("assign_user", "user-assigned", 1)
+    [number_winner] = winners_of("set_number", "number-assigned", 1)
     addon_winners = winners_of("set_addons", "addon-licenses-insufficient", 2)
-    [renamed] = winners_of("rename", "ext-key-taken", 1)
+    [renamed] = winners_of("rename", "ext-key-exists", 1)
 
     def current(key: str) -> str:
         return "999" if key == renamed else key

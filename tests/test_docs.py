@@ -40,8 +40,8 @@ def test_tour_command_exists(cli, words):
     assert "Example" in result.stdout or "Commands" in result.stdout
 
 
-def test_readme_lists_every_validation_code():
-    from phonesys.validation.codes import markdown_table
+def test_readme_lists_every_code():
+    from phonesys.codes import markdown_table
 
     assert markdown_table() in README
 

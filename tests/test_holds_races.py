@@ -113,7 +113,7 @@ def test_a_start_racing_manual_commands_either_holds_first_or_is_refused(
     else:  # the admin came first: the start is refused with exactly what was taken, and holds nothing
         # Some of the admin's takes may land only after the refused start; it names those that were in.
         assert all(o["ok"] for o in admin), admin
-        taken = {"user-already-assigned", "number-in-use", "ext-key-taken"}
+        taken = {"user-assigned", "number-assigned", "ext-key-exists"}
         assert codes(started) and codes(started) <= taken, started
         assert template_status(engine, template) == "draft"
     assert_holds_respected(engine)

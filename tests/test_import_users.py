@@ -126,6 +126,8 @@ BAD_FILES = [
     ("empty name", H + f"{U[0]},Tony\n{U[1]},\n{U[2]},   \n",
      [("user-name-required", 3, "User's Name"), ("user-name-required", 4, "User's Name")]),
     ("name too long", H + f"{U[0]},{'x' * 201}\n", [("user-name-too-long", 2, "User's Name")]),
+    ("name with ESC and bidi", H + f"{U[0]},Tony\x1b[2JTan\n{U[1]},Mei\u202eLin\n",
+     [("user-name-control-char", 2, "User's Name"), ("user-name-control-char", 3, "User's Name")]),
     ("empty uuid", H + ",Tony\n", [("uuid-invalid", 2, "Identity UUID")]),
     ("bad uuid and empty name on one row", H + "zzz,\n",
      [("uuid-invalid", 2, "Identity UUID"), ("user-name-required", 2, "User's Name")]),

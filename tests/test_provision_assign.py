@@ -48,7 +48,7 @@ def test_every_problem_is_reported_and_nothing_changes(cli, acme):
     problems = refused(cli, "provision", A, "--start", "101", "--user", acme.users[0].identity_uuid,
                        "--addon", "Voicemail", "--addon", "Fax", "--number", acme.numbers[0])
     assert sorted(p["code"] for p in problems) == sorted([
-        "ext-key-taken", "user-already-assigned", "addon-licenses-insufficient", "addon-unknown", "number-in-use"])
+        "ext-key-exists", "user-assigned", "addon-licenses-insufficient", "addon-unknown", "number-assigned"])
     assert (ok(cli, "org", "show", A), ok(cli, "ext", "list", A)) == before
 
 

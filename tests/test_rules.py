@@ -14,8 +14,14 @@ from phonesys.rules import (
     check_uuid,
     consecutive_ext_keys,
     name_key,
+    printable,
     split_checked,
+    unsafe_characters,
 )
+
+# bidi embeddings, overrides, isolates and marks (written out here, not taken from phonesys.rules)
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
+        "\u200e", "\u200f", "\u061c"]
 
 
 def outcome(result):
@@ -163,6 +169,13 @@ def test_name_key_distinguishes(a, b):
     ("   ", ("!", "user-name-required")),
     ("x" * 200, "x" * 200),
     ("x" * 201, ("!", "user-name-too-long")),
+    ("Tony\tTan", "Tony Tan"),                   # whitespace controls collapse into one space
+    ("Tony\x1b[31mTan", ("!", "user-name-control-char")),
+    ("Tony\x00Tan", ("!", "user-name-control-char")),
+    ("Tony\x07Tan", ("!", "user-name-control-char")),
+    ("Tony\x9bTan", ("!", "user-name-control-char")),   # C1 CSI
+    ("Tony\x7fTan", ("!", "user-name-control-char")),
+    *[(f"Tony{c}Tan", ("!", "user-name-control-char")) for c in BIDI],
 ])
 def test_check_user_name(raw, expected):
     assert outcome(check_user_name(raw)) == expected
@@ -177,6 +190,10 @@ def test_check_user_name(raw, expected):
     ("x" * 101, ("!", "directory-name-too-long")),
     ("Front\x07desk", ("!", "directory-name-control-char")),
     ("Front\ndesk", ("!", "directory-name-control-char")),
+    ("Front\x1bdesk", ("!", "directory-name-control-char")),
+    *[(f"Front{c}desk", ("!", "directory-name-control-char")) for c in BIDI],
+    ("Nguyễn Văn An", "Nguyễn Văn An"),
+    ("مكتب الاستقبال", "مكتب الاستقبال"),          # right-to-left text itself is fine
 ])
 def test_check_directory_name(raw, expected):
     assert outcome(check_directory_name(raw)) == expected
@@ -188,9 +205,16 @@ def test_check_directory_name(raw, expected):
     ("", ("!", "addon-sku-invalid")),
     ("x" * 101, ("!", "addon-sku-invalid")),
     ("Call\x00Recording", ("!", "addon-sku-invalid")),
+    ("Call\u202eRecording", ("!", "addon-sku-invalid")),
 ])
 def test_check_sku(raw, expected):
     assert outcome(check_sku(raw)) == expected
+
+
+def test_unsafe_characters_are_named_and_printed_escaped():
+    assert unsafe_characters("a\x1b[1mb\x1b\u202ec") == ["U+001B", "U+202E"]
+    assert unsafe_characters("Zoë \u00a0Lee") == []
+    assert printable("a\x1b[2Jb\x07\u2066c") == "a\\u001b[2Jb\\u0007\\u2066c"
 
 
 def test_split_checked():

@@ -137,7 +137,7 @@ def provision_outcome(org: OrgModel, count: int, start: str) -> tuple[set[str], 
         if len(keys[-1]) > 5:
             codes, keys = {"ext-key-range"}, []
     if any(k in org.exts for k in keys):
-        codes.add("ext-key-taken")
+        codes.add("ext-key-exists")
     if count >= 1 and org.base_total - len(org.exts) < count:
         codes.add("base-licenses-insufficient")
     return codes, keys
@@ -146,7 +146,8 @@ def provision_outcome(org: OrgModel, count: int, start: str) -> tuple[set[str], 
 def text_problem(value: str, limit: int, too_long: str, control: str) -> str | None:
     if len(value) > limit:
         return too_long
-    return control if any(unicodedata.category(c) == "Cc" for c in value) else None
+    bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    return control if any(unicodedata.category(c) == "Cc" or c in bidi for c in value) else None
 
 
 # --- the machine -------------------------------------------------------------------------------
@@ -249,7 +250,7 @@ class InventoryMachine(RuleBasedStateMachine):
         codes = {c for c in (key_code, user_code) if c}
         holder = user and org.holder("user", user)
         if key and holder and holder != key:
-            codes.add("user-already-assigned")
+            codes.add("user-assigned")
         self.expect("assign_user", lambda: ext_ops.assign_user(self.engine, org_ref, raw_key, ref), codes)
         if not codes:
             org.exts[key].user = user
@@ -303,7 +304,7 @@ class InventoryMachine(RuleBasedStateMachine):
             if number not in org.numbers:
                 codes.add("number-not-owned")
             elif holder not in (None, key):
-                codes.add("number-in-use")
+                codes.add("number-assigned")
         result = self.expect("set_number", lambda: ext_ops.set_number(self.engine, org_ref, raw_key, raw),
                              codes)
         if not codes:
@@ -331,7 +332,7 @@ class InventoryMachine(RuleBasedStateMachine):
             key, code = org.find_ext(raw_key)
             codes = {code} - {None}
         if key and new_key is not None and new_key.strip() != key and new_key.strip() in org.exts:
-            codes.add("ext-key-taken")
+            codes.add("ext-key-exists")
         result = self.expect("edit_extension", lambda: ext_ops.edit_extension(
             self.engine, org_ref, raw_key, new_key=new_key, directory_name=name), codes)
         if not codes:

@@ -62,6 +62,8 @@ def test_set_addons_replaces_and_refuses_unknown(cli, org, template):
 @pytest.mark.parametrize("args, code", [
     (["--name", ""], "template-name-invalid"),
     (["--name", "x" * 201], "template-name-invalid"),
+    (["--name", "Sales\x1b[2J"], "template-name-invalid"),
+    (["--name", "Sales \u202eQ4"], "template-name-invalid"),
     (["--name", "ok", "--addon", "Fax"], "addon-unknown"),
 ])
 def test_create_refusals_change_nothing(cli, org, args, code):

@@ -70,11 +70,14 @@ def print_json(document: Any) -> None:
 
 
 def _print_refusal(refused: Refused, as_json: bool) -> None:
+    from phonesys.rules import printable  # here, not at the top: rules loads phonenumbers
+
     if as_json:
         print_json({"ok": False, "problems": [p.as_dict() for p in refused.problems], **refused.details})
         return
     for problem in refused.problems:
-        one_line = " ".join(str(problem).splitlines())  # the contract: one line per problem
+        # the contract: one line per problem; a hostile value quoted in a message cannot drive the terminal
+        one_line = printable(" ".join(str(problem).splitlines()))
         err_console.print(Text.assemble(("error", "red"), f" {one_line}"), soft_wrap=True)
     for name, value in refused.details.items():
         for item in value if isinstance(value, list) else [value]:

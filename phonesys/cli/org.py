@@ -23,7 +23,8 @@ def load(
 
     The document gives org_uuid, name, base_licenses, addons {name: count}, numbers [E.164] and
     users [{identity_uuid, name}]. Reloading raises or lowers purchased counts (never below what is in
-    use) and adds numbers and users; any problem refuses the whole document.
+    use) and adds numbers and users; any problem refuses the whole document. Counts are whole numbers
+    0-1,000,000; in YAML a value stays the text written unless it is a plain decimal number.
 
     Example: phonesys org load acme.json
     """

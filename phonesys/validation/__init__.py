@@ -2,7 +2,7 @@
 
     validate_upload(data, file_name, snapshot) -> ValidationResult
     problems_csv(problems) -> bytes          the <upload>.errors.csv an admin downloads
-    CODES                                    every problem code -> its one-line meaning
+    CODES                                    every code an upload can report -> its meaning
 
 Modules, in the order an upload goes through them:
 - ``decoding``: size cap, encodings (UTF-8 +/- BOM, UTF-16 with BOM), where a bad byte is
@@ -10,7 +10,8 @@ Modules, in the order an upload goes through them:
 - ``header``: which layout (by name / by UUID), where each column is
 - ``table``: well-formed rows into an Arrow table; ragged rows
 - ``checks``: the row rules, one SQL query each; ``session``: the per-upload DuckDB connection
-- ``upload``: the orchestration; ``report``: the errors CSV; ``codes``: the code table
+- ``upload``: the orchestration; ``report``: the errors CSV; ``codes``: the upload's part of
+  ``phonesys.codes``, the one code table
 """
 
 from phonesys.validation.codes import CODES

@@ -160,15 +160,15 @@ def inventory_problem(row, facts: Facts) -> Problem | None:
         return Problem("user-not-found", f"User {row.user_name} ({row.identity_uuid}) no longer exists in "
                        "the organization.", "User")
     if facts.user_orgs[row.identity_uuid]:
-        return Problem("user-already-assigned", f"{row.user_name} already has extension "
+        return Problem("user-assigned", f"{row.user_name} already has extension "
                        f"{facts.user_orgs[row.identity_uuid]}.", "User")
     if row.ext_key in facts.taken_keys:
-        return Problem("ext-key-taken", f"Extension {row.ext_key} already exists.", "Ext Key")
+        return Problem("ext-key-exists", f"Extension {row.ext_key} already exists.", "Ext Key")
     if row.number and row.number not in facts.number_holders:
         return Problem("number-not-owned", f"Number {row.number} is not a number license of the "
                        "organization.", "Number")
     if row.number and facts.number_holders[row.number]:
-        return Problem("number-in-use", f"Number {row.number} is already assigned to extension "
+        return Problem("number-assigned", f"Number {row.number} is already assigned to extension "
                        f"{facts.number_holders[row.number]}.", "Number")
     return None
 

@@ -56,7 +56,7 @@ def user_problems(connection, user, ext_key: str | None, user_ref: str) -> list[
     problems = []
     holder = extension_holding_user(connection, user.identity_uuid)
     if holder and holder != ext_key:
-        problems.append(Problem("user-already-assigned", f"{user.name} already has extension {holder}; "
+        problems.append(Problem("user-assigned", f"{user.name} already has extension {holder}; "
                                 "unassign or delete it first.", "user", user_ref))
     reserver = holds.user_holder(connection, user.identity_uuid)
     if reserver:
@@ -117,7 +117,7 @@ def number_problems(connection, org_uuid: str, ext_key: str | None, number: str)
                         "organization; `phonesys export numbers` lists the available ones.", "number", number)]
     holder = extension_holding_number(connection, number)
     if holder and holder != ext_key:
-        return [Problem("number-in-use", f"Number {number} is already assigned to extension {holder}.",
+        return [Problem("number-assigned", f"Number {number} is already assigned to extension {holder}.",
                         "number", number)]
     reserver = holds.number_holder(connection, number)
     if reserver:
@@ -160,4 +160,4 @@ def _refuse_taken_key(connection, org_uuid: str, key: str) -> None:
         get_extension(connection, org_uuid, key)
     except Refused:
         return
-    raise Refused(Problem("ext-key-taken", f"Extension {key} already exists.", "key", key))
+    raise Refused(Problem("ext-key-exists", f"Extension {key} already exists.", "key", key))

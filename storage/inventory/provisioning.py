@@ -60,7 +60,7 @@ def provision(engine: Engine, org_ref: str, count: int, start: str,
         except Refused as refused:  # report a bad org together with bad keys / count
             raise type(refused)(refused.problems + problems) from None
         if keys_ok:
-            problems += [Problem("ext-key-taken", f"Extension {key} already exists; choose another start.",
+            problems += [Problem("ext-key-exists", f"Extension {key} already exists; choose another start.",
                                  "start", key) for key in _taken(connection, org.org_uuid, keys)]
             problems += _reserved_keys(connection, org.org_uuid, keys)
         if count >= 1 and org.base_total - org.base_used - org.base_held < count:

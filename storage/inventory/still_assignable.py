@@ -50,12 +50,12 @@ def why_not(row, taken: Taken) -> str | None:
     """The first reason ``row`` cannot be assigned now (a stable code), or None when it can."""
     checks = (
         (row.identity_uuid not in taken.known_users, "user-not-found"),
-        (row.identity_uuid in taken.users, "user-already-assigned"),
+        (row.identity_uuid in taken.users, "user-assigned"),
         (row.identity_uuid in taken.held_users, "user-reserved"),
-        (row.ext_key in taken.keys, "ext-key-taken"),
+        (row.ext_key in taken.keys, "ext-key-exists"),
         (row.ext_key in taken.held_keys, "ext-key-reserved"),
         (bool(row.number) and row.number not in taken.owned_numbers, "number-not-owned"),
-        (bool(row.number) and row.number in taken.numbers, "number-in-use"),
+        (bool(row.number) and row.number in taken.numbers, "number-assigned"),
         (bool(row.number) and row.number in taken.held_numbers, "number-reserved"),
     )
     return next((code for failed, code in checks if failed), None)
