@@ -17,10 +17,12 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.states import State
 from pydantic import BaseModel, Field
 
 from phonesys.failpoints import failpoint
 from phonesys.job_summary import summary_markdown
+from phonesys.run_states import bulk_state
 from phonesys.settings import load_settings
 from storage.inventory.engine import open_engine
 from storage.inventory.jobs import failed_rows, template_names
@@ -52,7 +54,8 @@ def _run_name() -> str:
 
 
 @flow(name="bulk-assignment", flow_run_name=_run_name)
-def bulk_assignment(parameters: BulkAssignmentParameters) -> dict:
+def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
+    """Assign a started template's rows; the final state says whether all, some or none were assigned."""
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
     job = bulk.load_job(database_url, parameters.template_uuid)
@@ -68,7 +71,8 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> dict:
     after = bulk.usage_snapshot(database_url, job["org_uuid"])
     publish_request_status(database_url, storage_url, job["template_uuid"])
     publish_summary(database_url, job, counts, before, after, report, export)
-    return {**counts, "report": report, "export": export, "template_uuid": job["template_uuid"]}
+    return bulk_state(job["policy"], {**counts, "report": report, "export": export,
+                                      "template_uuid": job["template_uuid"]})
 
 
 def assign_all_chunks(database_url: str, job: dict, chunk_size: int) -> None:

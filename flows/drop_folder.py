@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from prefect import flow, tags
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import State
 
 from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
+from phonesys.run_states import scan_state
 from phonesys.runner import run_tags
 from phonesys.settings import load_settings
 from tasks.dropfolder import find_complete_requests, process_one
@@ -23,7 +25,7 @@ def _run_name() -> str:
 
 
 @flow(name="drop-folder-scan", flow_run_name=_run_name)
-def drop_folder_scan(wait: bool = True) -> dict:
+def drop_folder_scan(wait: bool = True) -> State:
     """One pass over the drop folder; ``wait`` runs the started bulk assignments to their end."""
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
@@ -36,7 +38,7 @@ def drop_folder_scan(wait: bool = True) -> dict:
     summary = _summary(outcomes)
     create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
                              description="Requests found, claimed and rejected")
-    return {**summary, "requests": outcomes}
+    return scan_state(summary, {**summary, "requests": outcomes})
 
 
 def _summary(outcomes: list[dict]) -> dict:

@@ -77,4 +77,5 @@ def write_job_report(database_url: str, storage_url: str, job: dict) -> dict:
 def complete_job(database_url: str, template_uuid: str, report_key: str, export_key: str) -> dict:
     engine = open_engine(database_url)
     completed = jobs.complete_job(engine, template_uuid, report_key, export_key)
-    return {"completed": completed, **jobs.status_counts(engine, template_uuid)}
+    return {"completed": completed, **jobs.status_counts(engine, template_uuid),
+            "codes": jobs.failure_codes(engine, template_uuid)}
