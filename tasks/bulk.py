@@ -29,7 +29,8 @@ def load_job(database_url: str, template_uuid: str) -> dict:
         return {"template_uuid": template.template_uuid, "template_name": template.name,
                 "org_uuid": org.org_uuid, "org_name": org.name, "status": template.status,
                 "policy": template.policy or "continue", "chunk_size": template.chunk_size or 500,
-                "addons": template_skus(connection, template.template_uuid)}
+                "addons": template_skus(connection, template.template_uuid),
+                "counts": jobs.status_counts(open_engine(database_url), template_uuid)}
 
 
 @task(name="usage-snapshot", **RETRYING)

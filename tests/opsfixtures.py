@@ -116,3 +116,14 @@ def delete_deployments(names: tuple[str, ...] = DEPLOYMENTS) -> None:
                 continue
             client.delete_resource_owned_automations(f"prefect.deployment.{deployment.id}")
             client.delete_deployment(deployment.id)
+
+
+def read_events(name: str, resource_id: str) -> list:
+    """The events ``name`` about ``resource_id`` the Prefect server has stored so far (oldest first)."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOrder, EventResourceFilter
+
+    query = EventFilter(event=EventNameFilter(name=[name]), resource=EventResourceFilter(id=[resource_id]),
+                        order=EventOrder.ASC)
+    with get_client(sync_client=True) as client:
+        return client.read_events(query, limit=50).events
