@@ -1,7 +1,8 @@
 """The drop-folder scan: turn complete requests in ``incoming/`` into started templates.
 
 find complete requests -> claim and process each (validate, template, upload, start) -> run the
-bulk assignments it started -> summary artifact. Safe to run every minute and from several
+bulk assignments it started -> summary artifact (none when nothing was claimed: the run is tagged
+``nothing-found`` instead, so a day of 1,440 idle scans is easy to filter out). Safe to run every minute and from several
 places at once: the inventory's request ledger lets exactly one scan claim a request.
 """
 
@@ -12,7 +13,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
 from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
-from phonesys.run_states import scan_state
+from phonesys.run_states import NOTHING_FOUND, scan_state, tag_this_run
 from phonesys.runner import run_tags
 from phonesys.settings import load_settings
 from tasks.dropfolder import find_complete_requests, process_one
@@ -36,8 +37,11 @@ def drop_folder_scan(wait: bool = True) -> State:
             with tags(*run_tags(outcome["org_uuid"])):
                 bulk_assignment(BulkAssignmentParameters(template_uuid=outcome["template_uuid"]), return_state=True)
     summary = _summary(outcomes)
-    create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
-                             description="Requests found, claimed and rejected")
+    if summary["claimed"]:
+        create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
+                                 description="Requests found, claimed and rejected")
+    else:  # the every-minute case: no artifact, a tag to filter such runs out
+        tag_this_run(NOTHING_FOUND)
     return scan_state(summary, {**summary, "requests": outcomes})
 
 

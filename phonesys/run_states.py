@@ -10,6 +10,7 @@ happened, and Prefect's own ``prefect.flow-run.<state name>`` events say it too:
 | bulk-assignment | ``Rolled back`` (FAILED) | policy ``all-or-nothing``, a row failed: nothing changed |
 | bulk-assignment | ``Failed`` / ``Crashed`` | the run itself broke: resume it |
 | drop-folder-scan | ``Completed`` (COMPLETED) | its message counts what was found, started and rejected |
+| drop-folder-scan | ``Completed``, tag ``nothing-found`` | no request to claim: no artifact either |
 
 The data of each state is the flow's result dict, so ``state.result()`` (``raise_on_failure=False``
 for ``Rolled back``) still gives callers the counts, report and export.
@@ -21,6 +22,7 @@ from typing import Any
 
 from prefect.states import Completed, Failed, State
 
+NOTHING_FOUND = "nothing-found"  # tag of a scan run that claimed no request: filter it out of the runs list
 PARTIAL = "Partially completed"
 ROLLED_BACK = "Rolled back"
 CAUSES_HIDDEN = {"rolled-back", "not-attempted"}  # consequences of the real causes, not causes
@@ -69,3 +71,17 @@ def scan_state(summary: dict[str, int], result: dict[str, Any]) -> State:
     if rejected:
         return Completed(message=f"{len(rejected)} request(s) rejected ({', '.join(rejected)}); {counts}", data=result)
     return Completed(message=counts, data=result)
+
+
+def tag_this_run(*tags: str) -> None:
+    """Add ``tags`` to the running flow run through the API: the decorator's tags are fixed when the
+    run starts, and whether a scan found anything is known only at its end."""
+    from prefect.client.orchestration import get_client
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None:
+        return
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(context.flow_run.id)
+        client.update_flow_run(run.id, tags=sorted(set(run.tags) | set(tags)))

@@ -5,16 +5,25 @@ and an alert (through ``phonesys alerts setup``'s automations) naming org, templ
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
-from phonesys.run_states import PARTIAL, ROLLED_BACK
+from phonesys.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
 from storage.inventory.jobs import start_job
+from tests.bulkfixtures import ROOT, bulk_org, child_env, make_rows, make_template, read_artifacts, take_number
 from tests.opsfixtures import read_events, started_template, wait_until
-from tests.bulkfixtures import take_number
 
 pytestmark = pytest.mark.slow
+
+
+def flow_run(state):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(state.state_details.flow_run_id)
 
 
 def one_event(name: str, resource_id: str):
@@ -101,6 +110,7 @@ def test_a_rejected_drop_folder_request_says_so_and_alerts(alert_hook, engine, o
     assert rejected.payload["status_key"] == f"rejected/{org.org_uuid}/june-hires/status.json"
     assert related(rejected, "organization") == related(claimed, "organization") == [f"phonesys.org.{org.org_uuid}"]
     assert not read_events("phonesys.request.processed", resource)
+    assert read_artifacts(state.state_details.flow_run_id) and NOTHING_FOUND not in flow_run(state).tags
     [alert] = wait_until(lambda: alert_hook.matching(resource, "rejected"), timeout=90,
                          what="the rejected-request notification")
     for needle in (org.org_uuid, org.name, "June hires", "uuid-invalid", '\\"problems\\": 2'):
@@ -122,3 +132,42 @@ def test_a_processed_request_names_its_template(prefect_server, engine, org, pho
     event = one_event("phonesys.request.processed", f"phonesys.request.{org.org_uuid}/july")
     assert (event.payload["status"], event.payload["template_uuid"]) == ("draft", outcome["template_uuid"])
     assert related(event, "template") == [f"phonesys.template.{outcome['template_uuid']}"]
+
+
+def phonesys_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """``phonesys ARGS`` in a new process, as a shell or cron runs it: Prefect's log level left unset."""
+    env = {k: v for k, v in env.items() if k != "PREFECT_LOGGING_LEVEL"}
+    return subprocess.run([sys.executable, "-c", "from phonesys.cli import main; main()", *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_a_scan_that_finds_nothing_leaves_no_artifact_no_log_and_a_tag(phonesys_env, prefect_api_url):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    result = phonesys_cli(child_env(phonesys_env, prefect_api_url), "dropfolder", "scan", "--json")
+
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    document = json.loads(result.stdout)
+    assert (document["found"], document["message"]) == (0, "nothing found")
+    with get_client(sync_client=True) as client:
+        run = client.read_flow_run(document["flow_run_id"])
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    assert NOTHING_FOUND in run.tags and run.state.is_completed() and not read_artifacts(run.id)
+    assert len(logs) <= 1, [log.message for log in logs]
+
+
+def test_a_cli_run_of_many_chunks_leaves_stderr_clean(engine, phonesys_env, prefect_api_url):
+    """No ``Error flushing events`` / CancelledError tracebacks, no Prefect INFO lines: only the summary."""
+    org = bulk_org(engine, base=700, users=600, numbers=600)
+    template = make_template(engine, org, make_rows(org, 600), addons=("Voicemail",))
+
+    result = phonesys_cli(child_env(phonesys_env, prefect_api_url), "template", "start", template,
+                          "--chunk-size", "10", "--wait")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "run Completed: 600 of 600 rows assigned" in result.stdout
+    for noise in ("Traceback", "Error flushing events", "CancelledError", "INFO", "WARNING", "Warning"):
+        assert noise not in result.stderr, result.stderr
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        line for line in result.stderr.splitlines() if line.startswith("assigning")], result.stderr

@@ -34,7 +34,8 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Also run t
         raise typer.Exit(70)
     result = state.result()
     if as_json:
-        print_json({"ok": True, **result})
+        print_json({"ok": True, "flow_run_id": str(state.state_details.flow_run_id), "message": state.message,
+                    **result})
         return
     console.print(f"Found {result['found']} request(s): {result['claimed']} claimed, {result['rejected']} "
                   f"rejected, {result['started']} started, {result['skipped']} already taken")
