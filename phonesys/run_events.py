@@ -22,6 +22,8 @@ from typing import Any
 TEMPLATE_PREFIX = "phonesys.template."
 REQUEST_PREFIX = "phonesys.request."
 ORG_PREFIX = "phonesys.org."
+TEMPLATE_EVENTS = ("started", "completed", "partially-completed", "failed")
+REQUEST_EVENTS = ("claimed", "rejected", "processed")
 
 
 def _resource(resource_id: str, name: str | None, role: str | None = None) -> dict[str, str]:
