@@ -14,7 +14,7 @@ from phonesys.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
 from storage.inventory.jobs import start_job
 from tests.bulkfixtures import ROOT, bulk_org, child_env, make_rows, make_template, read_artifacts, take_number
-from tests.opsfixtures import read_events, started_template, wait_until
+from tests.opsfixtures import drop_request, read_events, started_template, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,8 @@ def test_all_or_nothing_rolled_back_fails_the_run_exits_3_and_alerts_once(alert_
     assert result.exit_code == 3, result.output
     document = json.loads(result.stdout)
     assert (document["ok"], document["flow_state"]) == (True, ROLLED_BACK)
-    assert document["message"] == "all-or-nothing: rows failed (number-in-use x1); all 4 rows rolled back, nothing changed"
+    assert document["message"] == ("all-or-nothing: rows failed (number-in-use x1); "
+                                   "all 4 rows rolled back, nothing changed")
     assert document["counts"] == {"pending": 0, "assigned": 0, "failed": 4}
     event = one_event("phonesys.template.failed", f"phonesys.template.{template}")
     assert event.payload["codes"] == {"not-attempted": 3, "number-in-use": 1}
@@ -91,12 +92,9 @@ def test_all_or_nothing_rolled_back_fails_the_run_exits_3_and_alerts_once(alert_
 
 def test_a_rejected_drop_folder_request_says_so_and_alerts(alert_hook, engine, org, phonesys_env):
     from flows.drop_folder import drop_folder_scan
-    from storage.objects import open_object_store
 
-    store = open_object_store(f"{phonesys_env['PHONESYS_HOME']}/objects")
-    prefix = f"incoming/{org.org_uuid}/june-hires/"
-    store.write_bytes(prefix + "a.csv", b"Ext Key,Identity UUID\n12,not-a-uuid\n")
-    store.write_bytes(prefix + "request.json", b'{"template": "June hires"}')
+    drop_request(phonesys_env, org.org_uuid, "june-hires", "Ext Key,Identity UUID\n12,not-a-uuid\n",
+                 {"template": "June hires"})
 
     state = drop_folder_scan(wait=True, return_state=True)
 
@@ -119,12 +117,9 @@ def test_a_rejected_drop_folder_request_says_so_and_alerts(alert_hook, engine, o
 
 def test_a_processed_request_names_its_template(prefect_server, engine, org, phonesys_env):
     from flows.drop_folder import drop_folder_scan
-    from storage.objects import open_object_store
 
-    store = open_object_store(f"{phonesys_env['PHONESYS_HOME']}/objects")
-    prefix = f"incoming/{org.org_uuid}/july/"
-    store.write_bytes(prefix + "a.csv", f"Ext Key,Identity UUID\n301,{org.users[0].identity_uuid}\n".encode())
-    store.write_bytes(prefix + "request.json", b'{"template": "July", "start": false}')
+    drop_request(phonesys_env, org.org_uuid, "july", f"Ext Key,Identity UUID\n301,{org.users[0].identity_uuid}\n",
+                 {"template": "July", "start": False})
 
     result = drop_folder_scan(wait=True)
 

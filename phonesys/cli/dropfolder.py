@@ -13,8 +13,9 @@ app = typer.Typer(help="The drop folder: incoming/<orgUuid>/<request>/ with CSV 
 
 
 @app.command("scan")
-def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Also run the bulk assignments the "
-                                            "scan starts, to their end.")] = True,
+def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the bulk assignments the "
+                                            "scan hands to the served deployment; when none is served "
+                                            "the scan runs them itself either way.")] = True,
          as_json: JsonOption = False) -> None:
     """Process every complete request in the drop folder once.
 
