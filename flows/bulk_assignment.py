@@ -17,11 +17,14 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.states import State
 from pydantic import BaseModel, Field
 
 from flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
 from phonesys.failpoints import failpoint
 from phonesys.job_summary import summary_markdown
+from phonesys.run_events import outcome_payload, template_event
+from phonesys.run_states import bulk_state, verdict
 from phonesys.settings import load_settings
 from storage.inventory.engine import open_engine
 from storage.inventory.jobs import failed_rows, template_names
@@ -54,10 +57,12 @@ def _run_name() -> str:
 
 
 @flow(name="bulk-assignment", flow_run_name=_run_name)
-def bulk_assignment(parameters: BulkAssignmentParameters) -> dict:
+def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
+    """Assign a started template's rows; the final state says whether all, some or none were assigned."""
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
     job = bulk.load_job(database_url, parameters.template_uuid)
+    template_event("started", job, outcome_payload(job["counts"]))
     before = bulk.usage_snapshot(database_url, job["org_uuid"])
     if job["policy"] == "all-or-nothing":
         bulk.fail_all_if_any_row_fails(database_url, job["template_uuid"])
@@ -70,7 +75,13 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> dict:
     after = bulk.usage_snapshot(database_url, job["org_uuid"])
     publish_request_status(database_url, storage_url, job["template_uuid"])
     publish_summary(database_url, job, counts, before, after, report, export)
-    return {**counts, "report": report, "export": export, "template_uuid": job["template_uuid"]}
+    return finish(job, {**counts, "report": report, "export": export, "template_uuid": job["template_uuid"]})
+
+
+def finish(job: dict, result: dict) -> State:
+    """Tell ops how it ended: the event automations react to, the state the runs list shows."""
+    template_event(verdict(job["policy"], result), job, outcome_payload(result))
+    return bulk_state(job["policy"], result)
 
 
 def assign_all_chunks(database_url: str, job: dict, chunk_size: int | None) -> None:

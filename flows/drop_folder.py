@@ -1,16 +1,21 @@
 """The drop-folder scan: turn complete requests in ``incoming/`` into started templates.
 
-find complete requests -> claim and process each (validate, template, upload, start) -> run the
-bulk assignments it started -> summary artifact. Safe to run every minute and from several
-places at once: the inventory's request ledger lets exactly one scan claim a request.
+find complete requests -> claim and process each (validate, template, upload, start) -> hand the
+bulk assignments it started to the served ``bulk-assignment`` deployment (else run them here) ->
+summary artifact (none when nothing was claimed: the run is tagged ``nothing-found`` instead, so a
+day of 1,440 idle scans is easy to filter out). Safe to run every minute and from several places at
+once: the inventory's request ledger lets exactly one scan claim a request.
 """
 
 from __future__ import annotations
 
 from prefect import flow, tags
 from prefect.artifacts import create_markdown_artifact
+from prefect.states import State
 
 from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
+from phonesys.handoff import served_deployment, submit, wait_for_final_state
+from phonesys.run_states import NOTHING_FOUND, scan_state, tag_this_run
 from phonesys.runner import run_tags
 from phonesys.settings import load_settings
 from tasks.dropfolder import find_complete_requests, process_one
@@ -23,20 +28,35 @@ def _run_name() -> str:
 
 
 @flow(name="drop-folder-scan", flow_run_name=_run_name)
-def drop_folder_scan(wait: bool = True) -> dict:
-    """One pass over the drop folder; ``wait`` runs the started bulk assignments to their end."""
+def drop_folder_scan(wait: bool = True) -> State:
+    """One pass over the drop folder; ``wait``: follow the bulk runs handed to the deployment to their end."""
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
     requests = find_complete_requests(storage_url)
     outcomes = [process_one(database_url, storage_url, ref) for ref in requests]
-    if wait:  # each bulk run refreshes its request's status.json when it completes
-        for outcome in (o for o in outcomes if o["status"] == "started"):
+    run_started([o for o in outcomes if o["status"] == "started"], wait)
+    summary = _summary(outcomes)
+    if summary["claimed"]:
+        create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
+                                 description="Requests found, claimed and rejected")
+    else:  # the every-minute case: no artifact, a tag to filter such runs out
+        tag_this_run(NOTHING_FOUND)
+    return scan_state(summary, {**summary, "requests": outcomes})
+
+
+def run_started(outcomes: list[dict], wait: bool) -> None:
+    """One route for bulk work: hand each started template to the served ``bulk-assignment``
+    deployment (its limits and filters apply); only when nothing serves it, run it here, to its end.
+    Each bulk run refreshes its request's status.json when it completes."""
+    deployment = served_deployment() if outcomes else None
+    if deployment is None:
+        for outcome in outcomes:
             with tags(*run_tags(outcome["org_uuid"])):
                 bulk_assignment(BulkAssignmentParameters(template_uuid=outcome["template_uuid"]), return_state=True)
-    summary = _summary(outcomes)
-    create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
-                             description="Requests found, claimed and rejected")
-    return {**summary, "requests": outcomes}
+        return
+    runs = [submit(deployment, o["template_uuid"], None, tags=run_tags(o["org_uuid"])) for o in outcomes]
+    for run in runs if wait else []:
+        wait_for_final_state(run.id)
 
 
 def _summary(outcomes: list[dict]) -> dict:

@@ -39,6 +39,7 @@ class DeploymentSpec:
     schedules: list[dict[str, Any]] = field(default_factory=list)
     triggers: list[dict[str, Any]] = field(default_factory=list)
     work_pool: str | None = None
+    concurrency_limit: dict[str, Any] | None = None  # {"limit": N, "collision_strategy": ...}
 
 
 def load_specs(path: Path = PREFECT_YAML) -> list[DeploymentSpec]:
@@ -48,7 +49,8 @@ def load_specs(path: Path = PREFECT_YAML) -> list[DeploymentSpec]:
                            description=entry.get("description") or "", tags=list(entry.get("tags") or []),
                            parameters=dict(entry.get("parameters") or {}),
                            schedules=list(entry.get("schedules") or []), triggers=list(entry.get("triggers") or []),
-                           work_pool=(entry.get("work_pool") or {}).get("name"))
+                           work_pool=(entry.get("work_pool") or {}).get("name"),
+                           concurrency_limit=entry.get("concurrency_limit"))
             for entry in document.get("deployments") or []]
 
 
@@ -111,7 +113,14 @@ def runner_deployment(spec: DeploymentSpec) -> RunnerDeployment:
     return load_flow(spec.entrypoint).to_deployment(
         name=spec.name, description=spec.description or None, tags=spec.tags, parameters=spec.parameters,
         schedules=schedule_objects(spec), triggers=trigger_objects(spec),
-        entrypoint_type=EntrypointType.MODULE_PATH)
+        concurrency_limit=concurrency_config(spec), entrypoint_type=EntrypointType.MODULE_PATH)
+
+
+def concurrency_config(spec: DeploymentSpec):
+    """The deployment's concurrency limit as Prefect's config object (None: unlimited)."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
+
+    return ConcurrencyLimitConfig(**spec.concurrency_limit) if spec.concurrency_limit else None
 
 
 def runner_deployments(path: Path = PREFECT_YAML) -> list[RunnerDeployment]:

@@ -55,6 +55,7 @@ class Outcome:
     template_uuid: str | None = None
     status_key: str | None = None
     problems: list[dict] = field(default_factory=list)
+    template_name: str | None = None  # the manifest's, once read (events name it, even when rejected)
 
 
 def find_requests(store) -> list[RequestRef]:

@@ -7,6 +7,8 @@ taken over by a later scan once the claim is stale.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine
 
 from phonesys.dropfolder import Outcome, RequestRef, read_manifest, settle, upload_keys
@@ -18,7 +20,9 @@ from storage.inventory.templates import create_template, delete_template
 from storage.inventory.template_views import template_detail
 
 
-def process_request(engine: Engine, store, ref: RequestRef) -> Outcome:
+def process_request(engine: Engine, store, ref: RequestRef,
+                    on_claimed: Callable[[Outcome], None] | None = None) -> Outcome:
+    """Claim ``ref`` and carry it to its end; ``on_claimed`` hears of the claim before the work starts."""
     outcome = Outcome(ref.name, ref.org_uuid, "skipped")
     claim_id = ledger.claim(engine, ref.manifest_key, ref.version, ref.org_uuid, ref.name)
     recorded = None
@@ -27,6 +31,8 @@ def process_request(engine: Engine, store, ref: RequestRef) -> Outcome:
         if taken is None:
             return outcome
         claim_id, recorded = taken
+    if on_claimed:
+        on_claimed(outcome)
     try:
         _prepare(engine, store, ref, claim_id, outcome, recorded)
     except Refused as refused:
@@ -42,6 +48,7 @@ def _prepare(engine: Engine, store, ref: RequestRef, claim_id: int, outcome: Out
     if recorded and _resumed(engine, recorded, outcome):
         return
     manifest = read_manifest(store, ref)
+    outcome.template_name = manifest.template
     keys = upload_keys(store, ref)
     outcome.template_uuid = create_template(engine, ref.org_uuid, manifest.template, manifest.addons)["uuid"]
     ledger.record_template(engine, claim_id, outcome.template_uuid)

@@ -29,7 +29,8 @@ def load_job(database_url: str, template_uuid: str) -> dict:
         return {"template_uuid": template.template_uuid, "template_name": template.name,
                 "org_uuid": org.org_uuid, "org_name": org.name, "status": template.status,
                 "policy": template.policy or "continue", "chunk_size": template.chunk_size,
-                "addons": template_skus(connection, template.template_uuid)}
+                "addons": template_skus(connection, template.template_uuid),
+                "counts": jobs.status_counts(open_engine(database_url), template_uuid)}
 
 
 @task(name="usage-snapshot", **RETRYING)
@@ -77,4 +78,5 @@ def write_job_report(database_url: str, storage_url: str, job: dict) -> dict:
 def complete_job(database_url: str, template_uuid: str, report_key: str, export_key: str) -> dict:
     engine = open_engine(database_url)
     completed = jobs.complete_job(engine, template_uuid, report_key, export_key)
-    return {"completed": completed, **jobs.status_counts(engine, template_uuid)}
+    return {"completed": completed, **jobs.status_counts(engine, template_uuid),
+            "codes": jobs.failure_codes(engine, template_uuid)}

@@ -9,9 +9,11 @@ from prefect import task
 
 from phonesys.dropfolder import find_requests, status_document, write_status, Outcome
 from phonesys.dropfolder_process import process_request
+from phonesys.run_events import announce_request, request_event
 from storage.inventory.dropfolder import status_key_of_template
 from storage.inventory.engine import open_engine
 from storage.inventory.jobs import status_counts
+from storage.inventory.lookup import org_name
 from storage.inventory.template_views import template_detail
 from storage.objects import open_object_store
 from tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
@@ -26,9 +28,15 @@ def find_complete_requests(storage_url: str) -> list[dict]:
 
 @task(name="process-request", task_run_name="process-{ref[org_uuid]}-{ref[name]}", **RETRYING)
 def process_one(database_url: str, storage_url: str, ref: dict) -> dict:
+    """Process one request, announcing its claim and its end (``phonesys.request.*`` events)."""
     from phonesys.dropfolder import RequestRef
 
-    return asdict(process_request(open_engine(database_url), open_object_store(storage_url), RequestRef(**ref)))
+    engine = open_engine(database_url)
+    org = org_name(engine, ref["org_uuid"])
+    claimed = lambda outcome: request_event("claimed", asdict(outcome), org, manifest=ref["manifest_key"])  # noqa: E731
+    outcome = asdict(process_request(engine, open_object_store(storage_url), RequestRef(**ref), claimed))
+    announce_request(outcome, org)
+    return outcome
 
 
 @task(name="publish-request-status", **RETRYING)

@@ -23,8 +23,8 @@ from storage.inventory.engine import dispose_engines, open_engine
 from storage.inventory.orgs import load_org
 
 # Fixtures of their own modules, available to every test: a moto S3 server, a Prefect test server and
-# the bulk-assignment helpers (chunk_spy, fast_retries, prefect_api_url).
-pytest_plugins = ["tests.s3server", "tests.prefect_harness", "tests.bulkfixtures"]
+# the bulk-assignment helpers (chunk_spy, fast_retries, prefect_api_url), a webhook receiver (alert_hook).
+pytest_plugins = ["tests.s3server", "tests.prefect_harness", "tests.bulkfixtures", "tests.webhook_receiver"]
 
 PG_URL = os.environ.get("PHONESYS_TEST_POSTGRES_URL",
                         "postgresql+psycopg://phonesys:phonesys@127.0.0.1:5432/phonesys_test")

@@ -116,3 +116,27 @@ def delete_deployments(names: tuple[str, ...] = DEPLOYMENTS) -> None:
                 continue
             client.delete_resource_owned_automations(f"prefect.deployment.{deployment.id}")
             client.delete_deployment(deployment.id)
+
+
+def read_events(name: str, resource_id: str) -> list:
+    """The events ``name`` about ``resource_id`` the Prefect server has stored so far (oldest first)."""
+    from prefect.client.orchestration import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventOrder, EventResourceFilter
+
+    query = EventFilter(event=EventNameFilter(name=[name]), resource=EventResourceFilter(id=[resource_id]),
+                        order=EventOrder.ASC)
+    with get_client(sync_client=True) as client:
+        return client.read_events(query, limit=50).events
+
+
+def drop_request(phonesys_env: dict[str, str], org_uuid: str, name: str, csv: str, manifest: dict):
+    """A request in the local drop folder under PHONESYS_HOME (one CSV, request.json last); the store."""
+    import json
+
+    from storage.objects import open_object_store
+
+    store = open_object_store(f"{phonesys_env['PHONESYS_HOME']}/objects")
+    prefix = f"incoming/{org_uuid}/{name}/"
+    store.write_bytes(prefix + "a.csv", csv.encode())
+    store.write_bytes(prefix + "request.json", json.dumps(manifest).encode())
+    return store

@@ -3,29 +3,17 @@ often it runs, and each one delivers a notification to a real local webhook when
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 
 from phonesys.alerts import RULES
 from tests.opsfixtures import wait_until
-from tests.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def hook(prefect_server, cli):
-    with webhook_receiver() as (url, received):
-        first = cli("alerts", "setup", "--webhook-url", url, "--json")
-        assert first.exit_code == 0, first.output
-        again = cli("alerts", "setup", "--webhook-url", url, "--json")
-        assert json.loads(again.stdout)["automations"] == json.loads(first.stdout)["automations"]
-        yield received
-
-
-def test_setup_is_idempotent_and_refuses_a_bad_url(hook, cli):
+def test_setup_is_idempotent_and_refuses_a_bad_url(alert_hook, cli):
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
@@ -44,21 +32,21 @@ def _emit(name: str, resource: str, org: str, payload: dict, **related: str) -> 
     send(Event(event=name, resource={"prefect.resource.id": resource}, related=links, payload=payload))
 
 
-def test_a_rejected_request_and_failed_rows_reach_the_webhook(hook):
+def test_a_rejected_request_and_failed_rows_reach_the_webhook(alert_hook):
     org, template = str(uuid.uuid4()), str(uuid.uuid4())
-    _emit("phonesys.request.rejected", f"phonesys.request.incoming/{org}/june", org,
+    _emit("phonesys.request.rejected", f"phonesys.request.{org}/june", org,
           {"codes": ["header-missing-column"]})
     _emit("phonesys.template.partially-completed", f"phonesys.template.{template}", org,
           {"assigned": 57, "failed": 3})
-    rejected = wait_until(lambda: hook.matching("rejected", org, "header-missing-column"), timeout=90,
+    rejected = wait_until(lambda: alert_hook.matching("rejected", org, "header-missing-column"), timeout=90,
                           what="the rejected-request notification")
     assert set(rejected[0]) == {"subject", "body"} and "organization" in rejected[0]["body"]
-    failed = wait_until(lambda: hook.matching(template, org, '\\"failed\\": 3'), timeout=90,
+    failed = wait_until(lambda: alert_hook.matching(template, org, '\\"failed\\": 3'), timeout=90,
                         what="the failed-rows notification")
     assert "57" in failed[0]["body"]
 
 
-def test_a_failed_phonesys_flow_run_reaches_the_webhook(hook):
+def test_a_failed_phonesys_flow_run_reaches_the_webhook(alert_hook):
     from prefect import flow
 
     marker = f"broken-{uuid.uuid4().hex[:8]}"
@@ -72,6 +60,6 @@ def test_a_failed_phonesys_flow_run_reaches_the_webhook(hook):
 
         with tags("phonesys"):
             broken()
-    wait_until(lambda: hook.matching(marker, "prefect.flow-run.Failed"), timeout=90,
+    wait_until(lambda: alert_hook.matching(marker, "prefect.flow-run.Failed"), timeout=90,
                what="the failed-run notification")
-    assert not hook.matching(marker, "Crashed")
+    assert not alert_hook.matching(marker, "Crashed")

@@ -15,6 +15,7 @@ import subprocess
 
 import pytest
 
+from phonesys.run_states import ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
 from storage.inventory.extensions import unassign_user
 from storage.inventory.jobs import status_counts
@@ -145,7 +146,7 @@ def test_all_or_nothing_killed_between_chunks_then_a_row_fails_undoes_everything
     # While the job is down, row 80's user gets an extension elsewhere: the rerun must undo chunks 1-2.
     give_user(engine, org.org_uuid, "900", rows[80]["identity_uuid"])
     state = run_flow_in_foreground(template)
-    assert state.is_completed(), state.message
+    assert (state.type.value, state.name) == ("FAILED", ROLLED_BACK), state.message
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
     entries = list(ledger(engine, template).values())
     assert entries[80]["code"] == "user-assigned"

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import event
 
 from phonesys.errors import Conflict, Problem, TransientError
+from phonesys.run_states import ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
 from storage.inventory.extensions import unassign_user
 from storage.inventory.jobs import status_counts
@@ -211,7 +212,7 @@ def test_all_or_nothing_undo_survives_database_faults(
     state = run_flow_in_foreground(template)
     injector.remove()
 
-    assert state.is_completed(), f"{state.message}; faults: {injector.injected}"
+    assert state.name == ROLLED_BACK, f"{state.message}; faults: {injector.injected}"
     assert injector.injected, "no fault was injected"
     codes = [e["code"] for e in ledger(engine, template).values()]
     assert codes[70] == "user-assigned"

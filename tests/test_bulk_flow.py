@@ -14,6 +14,7 @@ import re
 import pytest
 
 from phonesys.errors import Refused
+from phonesys.run_states import PARTIAL, ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
 from storage.inventory.extensions import unassign_user
 from storage.inventory.jobs import start_job, status_counts
@@ -124,7 +125,10 @@ def test_rows_that_cannot_be_assigned_any_more_fail_with_a_reason_and_claim_noth
 
     state = run(template)
 
-    assert state.is_completed(), state.message
+    assert (state.type.value, state.name) == ("COMPLETED", PARTIAL), state.message
+    assert state.message == ("57 of 60 rows assigned, 3 failed "
+                             "(ext-key-taken x1, number-in-use x1, user-already-assigned x1)")
+    assert state.result()["codes"] == {"ext-key-taken": 1, "number-in-use": 1, "user-already-assigned": 1}
     assert template_status(engine, template) == "completed"
     assert_invariants(engine)
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
@@ -172,7 +176,10 @@ def test_all_or_nothing_with_a_row_that_fails_before_anything_is_claimed(prefect
 
     state = run(template)
 
-    assert state.is_completed(), state.message
+    assert (state.type.value, state.name) == ("FAILED", ROLLED_BACK), state.message
+    assert state.message == ("all-or-nothing: rows failed (user-already-assigned x1); "
+                             "all 60 rows rolled back, nothing changed")
+    assert state.result(raise_on_failure=False)["codes"] == {"not-attempted": 59, "user-already-assigned": 1}
     assert inventory_state(engine, org.org_uuid) == holds_released(before)
     assert_invariants(engine)
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
@@ -199,7 +206,7 @@ def test_all_or_nothing_undoes_chunks_already_assigned_when_a_later_row_fails(
     spy = chunk_spy(before_chunk)
     state = run(template)
 
-    assert state.is_completed(), state.message
+    assert (state.type.value, state.name) == ("FAILED", ROLLED_BACK), state.message
     assert [o.assigned for o in spy.outcomes[:2]] == [20, 20]
     unassign_user(engine, org.org_uuid, "900")  # take back the competing change ...
     assert inventory_state(engine, org.org_uuid) == holds_released(before)  # ... and nothing else is left over

@@ -51,3 +51,14 @@ def test_readme_explains_holds_and_their_codes():
     assert "**Holds.**" in rules and "used + held <= total" in rules
     for code in ("user-reserved", "number-reserved", "ext-key-reserved"):
         assert f"`{code}`" in rules
+
+
+def test_readme_explains_run_states_events_and_the_quiet_scan_tag():
+    from phonesys.run_events import REQUEST_EVENTS, TEMPLATE_EVENTS
+    from phonesys.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
+
+    operations = README.split("## Operations", 1)[1]
+    for name in (PARTIAL, ROLLED_BACK, NOTHING_FOUND):
+        assert f"`{name}`" in operations, name
+    for event in [f"template.{kind}" for kind in TEMPLATE_EVENTS] + [f"request.{kind}" for kind in REQUEST_EVENTS]:
+        assert f"`phonesys.{event}`" in operations, event

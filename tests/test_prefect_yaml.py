@@ -140,6 +140,7 @@ def test_prefect_deploy_and_phonesys_serve_register_the_same_deployments(prefect
         assert {d["work_pool"] for d in deployed.values()} == {POOL}
         assert {n: (len(d["schedules"]), len(d["triggers"])) for n, d in deployed.items()} == {
             DEPLOYMENTS[0]: (1, 1), DEPLOYMENTS[1]: (0, 0), DEPLOYMENTS[2]: (1, 0), DEPLOYMENTS[3]: (1, 0)}
+        assert deployed[DEPLOYMENTS[0]]["concurrency"] == (1, "CANCEL_NEW")  # one scan at a time
         delete_deployments()  # a fresh registration: an update would keep the pool it had
         for deployment in runner_deployments():
             deployment.apply()
@@ -175,6 +176,8 @@ def _registered() -> dict[str, dict]:
                 "work_pool": d.work_pool_name, "entrypoint": d.entrypoint, "tags": sorted(d.tags),
                 "description": d.description, "parameters": d.parameters,
                 "schema": d.parameter_openapi_schema, "enforce": d.enforce_parameter_schema, "paused": d.paused,
+                "concurrency": (d.global_concurrency_limit and d.global_concurrency_limit.limit,
+                                d.concurrency_options and d.concurrency_options.collision_strategy),
                 "schedules": sorted(repr((s.active, s.schedule.model_dump(exclude={"anchor_date"})))
                                     for s in d.schedules),
                 "triggers": sorted(repr((a.name, a.description, a.enabled, a.trigger.model_dump(exclude={"id"}),

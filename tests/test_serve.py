@@ -24,7 +24,10 @@ from phonesys.handoff import (
 from phonesys.localserver import free_port
 from storage.inventory.engine import dispose_engines
 from storage.inventory.jobs import status_counts
+from storage.inventory.orgs import load_org
+from tests.conftest import make_document
 from tests.opsfixtures import (
+    drop_request,
     delete_deployments,
     serve_env,
     start_serve,
@@ -190,6 +193,32 @@ def test_notify_reaches_the_server_and_its_trigger_starts_a_scan(served, cli):
         wait_until(lambda: [r for r in client.read_flow_runs() if r.deployment_id == scan.id and r.created_by
                             and r.created_by.type == "AUTOMATION" and r.created >= since],
                    timeout=90, what="a scan started by the trigger")
+
+
+def test_the_scan_hands_started_templates_to_the_served_deployment(served, engine, phonesys_env):
+    """One route for bulk work: a drop-folder request's run is a run of the bulk-assignment deployment."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterTags
+
+    from flows.drop_folder import drop_folder_scan
+
+    org = make_document(base=4, users=2, numbers=2, number_prefix="+657")
+    load_org(engine, org)
+    csv = f"Ext Key,Identity UUID\n301,{org.users[0].identity_uuid}\n"
+    store = drop_request(phonesys_env, org.org_uuid, "routed", csv, {"template": "Routed"})
+
+    result = drop_folder_scan(wait=True)
+
+    [outcome] = result["requests"]
+    assert outcome["status"] == "started"
+    status = _json(store.read_bytes(f"processed/{org.org_uuid}/routed/status.json").decode())
+    assert status["status"] == "completed" and status["counts"]["assigned"] == 1
+    with get_client(sync_client=True) as client:
+        by_org = FlowRunFilter(tags=FlowRunFilterTags(all_=[f"org:{org.org_uuid}"]))
+        [run] = client.read_flow_runs(flow_run_filter=by_org,
+                                      deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[served.id])))
+    assert run.name == f"{org.name} / Routed" and run.state.is_completed()
+    assert run.parent_task_run_id is None, "a deployment run, not a subflow of the scan"
 
 
 def _json(text: str) -> dict:

@@ -1,4 +1,8 @@
-"""A real HTTP server on loopback that records what webhooks POST to it (for alert tests)."""
+"""A real HTTP server on loopback that records what webhooks POST to it (for alert tests).
+
+tests/conftest.py registers this module as a plugin: ``alert_hook`` runs ``phonesys alerts setup``
+(twice: it must be idempotent) against the session's Prefect server, pointing at a receiver.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 
 class Received(list):
@@ -41,3 +47,14 @@ def webhook_receiver() -> Iterator[tuple[str, Received]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def alert_hook(prefect_server, cli) -> Iterator[Received]:
+    """What the alert automations deliver while the test runs."""
+    with webhook_receiver() as (url, received):
+        first = cli("alerts", "setup", "--webhook-url", url, "--json")
+        assert first.exit_code == 0, first.output
+        again = cli("alerts", "setup", "--webhook-url", url, "--json")
+        assert json.loads(again.stdout)["automations"] == json.loads(first.stdout)["automations"]
+        yield received

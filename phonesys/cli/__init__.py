@@ -40,6 +40,9 @@ def main() -> None:
     import os
     import sys
 
+    from phonesys.runner import quiet_prefect
+
+    quiet_prefect()  # before anything imports prefect: its log level is read once, at import
     try:
         app()
     except Exception as exc:  # noqa: BLE001 - last resort, keeps a newcomer's screen clean

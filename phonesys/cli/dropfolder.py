@@ -13,8 +13,9 @@ app = typer.Typer(help="The drop folder: incoming/<orgUuid>/<request>/ with CSV 
 
 
 @app.command("scan")
-def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Also run the bulk assignments the "
-                                            "scan starts, to their end.")] = True,
+def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the bulk assignments the "
+                                            "scan hands to the served deployment; when none is served "
+                                            "the scan runs them itself either way.")] = True,
          as_json: JsonOption = False) -> None:
     """Process every complete request in the drop folder once.
 
@@ -34,7 +35,8 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Also run t
         raise typer.Exit(70)
     result = state.result()
     if as_json:
-        print_json({"ok": True, **result})
+        print_json({"ok": True, "flow_run_id": str(state.state_details.flow_run_id), "message": state.message,
+                    **result})
         return
     console.print(f"Found {result['found']} request(s): {result['claimed']} claimed, {result['rejected']} "
                   f"rejected, {result['started']} started, {result['skipped']} already taken")

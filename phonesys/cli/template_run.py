@@ -140,12 +140,15 @@ def _print_submitted(template_uuid: str, run: dict, as_json: bool) -> None:
 
 
 def _finish(engine, template_uuid: str, state, as_json: bool, extra: dict | None = None) -> None:
-    summary = {**_summary(engine, template_uuid), **(extra or {})}
-    if not state.is_completed():
-        summary["flow_state"] = state.name
-        summary["message"] = str(state.message)
-    _print_summary(summary) if not as_json else print_json({"ok": state.is_completed(), **summary})
-    if not state.is_completed():
+    """Print the outcome; exit 3 when rows failed (Partially completed, Rolled back), 70 when the
+    run itself did not finish its rows (Failed, Crashed, never picked up)."""
+    from phonesys.run_states import rows_decided
+
+    decided = rows_decided(state)
+    summary = {**_summary(engine, template_uuid), **(extra or {}), "flow_state": state.name,
+               "message": str(state.message or "")}
+    _print_summary(summary) if not as_json else print_json({"ok": decided, **summary})
+    if not decided:
         err_console.print(f"error flow-failed: the run ended {state.name}: {state.message}; "
                           f"finish it with `phonesys template start {template_uuid} --resume`", soft_wrap=True)
         raise typer.Exit(EXIT_FLOW_FAILED)
@@ -178,7 +181,8 @@ def _summary(engine, template_ref: str, output: Path | None = None, action: str 
 
 def _print_summary(summary: dict) -> None:
     counts = summary["counts"]
-    console.print(f"{summary['name']} ({summary['uuid']}): {summary['status']}")
+    state = f" (run {summary['flow_state']}: {summary['message']})" if summary.get("flow_state") else ""
+    console.print(f"{summary['name']} ({summary['uuid']}): {summary['status']}{state}")
     console.print(f"  assigned {counts['assigned']}, failed {counts['failed']}, pending {counts['pending']}")
     for row in summary["failed_rows"][:10]:
         console.print(f"  {row['file']}:{row['row']} ext {row['ext_key']} {row['user_name']}: "

@@ -142,6 +142,15 @@ def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[d
              "code": r.reason_code, "reason": r.reason} for r in rows]
 
 
+def failure_codes(engine: Engine, template_uuid: str) -> dict[str, int]:
+    """How many failed rows per reason code: what run states, events and alerts name as the cause."""
+    with read_transaction(engine) as connection:
+        rows = connection.execute(select(template_rows.c.reason_code, func.count()).where(
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
+            .group_by(template_rows.c.reason_code).order_by(template_rows.c.reason_code)).all()
+    return {code or "unknown": count for code, count in rows}
+
+
 def template_names(engine: Engine, template_uuid: str) -> tuple[str, str]:
     """(organization name, template name) of a template, for naming its flow runs."""
     with read_transaction(engine) as connection:

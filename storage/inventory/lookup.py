@@ -34,6 +34,17 @@ def get_org(connection: Connection, org_ref: str, *, lock: bool = False) -> Row:
     return row
 
 
+def org_name(engine, org_uuid: str) -> str | None:
+    """The organization's name, or None when there is no such organization (events name it if known)."""
+    from storage.inventory.engine import read_transaction
+
+    try:
+        with read_transaction(engine) as connection:
+            return get_org(connection, org_uuid).name
+    except (NotFound, Refused):
+        return None
+
+
 def lock_org(connection: Connection, org_ref: str) -> Row:
     return get_org(connection, org_ref, lock=True)
 
