@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from phonesys.failpoints import failpoint
 from phonesys.job_summary import summary_markdown
+from phonesys.limits import bulk_job_slots
 from phonesys.settings import load_settings
 from storage.inventory.engine import open_engine
 from storage.inventory.jobs import failed_rows, template_names
@@ -59,7 +60,8 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> dict:
     before = bulk.usage_snapshot(database_url, job["org_uuid"])
     if job["policy"] == "all-or-nothing":
         bulk.fail_all_if_any_row_fails(database_url, job["template_uuid"])
-    assign_all_chunks(database_url, job, parameters.chunk_size or job["chunk_size"])
+    with bulk_job_slots(job["org_uuid"], settings.bulk_jobs, enabled=settings.bulk_limits):
+        assign_all_chunks(database_url, job, parameters.chunk_size or job["chunk_size"])
     if job["policy"] == "all-or-nothing":
         bulk.undo_if_any_row_failed(database_url, job["template_uuid"])
     report = bulk.write_job_report(database_url, storage_url, job)
@@ -72,7 +74,8 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> dict:
 
 
 def assign_all_chunks(database_url: str, job: dict, chunk_size: int) -> None:
-    """Chunks run one after another: they serialize on the organization lock anyway.
+    """Chunks run one after another: they serialize on the organization lock anyway (and the
+    caller holds the organization's only bulk-job slot, see ``phonesys.limits``).
 
     Under all-or-nothing the first failed row ends the assignment: everything will be undone, so
     claiming more licenses, numbers and users meanwhile would only starve other jobs.
