@@ -100,6 +100,9 @@ def prefect_server(home: Path) -> Iterator[str]:
         wait_healthy(server, timeout=300)
         yield server.api_url
     finally:
+        if server.process.poll() is not None:  # it died under us: say why before its folder goes
+            print(f"prefect server exited with {server.process.returncode}; end of its log:\n"
+                  f"{server.log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
         server.stop()
 
 

@@ -51,3 +51,22 @@ def test_readme_explains_holds_and_their_codes():
     assert "**Holds.**" in rules and "used + held <= total" in rules
     for code in ("user-reserved", "number-reserved", "ext-key-reserved"):
         assert f"`{code}`" in rules
+
+
+def test_readme_configuration_lists_every_setting():
+    from phonesys.settings import Settings
+
+    table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    assert [f"`PHONESYS_{name.upper()}`" for name in Settings.model_fields
+            if f"| `PHONESYS_{name.upper()}` |" not in table] == []
+
+
+def test_readme_documents_the_scale_out_deployment():
+    from phonesys.limits import DEFAULT_BULK_JOBS, GLOBAL_LIMIT, org_limit
+
+    section = README.split("## Scale-out deployment", 1)[1].split("\n## ", 1)[0]
+    for needed in ("PREFECT_API_URL", "PHONESYS_DATABASE_URL", "PHONESYS_STORAGE_URL", "PHONESYS_SOURCE_DIR",
+                   "PHONESYS_BULK_JOBS", "PHONESYS_BULK_LIMITS=off", f"`{GLOBAL_LIMIT}`",
+                   f"`{org_limit('<orgUuid>')}`", f"(default {DEFAULT_BULK_JOBS})", "prefect worker start",
+                   "benchmarks/scale_out.py"):
+        assert needed in section, needed

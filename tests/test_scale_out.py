@@ -87,24 +87,32 @@ def chunk_phase(engine, template_uuid: str) -> tuple:
                                   .where(template_rows.c.template_uuid == template_uuid)).one()
 
 
-@pytest.mark.parametrize("switch, barrier", [("on", "start"), ("off", "first-chunk")])
-def test_two_jobs_of_one_org_take_turns(switch, barrier, engine, phonesys_env, prefect_api_url, tmp_path):
-    """On: the second job's chunk phase starts after the first's ends, though both were let go at
-    once. Off (the control, which proves the measure can fail): both are in their chunk phase at once
-    (released together at their first chunk; with the limit on that barrier would be inside it)."""
-    org = bulk_org(engine, users=120, numbers=120)
-    templates = [make_template(engine, org, make_rows(org, 60, first_user=60 * i, first_key=2000 + 100 * i,
-                                                      first_number=60 * i), name=f"Turn {i}") for i in range(2)]
-    for template in templates:
-        start(engine, template, chunk_size=10)
-    env, go = child_env(phonesys_env, prefect_api_url, PHONESYS_BULK_LIMITS=switch), tmp_path / "go"
+@pytest.mark.parametrize("orgs, settings, barrier, overlap", [
+    pytest.param(1, {}, "start", False, id="one-org"),
+    pytest.param(2, {"PHONESYS_BULK_JOBS": "1"}, "start", False, id="two-orgs-one-global-slot"),
+    pytest.param(1, {"PHONESYS_BULK_LIMITS": "off"}, "first-chunk", True, id="limits-off"),
+])
+def test_jobs_take_turns_when_the_limits_say_so(orgs, settings, barrier, overlap, engine, phonesys_env,
+                                                prefect_api_url, tmp_path):
+    """Two jobs let go at once: with the limits on, the second one's chunk phase starts after the
+    first one's ended, whether they share the organization or the global limit has one slot. Off
+    (the control, which proves the measure can fail): both are in their chunk phase at once (let go
+    at their first chunk; with a limit on, that barrier would be inside it and never meet)."""
+    owners = [bulk_org(engine, users=120, numbers=120) for _ in range(orgs)]
+    templates = []
+    for i in range(2):
+        org = owners[i % orgs]
+        rows = make_rows(org, 60, first_user=60 * i, first_key=2000 + 100 * i, first_number=60 * i)
+        templates.append(make_template(engine, org, rows, name=f"Turn {i}"))
+        start(engine, templates[-1], chunk_size=10)
+    env = child_env(phonesys_env, prefect_api_url, PHONESYS_BULK_LIMITS="on", **settings)
+    go = tmp_path / "go"
     children = [spawn_flow(t, env, go=go, wait_at=barrier, pause=0.3) for t in templates]
     wait_ready(children)
     go.touch()
     assert [result_of(child)["state"] for child in children] == ["COMPLETED", "COMPLETED"]
     (first_start, first_end), (second_start, second_end) = sorted(chunk_phase(engine, t) for t in templates)
-    overlapping = second_start < first_end
-    assert overlapping is (switch == "off"), ((first_start, first_end), (second_start, second_end))
+    assert (second_start < first_end) is overlap, ((first_start, first_end), (second_start, second_end))
     assert_invariants(engine)
     assert_ledger(engine, *templates)
 
