@@ -105,7 +105,7 @@ def test_jobs_take_turns_when_the_limits_say_so(orgs, settings, barrier, overlap
         rows = make_rows(org, 60, first_user=60 * i, first_key=2000 + 100 * i, first_number=60 * i)
         templates.append(make_template(engine, org, rows, name=f"Turn {i}"))
         start(engine, templates[-1], chunk_size=10)
-    env = child_env(phonesys_env, prefect_api_url, PHONESYS_BULK_LIMITS="on", **settings)
+    env = child_env(phonesys_env, prefect_api_url, **{"PHONESYS_BULK_LIMITS": "on", **settings})
     go = tmp_path / "go"
     children = [spawn_flow(t, env, go=go, wait_at=barrier, pause=0.3) for t in templates]
     wait_ready(children)
