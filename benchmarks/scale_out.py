@@ -17,8 +17,11 @@ user or number on two extensions, ...) and 3 for every template (every row assig
 
 Usage: PHONESYS_BENCH_POSTGRES_URL=postgresql+psycopg://... python benchmarks/scale_out.py
            [--orgs 8] [--rows 15000] [--workers 1 2 4] [--chunk-size 500] [--bulk-jobs N]
-Runs in a fresh schema of that database, dropped afterwards. ``run_scale_out`` is the same run
-for tests (tests/test_scale_out.py runs the CI-sized form).
+Runs in a fresh schema of that database, dropped afterwards. The Prefect server inherits the
+environment: ``PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...`` puts it on PostgreSQL
+as in production (its SQLite default answered 503 under four workers on a loaded 2-core machine;
+``PREFECT_SERVER_DATABASE_TIMEOUT=60`` helps there). ``run_scale_out`` is the same run for tests
+(tests/test_scale_out.py runs the CI-sized form).
 """
 
 from __future__ import annotations
