@@ -25,6 +25,7 @@ from phonesys.failpoints import failpoint
 from phonesys.job_summary import summary_markdown
 from phonesys.run_events import outcome_payload, template_event
 from phonesys.run_states import bulk_state, verdict
+from phonesys.limits import bulk_job_slots
 from phonesys.settings import load_settings
 from storage.inventory.engine import open_engine
 from storage.inventory.jobs import failed_rows, template_names
@@ -66,7 +67,8 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
     before = bulk.usage_snapshot(database_url, job["org_uuid"])
     if job["policy"] == "all-or-nothing":
         bulk.fail_all_if_any_row_fails(database_url, job["template_uuid"])
-    assign_all_chunks(database_url, job, parameters.chunk_size or job["chunk_size"])
+    with bulk_job_slots(job["org_uuid"], settings.bulk_jobs, enabled=settings.bulk_limits):
+        assign_all_chunks(database_url, job, parameters.chunk_size or job["chunk_size"])
     if job["policy"] == "all-or-nothing":
         bulk.undo_if_any_row_failed(database_url, job["template_uuid"])
     report = bulk.write_job_report(database_url, storage_url, job)
@@ -85,7 +87,8 @@ def finish(job: dict, result: dict) -> State:
 
 
 def assign_all_chunks(database_url: str, job: dict, chunk_size: int | None) -> None:
-    """Chunks run one after another: they serialize on the organization lock anyway. Their size is
+    """Chunks run one after another: they serialize on the organization lock anyway (and the
+    caller holds the organization's only bulk-job slot, see ``phonesys.limits``). Their size is
     ``chunk_size`` when given, else sized by time (``flows.chunking``).
 
     Under all-or-nothing the first failed row ends the assignment: everything will be undone, so

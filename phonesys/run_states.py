@@ -50,7 +50,7 @@ def bulk_state(policy: str, result: dict[str, Any]) -> State:
 
 
 def codes_text(codes: dict[str, int]) -> str:
-    """``user-already-assigned x2, number-in-use x1``: the causes, most frequent first."""
+    """``user-assigned x2, number-assigned x1``: the causes, most frequent first."""
     causes = {code: n for code, n in codes.items() if code not in CAUSES_HIDDEN} or codes
     return ", ".join(f"{code} x{n}" for code, n in sorted(causes.items(), key=lambda c: (-c[1], c[0]))) or "no code"
 

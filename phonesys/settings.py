@@ -5,6 +5,9 @@ data directory, and the inventory defaults to a SQLite file inside it unless
 ``PHONESYS_DATABASE_URL`` points elsewhere (for example ``postgresql+psycopg://...``). Uploads,
 reports and exports live in the folder ``objects`` inside it unless ``PHONESYS_STORAGE_URL`` names
 another folder (a path or ``file://`` URL) or an S3 bucket (``s3://bucket/prefix``).
+``PHONESYS_BULK_JOBS`` caps the bulk jobs writing at once across all workers, and
+``PHONESYS_BULK_LIMITS=off`` turns that cap and the one-job-per-organization rule off
+(``phonesys.limits``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from phonesys.limits import DEFAULT_BULK_JOBS
 
 
 def _default_home() -> Path:
@@ -29,6 +34,8 @@ class Settings(BaseSettings):
     home: Path = Field(default_factory=_default_home)
     database_url: str | None = None
     storage_url: str | None = None
+    bulk_jobs: int = Field(DEFAULT_BULK_JOBS, ge=1)
+    bulk_limits: bool = True
 
     @property
     def inventory_url(self) -> str:

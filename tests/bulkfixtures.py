@@ -306,10 +306,14 @@ print("RESULT " + json.dumps({"state": state.type.value, "message": str(state.me
 
 
 def child_env(phonesys_env: dict[str, str], prefect_api_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a flow subprocess: the test's inventory and home, the shared Prefect server."""
+    """The environment of a flow subprocess: the test's inventory and home, the shared Prefect server.
+
+    The bulk-job concurrency limits are off (``PHONESYS_BULK_LIMITS=on`` in ``extra`` turns them
+    on): races need two jobs of one org in their chunk phase at once, which the one-job-per-org
+    limit forbids, and a SIGKILLed child would keep its slots on the shared server for a minute."""
     env = {k: v for k, v in os.environ.items() if k != "PHONESYS_FAILPOINT"}
     env.update(phonesys_env, PREFECT_API_URL=prefect_api_url, PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING", PYTHONPATH=str(ROOT))
+               DO_NOT_TRACK="1", PREFECT_LOGGING_LEVEL="WARNING", PYTHONPATH=str(ROOT), PHONESYS_BULK_LIMITS="off")
     env.update(extra)
     return env
 

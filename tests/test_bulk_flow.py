@@ -127,8 +127,8 @@ def test_rows_that_cannot_be_assigned_any_more_fail_with_a_reason_and_claim_noth
 
     assert (state.type.value, state.name) == ("COMPLETED", PARTIAL), state.message
     assert state.message == ("57 of 60 rows assigned, 3 failed "
-                             "(ext-key-taken x1, number-in-use x1, user-already-assigned x1)")
-    assert state.result()["codes"] == {"ext-key-taken": 1, "number-in-use": 1, "user-already-assigned": 1}
+                             "(ext-key-exists x1, number-assigned x1, user-assigned x1)")
+    assert state.result()["codes"] == {"ext-key-exists": 1, "number-assigned": 1, "user-assigned": 1}
     assert template_status(engine, template) == "completed"
     assert_invariants(engine)
     assert_ledger(engine, template, extensions_before=before["extension_ids"])
@@ -177,9 +177,9 @@ def test_all_or_nothing_with_a_row_that_fails_before_anything_is_claimed(prefect
     state = run(template)
 
     assert (state.type.value, state.name) == ("FAILED", ROLLED_BACK), state.message
-    assert state.message == ("all-or-nothing: rows failed (user-already-assigned x1); "
+    assert state.message == ("all-or-nothing: rows failed (user-assigned x1); "
                              "all 60 rows rolled back, nothing changed")
-    assert state.result(raise_on_failure=False)["codes"] == {"not-attempted": 59, "user-already-assigned": 1}
+    assert state.result(raise_on_failure=False)["codes"] == {"not-attempted": 59, "user-assigned": 1}
     assert inventory_state(engine, org.org_uuid) == holds_released(before)
     assert_invariants(engine)
     assert_ledger(engine, template, extensions_before=before["extension_ids"])

@@ -62,3 +62,22 @@ def test_readme_explains_run_states_events_and_the_quiet_scan_tag():
         assert f"`{name}`" in operations, name
     for event in [f"template.{kind}" for kind in TEMPLATE_EVENTS] + [f"request.{kind}" for kind in REQUEST_EVENTS]:
         assert f"`phonesys.{event}`" in operations, event
+
+
+def test_readme_configuration_lists_every_setting():
+    from phonesys.settings import Settings
+
+    table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    assert [f"`PHONESYS_{name.upper()}`" for name in Settings.model_fields
+            if f"| `PHONESYS_{name.upper()}` |" not in table] == []
+
+
+def test_readme_documents_the_scale_out_deployment():
+    from phonesys.limits import DEFAULT_BULK_JOBS, GLOBAL_LIMIT, org_limit
+
+    section = README.split("## Scale-out deployment", 1)[1].split("\n## ", 1)[0]
+    for needed in ("PREFECT_API_URL", "PHONESYS_DATABASE_URL", "PHONESYS_STORAGE_URL", "PHONESYS_SOURCE_DIR",
+                   "PHONESYS_BULK_JOBS", "PHONESYS_BULK_LIMITS=off", f"`{GLOBAL_LIMIT}`",
+                   f"`{org_limit('<orgUuid>')}`", f"(default {DEFAULT_BULK_JOBS})", "prefect worker start",
+                   "benchmarks/scale_out.py"):
+        assert needed in section, needed

@@ -40,20 +40,20 @@ def test_a_bulk_run_with_failed_rows_ends_partially_completed_and_alerts(alert_h
     state = run_flow_in_foreground(template)
 
     assert (state.type.value, state.name) == ("COMPLETED", PARTIAL)
-    assert state.message == "3 of 5 rows assigned, 2 failed (number-in-use x2)"
+    assert state.message == "3 of 5 rows assigned, 2 failed (number-assigned x2)"
     resource = f"phonesys.template.{template}"
     started = one_event("phonesys.template.started", resource)
     assert (started.payload["rows"], started.payload["pending"]) == (5, 5)
     event = one_event("phonesys.template.partially-completed", resource)
     assert event.resource.name == "Ops partial"
     assert {k: event.payload[k] for k in ("assigned", "failed", "rows", "codes")} == {
-        "assigned": 3, "failed": 2, "rows": 5, "codes": {"number-in-use": 2}}
+        "assigned": 3, "failed": 2, "rows": 5, "codes": {"number-assigned": 2}}
     assert related(event, "organization") == [f"phonesys.org.{org.org_uuid}"]
     assert f"prefect.flow-run.{state.state_details.flow_run_id}" in related(event, "flow-run")
     assert not read_events("phonesys.template.completed", resource)
     [alert] = wait_until(lambda: alert_hook.matching(template, org.org_uuid, "partially-completed"), timeout=90,
                          what="the failed-rows notification")
-    for needle in ("Ops partial", org.name, '\\"failed\\": 2', '\\"assigned\\": 3', "number-in-use"):
+    for needle in ("Ops partial", org.name, '\\"failed\\": 2', '\\"assigned\\": 3', "number-assigned"):
         assert needle in json.dumps(alert), needle
 
 
@@ -78,11 +78,11 @@ def test_all_or_nothing_rolled_back_fails_the_run_exits_3_and_alerts_once(alert_
     assert result.exit_code == 3, result.output
     document = json.loads(result.stdout)
     assert (document["ok"], document["flow_state"]) == (True, ROLLED_BACK)
-    assert document["message"] == ("all-or-nothing: rows failed (number-in-use x1); "
+    assert document["message"] == ("all-or-nothing: rows failed (number-assigned x1); "
                                    "all 4 rows rolled back, nothing changed")
     assert document["counts"] == {"pending": 0, "assigned": 0, "failed": 4}
     event = one_event("phonesys.template.failed", f"phonesys.template.{template}")
-    assert event.payload["codes"] == {"not-attempted": 3, "number-in-use": 1}
+    assert event.payload["codes"] == {"not-attempted": 3, "number-assigned": 1}
     wait_until(lambda: alert_hook.matching(template, "phonesys.template.failed"), timeout=90,
                what="the rolled-back notification")
     # The run is Failed in type but named Rolled back: Prefect's event is prefect.flow-run.Rolled back,

@@ -135,7 +135,16 @@ def is_transient(exc: DBAPIError) -> bool:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to head, holding a lock so concurrent first uses migrate only once."""
+    """Bring the schema to head, holding a lock so concurrent first uses migrate only once.
+
+    Every process opens the engine once (a worker starts one per flow run), so the usual case, a
+    schema already at head, is a plain read: the lock (a database-wide advisory lock on PostgreSQL,
+    the write lock on SQLite) is taken only when there is something to migrate, and the revision is
+    read again under it in case another process migrated meanwhile.
+    """
+    with read_transaction(engine) as connection:
+        if MigrationContext.configure(connection).get_current_revision() == head_revision():
+            return
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
