@@ -45,7 +45,8 @@ def build_template(engine) -> str:
     from storage.inventory.jobs import start_job
 
     template = build_draft(engine)
-    start_job(engine, template, chunk_size=int(os.environ.get("BENCH_CHUNK", "500")))
+    fixed = os.environ.get("BENCH_CHUNK")  # rows per task; unset: the default (sized by time)
+    start_job(engine, template, **({"chunk_size": int(fixed)} if fixed else {}))
     return template
 
 
