@@ -27,6 +27,9 @@ NOT_CODES = {
     "set-addons": "a template action, named after its command",
     "all-orgs": "part of an export flow run's name",
     "phonesys-alerts": "the notification block's name",
+    "phonesys-bulk-jobs": "the global concurrency limit's name",
+    "nothing-found": "a Prefect tag on scans that found nothing",
+    "partially-completed": "part of an event name (phonesys.template.partially-completed)",
 }
 
 
