@@ -51,3 +51,27 @@ def test_database_rejects_cross_org_number(engine, org):
         with engine.begin() as connection:
             connection.execute(extensions.insert().values(org_uuid=org.org_uuid, ext_key="101",
                                                           number=other.numbers[0]))
+
+
+def test_rows_failed_under_a_merged_code_get_the_kept_one(engine):
+    """Migration 0006 on a database at 0005 with a row failed as ``number-in-use``."""
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from storage.inventory.engine import _alembic_config
+    from storage.inventory.schema import template_files, template_rows, templates
+
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0005")
+        connection.execute(insert(organizations).values(org_uuid="o" * 36, name="Old"))
+        connection.execute(insert(templates).values(template_uuid="t" * 36, org_uuid="o" * 36, name="Old run"))
+        file_id = connection.execute(insert(template_files).values(
+            template_uuid="t" * 36, file_name="users.csv", sha256="0" * 64, rows=1, identifier_kind="uuid")
+            .returning(template_files.c.id)).scalar_one()
+        connection.execute(insert(template_rows).values(
+            template_uuid="t" * 36, file_id=file_id, row_number=2, ext_key="101", identity_uuid="u" * 36,
+            user_name="Ann", status="failed", reason_code="number-in-use", reason="in use"))
+        command.upgrade(config, "head")
+        assert connection.execute(select(template_rows.c.reason_code)).scalar_one() == "number-assigned"
