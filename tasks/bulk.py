@@ -30,7 +30,7 @@ def load_job(database_url: str, template_uuid: str) -> dict:
                 "org_uuid": org.org_uuid, "org_name": org.name, "status": template.status,
                 "policy": template.policy or "continue", "chunk_size": template.chunk_size,
                 "addons": template_skus(connection, template.template_uuid),
-                "counts": jobs.status_counts(open_engine(database_url), template_uuid)}
+                "counts": jobs.counts_by_status(connection, template.template_uuid)}
 
 
 @task(name="usage-snapshot", **RETRYING)

@@ -93,8 +93,12 @@ def pending_row_ids(engine: Engine, template_uuid: str) -> list[int]:
 
 def status_counts(engine: Engine, template_uuid: str) -> dict[str, int]:
     with read_transaction(engine) as connection:
-        counts = Counter(dict(connection.execute(select(template_rows.c.status, func.count()).where(
-            template_rows.c.template_uuid == template_uuid).group_by(template_rows.c.status)).all()))
+        return counts_by_status(connection, template_uuid)
+
+
+def counts_by_status(connection: Connection, template_uuid: str) -> dict[str, int]:
+    counts = Counter(dict(connection.execute(select(template_rows.c.status, func.count()).where(
+        template_rows.c.template_uuid == template_uuid).group_by(template_rows.c.status)).all()))
     return {status: counts.get(status, 0) for status in ("pending", "assigned", "failed")}
 
 
