@@ -26,9 +26,9 @@ def one_run(engine, chunk: int) -> tuple[float, float, float]:
     machine's other load: the figure to compare versions by on a busy machine."""
     from sqlalchemy import select
 
-    from storage.inventory.assignment import assign_chunk
-    from storage.inventory.jobs import start_job
-    from storage.inventory.schema import template_rows
+    from phonesys.storage.inventory.assignment import assign_chunk
+    from phonesys.storage.inventory.jobs import start_job
+    from phonesys.storage.inventory.schema import template_rows
 
     template = build_draft(engine)
     started = time.perf_counter()
@@ -45,7 +45,7 @@ def one_run(engine, chunk: int) -> tuple[float, float, float]:
 
 
 def measure(label: str, url: str, runs: int, chunk: int) -> None:
-    from storage.inventory.engine import open_engine
+    from phonesys.storage.inventory.engine import open_engine
 
     engine = open_engine(url)
     results = [one_run(engine, chunk) for _ in range(runs)]

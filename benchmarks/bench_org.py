@@ -24,8 +24,8 @@ def build_draft(engine, rows: int = ROWS) -> str:
     import pyarrow as pa
 
     from phonesys.orgfile import OrgDocument, UserEntry
-    from storage.inventory.orgs import load_org
-    from storage.inventory.templates import AcceptedFile, accept_files, create_template
+    from phonesys.storage.inventory.orgs import load_org
+    from phonesys.storage.inventory.templates import AcceptedFile, accept_files, create_template
 
     org = str(uuid.uuid4())
     users = [UserEntry(identity_uuid=str(uuid.uuid4()), name=f"User {i:05d}") for i in range(rows)]

@@ -42,7 +42,7 @@ def start_server(home: Path) -> tuple[subprocess.Popen, str]:
 
 
 def build_template(engine) -> str:
-    from storage.inventory.jobs import start_job
+    from phonesys.storage.inventory.jobs import start_job
 
     template = build_draft(engine)
     fixed = os.environ.get("BENCH_CHUNK")  # rows per task; unset: the default (sized by time)
@@ -80,9 +80,9 @@ def main() -> None:
 def measure(runs: int) -> None:
     from prefect import flow, task
 
-    from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
+    from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
     from phonesys.settings import load_settings
-    from storage.inventory.engine import open_engine
+    from phonesys.storage.inventory.engine import open_engine
 
     @task
     def one_step() -> int:

@@ -21,10 +21,10 @@ import time
 import uuid
 
 from phonesys.orgfile import OrgDocument, UserEntry
-from storage.inventory.engine import open_engine, write_transaction
-from storage.inventory.orgs import load_org
-from storage.inventory.provisioning import provision
-from storage.inventory.schema import addon_pools, extension_addons, extensions
+from phonesys.storage.inventory.engine import open_engine, write_transaction
+from phonesys.storage.inventory.orgs import load_org
+from phonesys.storage.inventory.provisioning import provision
+from phonesys.storage.inventory.schema import addon_pools, extension_addons, extensions
 
 PER_ORG = 99_900
 
@@ -60,8 +60,8 @@ def _bind(name: str):
 CHILD = """
 import sys, time, resource
 from phonesys.exports import export_extensions
-from storage.inventory.engine import open_engine
-from storage.objects import open_object_store
+from phonesys.storage.inventory.engine import open_engine
+from phonesys.storage.objects import open_object_store
 engine, store = open_engine(sys.argv[1]), open_object_store(sys.argv[2])
 started = time.perf_counter()
 rows = sum(export_extensions(engine, store, org).rows for org in sys.argv[3:])

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from phonesys.orgfile import OrgDocument
 from phonesys.usercsv import read_users_csv
-from storage.inventory.engine import dispose_engines, open_engine
-from storage.inventory.orgs import delete_org, import_users, load_org
+from phonesys.storage.inventory.engine import dispose_engines, open_engine
+from phonesys.storage.inventory.orgs import delete_org, import_users, load_org
 
 
 def write_csv(path: Path, count: int) -> None:

@@ -19,9 +19,9 @@ from sqlalchemy import Engine
 
 from phonesys.invariants import invariant_violations, ledger_violations
 from phonesys.orgfile import OrgDocument, UserEntry
-from storage.inventory.jobs import start_job, status_counts
-from storage.inventory.orgs import load_org
-from storage.inventory.templates import AcceptedFile, accept_files, create_template
+from phonesys.storage.inventory.jobs import start_job, status_counts
+from phonesys.storage.inventory.orgs import load_org
+from phonesys.storage.inventory.templates import AcceptedFile, accept_files, create_template
 
 ADDON = "Call Recording"
 _RUN_TAG = random.randrange(100_000)  # numbers of two benchmark runs in one database never collide

@@ -75,7 +75,7 @@ def run_scale_out(orgs: int = 8, rows: int = 15_000, workers: tuple[int, ...] = 
     """Run one round per worker count and return them (``format_rounds`` prints them)."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    from storage.inventory.engine import open_engine
+    from phonesys.storage.inventory.engine import open_engine
 
     engine = open_engine(postgres_url)
     with tempfile.TemporaryDirectory(prefix="phonesys-scale-out-") as tmp, prefect_server(Path(tmp)) as api_url, \
@@ -241,7 +241,7 @@ def fresh_schema(url: str) -> Iterator[str]:
     try:
         yield f"{url}{'&' if '?' in url else '?'}options={quote(f'-csearch_path={schema}')}"
     finally:
-        from storage.inventory.engine import dispose_engines
+        from phonesys.storage.inventory.engine import dispose_engines
 
         dispose_engines()
         with admin.begin() as connection:

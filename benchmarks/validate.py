@@ -116,9 +116,9 @@ def summary(result) -> str:
 
 def inventory_case(uuids, names, phone, runs: int) -> None:
     from phonesys.orgfile import OrgDocument, UserEntry
-    from storage.inventory.engine import dispose_engines, open_engine, read_transaction
-    from storage.inventory.orgs import load_org
-    from storage.inventory.snapshot import snapshot_from_inventory
+    from phonesys.storage.inventory.engine import dispose_engines, open_engine, read_transaction
+    from phonesys.storage.inventory.orgs import load_org
+    from phonesys.storage.inventory.snapshot import snapshot_from_inventory
 
     with tempfile.TemporaryDirectory() as tmp:
         engine = open_engine(f"sqlite:///{tmp}/bench.sqlite3")

@@ -20,18 +20,18 @@ from prefect.artifacts import (
 from prefect.states import State
 from pydantic import BaseModel, Field
 
-from flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
+from phonesys.flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
 from phonesys.failpoints import failpoint
 from phonesys.job_summary import summary_markdown
 from phonesys.run_events import outcome_payload, template_event
 from phonesys.run_states import bulk_state, verdict
 from phonesys.limits import bulk_job_slots
 from phonesys.settings import load_settings
-from storage.inventory.engine import open_engine
-from storage.inventory.jobs import failed_rows, template_names
-from tasks import bulk
-from tasks.dropfolder import publish_request_status
-from tasks.exports import write_export
+from phonesys.storage.inventory.engine import open_engine
+from phonesys.storage.inventory.jobs import failed_rows, template_names
+from phonesys.tasks import bulk
+from phonesys.tasks.dropfolder import publish_request_status
+from phonesys.tasks.exports import write_export
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress artifact updates: the UI polls, no need for more
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -89,7 +89,7 @@ def finish(job: dict, result: dict) -> State:
 def assign_all_chunks(database_url: str, job: dict, chunk_size: int | None) -> None:
     """Chunks run one after another: they serialize on the organization lock anyway (and the
     caller holds the organization's only bulk-job slot, see ``phonesys.limits``). Their size is
-    ``chunk_size`` when given, else sized by time (``flows.chunking``).
+    ``chunk_size`` when given, else sized by time (``phonesys.flows.chunking``).
 
     Under all-or-nothing the first failed row ends the assignment: everything will be undone, so
     claiming more licenses, numbers and users meanwhile would only starve other jobs.

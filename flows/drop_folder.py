@@ -13,12 +13,12 @@ from prefect import flow, tags
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
-from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
+from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
 from phonesys.handoff import served_deployment, submit, wait_for_final_state
 from phonesys.run_states import NOTHING_FOUND, scan_state, tag_this_run
 from phonesys.runner import run_tags
 from phonesys.settings import load_settings
-from tasks.dropfolder import find_complete_requests, process_one
+from phonesys.tasks.dropfolder import find_complete_requests, process_one
 
 
 def _run_name() -> str:

@@ -8,7 +8,7 @@ from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 
 from phonesys.settings import load_settings
-from tasks.exports import list_organizations, write_export
+from phonesys.tasks.exports import list_organizations, write_export
 
 ExportKind = Literal["extensions", "numbers"]
 

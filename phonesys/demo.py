@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 
 from phonesys.errors import NotFound
 from phonesys.orgfile import OrgDocument, UserEntry
-from storage.inventory import extensions as ext_ops
-from storage.inventory import orgs, provisioning
+from phonesys.storage.inventory import extensions as ext_ops
+from phonesys.storage.inventory import orgs, provisioning
 
 DEMO_NAMESPACE = uuid.UUID("6f2b1c9e-3a57-4d0b-9a51-5b1f0e3c2d10")
 DEMO_ORG_UUID = str(uuid.uuid5(DEMO_NAMESPACE, "demo-org"))

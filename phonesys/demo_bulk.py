@@ -17,8 +17,8 @@ from sqlalchemy import Engine
 
 from phonesys.demo import AMBIGUOUS_NAME, DEMO_ORG_UUID, user_name
 from phonesys.errors import Refused
-from storage.inventory import extensions as ext_ops
-from storage.inventory import provisioning
+from phonesys.storage.inventory import extensions as ext_ops
+from phonesys.storage.inventory import provisioning
 
 ROWS, FIRST_USER, FIRST_KEY = 15_000, 100, 20_000
 BROKEN = {3: ("number", "6.51E+09"), 10: ("ext_key", "20001"), 25: ("ext_key", "200250"),

@@ -11,10 +11,10 @@ from phonesys import demo, demo_bulk
 from phonesys.errors import Refused
 from phonesys.settings import Settings
 from phonesys.uploads import UploadSource, upload_files
-from storage.inventory.jobs import start_job, status_counts
-from storage.inventory.templates import create_template
-from storage.inventory.usage import org_usage
-from storage.objects import open_object_store
+from phonesys.storage.inventory.jobs import start_job, status_counts
+from phonesys.storage.inventory.templates import create_template
+from phonesys.storage.inventory.usage import org_usage
+from phonesys.storage.objects import open_object_store
 
 
 def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None], progress: bool) -> dict:
@@ -70,7 +70,7 @@ def _run_flow(engine: Engine, template: str, progress: bool):
 
 
 def _result(engine: Engine, store, settings: Settings, template: str) -> dict:
-    from storage.inventory.template_views import template_detail
+    from phonesys.storage.inventory.template_views import template_detail
 
     detail = template_detail(engine, template, action="report")
     files = {"Inventory database:": make_url(settings.inventory_url).render_as_string(hide_password=True)}

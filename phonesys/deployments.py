@@ -55,11 +55,11 @@ def load_specs(path: Path = PREFECT_YAML) -> list[DeploymentSpec]:
 
 
 def module_and_function(entrypoint: str) -> tuple[str, str]:
-    """``flows/drop_folder.py:drop_folder_scan`` -> (``flows.drop_folder``, ``drop_folder_scan``)."""
+    """``flows/drop_folder.py:drop_folder_scan`` -> (``phonesys.flows.drop_folder``, ``drop_folder_scan``)."""
     path, _, function = entrypoint.partition(":")
     if not path.endswith(".py") or not function:
         raise ValueError(f"entrypoint {entrypoint!r} is not <path>.py:<function>")
-    return path.removesuffix(".py").replace("/", "."), function
+    return "phonesys." + path.removesuffix(".py").replace("/", "."), function
 
 
 def load_flow(entrypoint: str) -> Flow:

@@ -14,10 +14,10 @@ from sqlalchemy import Engine
 from phonesys.dropfolder import Outcome, RequestRef, read_manifest, settle, upload_keys
 from phonesys.errors import Refused
 from phonesys.uploads import UploadSource, upload_files
-from storage.inventory import dropfolder as ledger
-from storage.inventory.jobs import start_job
-from storage.inventory.templates import create_template, delete_template
-from storage.inventory.template_views import template_detail
+from phonesys.storage.inventory import dropfolder as ledger
+from phonesys.storage.inventory.jobs import start_job
+from phonesys.storage.inventory.templates import create_template, delete_template
+from phonesys.storage.inventory.template_views import template_detail
 
 
 def process_request(engine: Engine, store, ref: RequestRef,

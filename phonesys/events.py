@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from storage.objects.keys import check_key
+from phonesys.storage.objects.keys import check_key
 
 if TYPE_CHECKING:
     from prefect.events import Event

@@ -20,14 +20,14 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from phonesys.safecsv import write_csv, write_parquet
-from storage.inventory.exports import (
+from phonesys.storage.inventory.exports import (
     EXTENSION_SCHEMA,
     NUMBER_SCHEMA,
     NUMBER_STATUSES,
     extension_batches,
     number_batches,
 )
-from storage.inventory.lookup import canonical_org_uuid
+from phonesys.storage.inventory.lookup import canonical_org_uuid
 
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 EXTENSIONS_SUFFIX = "license_phonesystem_provisioned_extension"

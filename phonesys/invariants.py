@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from storage.inventory.engine import read_transaction
+from phonesys.storage.inventory.engine import read_transaction
 
 # (invariant, what must hold, query returning the rows that break it)
 CHECKS: list[tuple[str, str, str]] = [

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from phonesys.failpoints import failpoint
 from phonesys.exports import ExportResult, export_timestamp, write_file
-from storage.inventory.exports import REPORT_SCHEMA, report_batches
+from phonesys.storage.inventory.exports import REPORT_SCHEMA, report_batches
 
 REPORT_SUFFIX = "license_phonesystem_bulk_assignment_report"
 
@@ -37,7 +37,7 @@ def report_location(engine: Engine, detail: dict, output: Path | None = None) ->
     report is written when a copy is asked for.
     """
     from phonesys.settings import load_settings
-    from storage.objects import open_object_store
+    from phonesys.storage.objects import open_object_store
 
     store = open_object_store(load_settings().objects_url)
     files = {"report": None, "export": None, "local_copy": None}

@@ -58,7 +58,7 @@ def emit(event: str, resource: dict[str, str], related: list[dict[str, str]], pa
 
 
 def template_event(kind: str, job: dict, payload: dict[str, Any]):
-    """``phonesys.template.<kind>`` for the job (as ``tasks.bulk.load_job`` returns it)."""
+    """``phonesys.template.<kind>`` for the job (as ``phonesys.tasks.bulk.load_job`` returns it)."""
     return emit(f"{TEMPLATE_PREFIX}{kind}", template_resource(job["template_uuid"], job["template_name"]),
                 [org_related(job["org_uuid"], job["org_name"])], {"policy": job["policy"], **payload})
 

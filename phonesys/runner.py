@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from storage.inventory.jobs import status_counts
+from phonesys.storage.inventory.jobs import status_counts
 
 QUIET_PREFECT = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                  "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
@@ -36,7 +36,7 @@ def run_flow_in_foreground(template_uuid: str, chunk_size: int | None = None, or
     quiet_prefect()
     from prefect import tags
 
-    from flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
+    from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
 
     parameters = BulkAssignmentParameters(template_uuid=template_uuid, chunk_size=chunk_size)
     with tags(*run_tags(org_uuid or _org_of(template_uuid))):
@@ -45,8 +45,8 @@ def run_flow_in_foreground(template_uuid: str, chunk_size: int | None = None, or
 
 def _org_of(template_uuid: str) -> str:
     from phonesys.settings import load_settings
-    from storage.inventory.engine import open_engine, read_transaction
-    from storage.inventory.templates import get_template
+    from phonesys.storage.inventory.engine import open_engine, read_transaction
+    from phonesys.storage.inventory.templates import get_template
 
     with read_transaction(open_engine(load_settings().inventory_url)) as connection:
         return get_template(connection, template_uuid).org_uuid

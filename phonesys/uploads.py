@@ -25,10 +25,10 @@ from phonesys.validation import (
     problems_csv,
     validate_upload,
 )
-from storage.inventory.engine import read_transaction
-from storage.inventory.schema import template_files, template_rows
-from storage.inventory.snapshot import snapshot_from_inventory
-from storage.inventory.templates import AcceptedFile, accept_files, get_template
+from phonesys.storage.inventory.engine import read_transaction
+from phonesys.storage.inventory.schema import template_files, template_rows
+from phonesys.storage.inventory.snapshot import snapshot_from_inventory
+from phonesys.storage.inventory.templates import AcceptedFile, accept_files, get_template
 from phonesys.template_status import require_allowed
 
 

@@ -1,1 +1,1 @@
-"""Everything that persists: the inventory database (``storage.inventory``) and object storage."""
+"""Everything that persists: the inventory database (``phonesys.storage.inventory``) and object storage."""

@@ -1,6 +1,6 @@
 """Tasks of the bulk assignment flow; each wraps one plain function of ``storage``/``phonesys``.
 
-Every task that touches the database or storage retries only transient errors (see ``tasks.retry``);
+Every task that touches the database or storage retries only transient errors (see ``phonesys.tasks.retry``);
 a business refusal fails the task at once and so fails the flow.
 """
 
@@ -9,14 +9,14 @@ from __future__ import annotations
 from prefect import task
 
 from phonesys.reports import write_report
-from storage.inventory import jobs, undo
-from storage.inventory.assignment import assign_chunk, template_skus
-from storage.inventory.engine import open_engine, read_transaction
-from storage.inventory.lookup import get_org
-from storage.inventory.templates import get_template
-from storage.inventory.usage import org_usage
-from storage.objects import open_object_store
-from tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
+from phonesys.storage.inventory import jobs, undo
+from phonesys.storage.inventory.assignment import assign_chunk, template_skus
+from phonesys.storage.inventory.engine import open_engine, read_transaction
+from phonesys.storage.inventory.lookup import get_org
+from phonesys.storage.inventory.templates import get_template
+from phonesys.storage.inventory.usage import org_usage
+from phonesys.storage.objects import open_object_store
+from phonesys.tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
 
 RETRYING = {"retries": RETRIES, "retry_delay_seconds": RETRY_DELAYS, "retry_condition_fn": retry_only_transient}
 

@@ -10,13 +10,13 @@ from prefect import task
 from phonesys.dropfolder import find_requests, status_document, write_status, Outcome
 from phonesys.dropfolder_process import process_request
 from phonesys.run_events import announce_request, request_event
-from storage.inventory.dropfolder import status_key_of_template
-from storage.inventory.engine import open_engine
-from storage.inventory.jobs import status_counts
-from storage.inventory.lookup import org_name
-from storage.inventory.template_views import template_detail
-from storage.objects import open_object_store
-from tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
+from phonesys.storage.inventory.dropfolder import status_key_of_template
+from phonesys.storage.inventory.engine import open_engine
+from phonesys.storage.inventory.jobs import status_counts
+from phonesys.storage.inventory.lookup import org_name
+from phonesys.storage.inventory.template_views import template_detail
+from phonesys.storage.objects import open_object_store
+from phonesys.tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
 
 RETRYING = {"retries": RETRIES, "retry_delay_seconds": RETRY_DELAYS, "retry_condition_fn": retry_only_transient}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from prefect import task
 
 from phonesys import exports
-from storage.inventory.engine import open_engine
-from storage.objects import open_object_store
-from tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
+from phonesys.storage.inventory.engine import open_engine
+from phonesys.storage.objects import open_object_store
+from phonesys.tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
 
 _WRITERS = {"extensions": exports.export_extensions, "numbers": exports.export_numbers}
 
@@ -23,6 +23,6 @@ def write_export(kind: str, org_uuid: str, database_url: str, storage_url: str, 
 
 @task(name="list-organizations")
 def list_organizations(database_url: str) -> list[str]:
-    from storage.inventory.usage import list_orgs
+    from phonesys.storage.inventory.usage import list_orgs
 
     return [org["org_uuid"] for org in list_orgs(open_engine(database_url))]

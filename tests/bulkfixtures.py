@@ -28,13 +28,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 from phonesys.orgfile import OrgDocument
-from storage.inventory.engine import read_transaction, write_transaction
-from storage.inventory.jobs import start_job
-from storage.inventory.orgs import load_org
-from storage.inventory.schema import extensions, organizations, template_rows, templates
-from storage.inventory.templates import AcceptedFile, accept_files, create_template
-from storage.inventory.usage import org_usage
-from storage.inventory.views import list_extensions
+from phonesys.storage.inventory.engine import read_transaction, write_transaction
+from phonesys.storage.inventory.jobs import start_job
+from phonesys.storage.inventory.orgs import load_org
+from phonesys.storage.inventory.schema import extensions, organizations, template_rows, templates
+from phonesys.storage.inventory.templates import AcceptedFile, accept_files, create_template
+from phonesys.storage.inventory.usage import org_usage
+from phonesys.storage.inventory.views import list_extensions
 from tests.conftest import make_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,7 +189,7 @@ def read_report(store, key: str) -> tuple[list[str], list[dict]]:
 # -- watching and steering the flow from the test ----------------------------------------------------
 
 class ChunkSpy:
-    """Stands in for ``assign_chunk`` inside the flow's task (``tasks.bulk.assign_chunk``): records
+    """Stands in for ``assign_chunk`` inside the flow's task (``phonesys.tasks.bulk.assign_chunk``): records
     every call and its outcome or exception; ``before(call_number, row_ids)`` may act or raise first."""
 
     def __init__(self, real, before=None):
@@ -214,11 +214,11 @@ class ChunkSpy:
 @pytest.fixture
 def chunk_spy(monkeypatch):
     """Install a ``ChunkSpy`` in the flow's chunk task: ``spy = chunk_spy(before=...)``."""
-    import tasks.bulk
+    import phonesys.tasks.bulk
 
     def install(before=None) -> ChunkSpy:
-        spy = ChunkSpy(tasks.bulk.assign_chunk, before)
-        monkeypatch.setattr(tasks.bulk, "assign_chunk", spy)
+        spy = ChunkSpy(phonesys.tasks.bulk.assign_chunk, before)
+        monkeypatch.setattr(phonesys.tasks.bulk, "assign_chunk", spy)
         return spy
 
     return install
@@ -228,15 +228,15 @@ def chunk_spy(monkeypatch):
 def fast_retries(monkeypatch):
     """The flow's tasks with their retry policy but no delay between attempts (tests only).
 
-    ``tasks.retry.RETRY_DELAYS`` is baked into each task when it is decorated; the flow looks its
-    tasks up at call time on ``tasks.bulk`` (``bulk.assign_rows``) or on its own module (tasks it
+    ``phonesys.tasks.retry.RETRY_DELAYS`` is baked into each task when it is decorated; the flow looks its
+    tasks up at call time on ``phonesys.tasks.bulk`` (``bulk.assign_rows``) or on its own module (tasks it
     imported by name), so replacing them there with ``with_options(retry_delay_seconds=0)`` is enough."""
     from prefect import Task
 
-    import flows.bulk_assignment
-    import tasks.bulk
+    import phonesys.flows.bulk_assignment
+    import phonesys.tasks.bulk
 
-    for module in (tasks.bulk, flows.bulk_assignment):
+    for module in (phonesys.tasks.bulk, phonesys.flows.bulk_assignment):
         for name, value in vars(module).copy().items():
             if isinstance(value, Task):
                 assert value.retries > 0 and value.retry_condition_fn is not None, name
@@ -268,15 +268,15 @@ FLOW_CHILD = r"""
 import json, sys, time
 from pathlib import Path
 
-import flows.bulk_assignment  # import everything before the go signal
-import tasks.bulk
+import phonesys.flows.bulk_assignment  # import everything before the go signal
+import phonesys.tasks.bulk
 from phonesys.runner import run_flow_in_foreground
 from phonesys.settings import load_settings
-from storage.inventory.engine import open_engine
+from phonesys.storage.inventory.engine import open_engine
 
 template_uuid, chunk_size, go, ready, wait_at, pause = sys.argv[1:7]
 open_engine(load_settings().inventory_url)
-chunks, real = [], tasks.bulk.assign_chunk
+chunks, real = [], phonesys.tasks.bulk.assign_chunk
 
 
 def barrier():
@@ -297,7 +297,7 @@ def counted(engine, template, row_ids):
     return outcome
 
 
-tasks.bulk.assign_chunk = counted
+phonesys.tasks.bulk.assign_chunk = counted
 if wait_at == "start":
     barrier()
 state = run_flow_in_foreground(template_uuid, None if chunk_size == "-" else int(chunk_size))

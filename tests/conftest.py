@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from phonesys.cli import app
 from phonesys.orgfile import OrgDocument, UserEntry
-from storage.inventory.engine import dispose_engines, open_engine
-from storage.inventory.orgs import load_org
+from phonesys.storage.inventory.engine import dispose_engines, open_engine
+from phonesys.storage.inventory.orgs import load_org
 
 # Fixtures of their own modules, available to every test: a moto S3 server, a Prefect test server and
 # the bulk-assignment helpers (chunk_spy, fast_retries, prefect_api_url), a webhook receiver (alert_hook).

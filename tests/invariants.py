@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, bindparam, text
 
 from phonesys.invariants import CHECKS, HELD_IN_USE, invariant_violations, ledger_violations
-from storage.inventory.engine import read_transaction
+from phonesys.storage.inventory.engine import read_transaction
 
 __all__ = ["CHECKS", "HELD_IN_USE", "assert_holds_respected", "assert_invariants", "assert_ledger",
            "invariant_violations", "ledger_violations"]

@@ -22,9 +22,9 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from phonesys.orgfile import OrgDocument
-from storage.inventory.jobs import start_job
-from storage.inventory.orgs import load_org
-from storage.inventory.templates import AcceptedFile, accept_files, create_template
+from phonesys.storage.inventory.jobs import start_job
+from phonesys.storage.inventory.orgs import load_org
+from phonesys.storage.inventory.templates import AcceptedFile, accept_files, create_template
 from tests.conftest import make_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +133,7 @@ def drop_request(phonesys_env: dict[str, str], org_uuid: str, name: str, csv: st
     """A request in the local drop folder under PHONESYS_HOME (one CSV, request.json last); the store."""
     import json
 
-    from storage.objects import open_object_store
+    from phonesys.storage.objects import open_object_store
 
     store = open_object_store(f"{phonesys_env['PHONESYS_HOME']}/objects")
     prefix = f"incoming/{org_uuid}/{name}/"

@@ -17,11 +17,11 @@ import pytest
 
 from phonesys.run_states import ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
-from storage.inventory.extensions import unassign_user
-from storage.inventory.jobs import status_counts
-from storage.inventory.provisioning import provision
-from storage.inventory.template_views import template_detail
-from storage.objects import open_object_store
+from phonesys.storage.inventory.extensions import unassign_user
+from phonesys.storage.inventory.jobs import status_counts
+from phonesys.storage.inventory.provisioning import provision
+from phonesys.storage.inventory.template_views import template_detail
+from phonesys.storage.objects import open_object_store
 from tests.bulkfixtures import (
     StderrWatch,
     bulk_org,

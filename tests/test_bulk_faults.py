@@ -21,10 +21,10 @@ from sqlalchemy import event
 from phonesys.errors import Conflict, Problem, TransientError
 from phonesys.run_states import ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
-from storage.inventory.extensions import unassign_user
-from storage.inventory.jobs import status_counts
-from storage.inventory.provisioning import provision
-from storage.objects import LocalObjectStore, open_object_store
+from phonesys.storage.inventory.extensions import unassign_user
+from phonesys.storage.inventory.jobs import status_counts
+from phonesys.storage.inventory.provisioning import provision
+from phonesys.storage.objects import LocalObjectStore, open_object_store
 from tests.bulkfixtures import (
     bulk_org,
     extension_ids,

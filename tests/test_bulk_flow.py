@@ -16,11 +16,11 @@ import pytest
 from phonesys.errors import Refused
 from phonesys.run_states import PARTIAL, ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
-from storage.inventory.extensions import unassign_user
-from storage.inventory.jobs import start_job, status_counts
-from storage.inventory.provisioning import provision
-from storage.inventory.template_views import template_detail, template_users
-from storage.objects import open_object_store
+from phonesys.storage.inventory.extensions import unassign_user
+from phonesys.storage.inventory.jobs import start_job, status_counts
+from phonesys.storage.inventory.provisioning import provision
+from phonesys.storage.inventory.template_views import template_detail, template_users
+from phonesys.storage.objects import open_object_store
 from tests.bulkfixtures import (
     bulk_org,
     decided,
@@ -421,7 +421,7 @@ def test_a_second_start_is_refused_and_a_completed_template_can_be_duplicated(
 
 def test_the_flow_for_an_empty_draft_fails_and_leaves_it_a_draft(prefect_server, engine, phonesys_env):
     """Run by hand from the UI with the UUID of a draft never started: the state machine holds."""
-    from storage.inventory.templates import create_template
+    from phonesys.storage.inventory.templates import create_template
 
     org = bulk_org(engine)
     template = create_template(engine, org.org_uuid, "Empty", [])["uuid"]

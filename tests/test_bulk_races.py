@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.inventory.jobs import status_counts
+from phonesys.storage.inventory.jobs import status_counts
 from tests.bulkfixtures import (
     bulk_org,
     child_env,

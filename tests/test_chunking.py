@@ -1,6 +1,6 @@
 """Chunk sizing: fixed when the admin says so, else sized by the time chunks take."""
 
-from flows.chunking import MAX_ROWS, MIN_ROWS, START_ROWS, TARGET_SECONDS, ChunkSizer, chunks_of
+from phonesys.flows.chunking import MAX_ROWS, MIN_ROWS, START_ROWS, TARGET_SECONDS, ChunkSizer, chunks_of
 
 
 def test_a_fixed_size_never_changes():

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from phonesys.orgfile import UserEntry
-from storage.inventory.orgs import load_org
+from phonesys.storage.inventory.orgs import load_org
 from tests.cliassert import ok, refused
 from tests.conftest import make_document
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from phonesys.orgfile import OrgDocument
-from storage.inventory.orgs import load_org
-from storage.inventory.provisioning import provision
-from storage.inventory.usage import org_usage
-from storage.inventory.views import list_extensions
+from phonesys.storage.inventory.orgs import load_org
+from phonesys.storage.inventory.provisioning import provision
+from phonesys.storage.inventory.usage import org_usage
+from phonesys.storage.inventory.views import list_extensions
 from tests.conftest import make_document
 from tests.invariants import assert_invariants
 
@@ -39,9 +39,9 @@ CHILD = r"""
 import json, sys, time
 from pathlib import Path
 from phonesys.errors import Refused, TransientError
-from storage.inventory import extensions as ext, provisioning
-from storage.inventory.engine import open_engine
-from storage.inventory.jobs import start_job
+from phonesys.storage.inventory import extensions as ext, provisioning
+from phonesys.storage.inventory.engine import open_engine
+from phonesys.storage.inventory.jobs import start_job
 
 url, barrier, name, ops = sys.argv[1], Path(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 calls = {"provision": provisioning.provision, "assign_user": ext.assign_user, "set_number": ext.set_number,

@@ -12,10 +12,10 @@ import pytest
 
 from phonesys.dropfolder import find_requests
 from phonesys.dropfolder_process import process_request
-from storage.inventory.orgs import load_org
-from storage.inventory.usage import org_usage
-from storage.inventory.views import list_extensions
-from storage.objects import open_object_store
+from phonesys.storage.inventory.orgs import load_org
+from phonesys.storage.inventory.usage import org_usage
+from phonesys.storage.inventory.views import list_extensions
+from phonesys.storage.objects import open_object_store
 from tests.conftest import make_document
 from tests.invariants import assert_invariants
 
@@ -130,8 +130,8 @@ RACER = """
 import sys
 from phonesys.dropfolder import find_requests
 from phonesys.dropfolder_process import process_request
-from storage.inventory.engine import open_engine
-from storage.objects import open_object_store
+from phonesys.storage.inventory.engine import open_engine
+from phonesys.storage.objects import open_object_store
 store = open_object_store(sys.argv[2])
 engine = open_engine(sys.argv[1])
 print(",".join(process_request(engine, store, ref).status for ref in find_requests(store)))
@@ -154,7 +154,7 @@ def test_two_scanners_racing_process_each_request_once(engine, database_url, sto
 
 
 def test_scan_flow_runs_the_bulk_assignment_and_updates_status(prefect_server, engine, store, org, phonesys_env):
-    from flows.drop_folder import drop_folder_scan
+    from phonesys.flows.drop_folder import drop_folder_scan
 
     rows = [["301", org.users[0].identity_uuid, org.numbers[0]], ["302", org.users[1].identity_uuid, ""]]
     drop(store, org.org_uuid, "flow", {"a.csv": csv_bytes(rows)}, {"template": "Flow", "addons": ["Voicemail"]})

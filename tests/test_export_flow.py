@@ -6,13 +6,13 @@ import pytest
 
 from prefect import flow, task
 
-from flows.exports import export_files
+from phonesys.flows.exports import export_files
 from phonesys.errors import Problem, Refused, TransientError
-from tasks.retry import retry_only_transient
-from storage.inventory.provisioning import provision
-from storage.objects import open_object_store
+from phonesys.tasks.retry import retry_only_transient
+from phonesys.storage.inventory.provisioning import provision
+from phonesys.storage.objects import open_object_store
 from tests.conftest import make_document
-from storage.inventory.orgs import load_org
+from phonesys.storage.inventory.orgs import load_org
 
 
 @pytest.fixture

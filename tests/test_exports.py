@@ -12,10 +12,10 @@ import pytest
 from phonesys.exports import export_extensions, export_key, export_numbers, export_timestamp
 from phonesys.orgfile import UserEntry
 from phonesys.safecsv import neutralize
-from storage.inventory import extensions as ext_ops
-from storage.inventory.orgs import import_users
-from storage.inventory.provisioning import provision
-from storage.objects import open_object_store
+from phonesys.storage.inventory import extensions as ext_ops
+from phonesys.storage.inventory.orgs import import_users
+from phonesys.storage.inventory.provisioning import provision
+from phonesys.storage.objects import open_object_store
 from tests.bulkfixtures import make_rows, make_template, start
 
 WHEN = datetime(2026, 11, 27, 10, 15, 0, tzinfo=UTC)
@@ -142,7 +142,7 @@ def test_exported_csv_is_importable_by_python_csv_round_trip(engine, store, popu
 
 def test_rows_stream_in_bounded_batches(engine, populated, monkeypatch):
     """Memory stays bounded by the batch size: rows arrive in batches of BATCH_ROWS, not all at once."""
-    from storage.inventory import exports as queries
+    from phonesys.storage.inventory import exports as queries
 
     monkeypatch.setattr(queries, "BATCH_ROWS", 3)
     sizes = [b.num_rows for b in queries.extension_batches(engine, populated.org_uuid)]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from storage.inventory.jobs import status_counts
-from storage.inventory.provisioning import provision
-from storage.inventory.usage import org_usage
+from phonesys.storage.inventory.jobs import status_counts
+from phonesys.storage.inventory.provisioning import provision
+from phonesys.storage.inventory.usage import org_usage
 from tests.bulkfixtures import (
     bulk_org,
     child_env,

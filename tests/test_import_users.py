@@ -10,8 +10,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from storage.inventory.orgs import load_org
-from storage.inventory.schema import users
+from phonesys.storage.inventory.orgs import load_org
+from phonesys.storage.inventory.schema import users
 from tests.cliassert import refused as refused_problems
 from tests.conftest import make_document
 

@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import DataError, IntegrityError
 
-from storage.inventory.schema import extensions, metadata, organizations
+from phonesys.storage.inventory.schema import extensions, metadata, organizations
 
 
 def test_schema_matches_metadata(engine):
@@ -20,7 +20,7 @@ def test_schema_matches_metadata(engine):
 def test_db_upgrade_command(cli):
     result = cli("db", "upgrade", "--json")
     assert result.exit_code == 0, result.output
-    from storage.inventory.engine import head_revision
+    from phonesys.storage.inventory.engine import head_revision
 
     assert f'"revision": "{head_revision()}"' in result.stdout
 
@@ -43,7 +43,7 @@ def test_database_rejects_oversubscription_itself(engine, org):
 def test_database_rejects_cross_org_number(engine, org):
     """A number of another organization cannot be put on this org's extension (composite FK)."""
     from tests.conftest import make_document
-    from storage.inventory.orgs import load_org
+    from phonesys.storage.inventory.orgs import load_org
 
     other = make_document(number_prefix="+659")
     load_org(engine, other)
@@ -58,8 +58,8 @@ def test_rows_failed_under_a_merged_code_get_the_kept_one(engine):
     from alembic import command
     from sqlalchemy import insert, select
 
-    from storage.inventory.engine import _alembic_config
-    from storage.inventory.schema import template_files, template_rows, templates
+    from phonesys.storage.inventory.engine import _alembic_config
+    from phonesys.storage.inventory.schema import template_files, template_rows, templates
 
     config = _alembic_config()
     with engine.begin() as connection:

@@ -19,9 +19,9 @@ from botocore.stub import Stubber
 
 from phonesys.errors import Conflict, NotFound, Refused, TransientError
 from phonesys.settings import Settings
-from storage.objects import LocalObjectStore, ObjectStore, open_object_store
-from storage.objects import localfs
-from storage.objects.s3 import S3ObjectStore
+from phonesys.storage.objects import LocalObjectStore, ObjectStore, open_object_store
+from phonesys.storage.objects import localfs
+from phonesys.storage.objects.s3 import S3ObjectStore
 
 
 @pytest.fixture(params=["local", "s3"])

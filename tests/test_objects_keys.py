@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from phonesys.errors import Refused
-from storage.objects import LocalObjectStore, ObjectStore, check_key, key_problems, open_object_store
-from storage.objects import local as local_module
-from storage.objects.keys import MAX_KEY_BYTES, MAX_SEGMENT_BYTES
-from storage.objects.s3 import S3ObjectStore
+from phonesys.storage.objects import LocalObjectStore, ObjectStore, check_key, key_problems, open_object_store
+from phonesys.storage.objects import local as local_module
+from phonesys.storage.objects.keys import MAX_KEY_BYTES, MAX_SEGMENT_BYTES
+from phonesys.storage.objects.s3 import S3ObjectStore
 
 GOOD_KEYS = [
     "incoming/2f0c6a8e-org/req-001/users.csv", "Copy (2) of users.csv", "+6561234567.csv",

@@ -12,7 +12,7 @@ import pytest
 
 from phonesys.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
-from storage.inventory.jobs import start_job
+from phonesys.storage.inventory.jobs import start_job
 from tests.bulkfixtures import ROOT, bulk_org, child_env, make_rows, make_template, read_artifacts, take_number
 from tests.opsfixtures import drop_request, read_events, started_template, wait_until
 
@@ -91,7 +91,7 @@ def test_all_or_nothing_rolled_back_fails_the_run_exits_3_and_alerts_once(alert_
 
 
 def test_a_rejected_drop_folder_request_says_so_and_alerts(alert_hook, engine, org, phonesys_env):
-    from flows.drop_folder import drop_folder_scan
+    from phonesys.flows.drop_folder import drop_folder_scan
 
     drop_request(phonesys_env, org.org_uuid, "june-hires", "Ext Key,Identity UUID\n12,not-a-uuid\n",
                  {"template": "June hires"})
@@ -116,7 +116,7 @@ def test_a_rejected_drop_folder_request_says_so_and_alerts(alert_hook, engine, o
 
 
 def test_a_processed_request_names_its_template(prefect_server, engine, org, phonesys_env):
-    from flows.drop_folder import drop_folder_scan
+    from phonesys.flows.drop_folder import drop_folder_scan
 
     drop_request(phonesys_env, org.org_uuid, "july", f"Ext Key,Identity UUID\n301,{org.users[0].identity_uuid}\n",
                  {"template": "July", "start": False})

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from phonesys.errors import NotFound
-from storage.inventory.orgs import load_org
-from storage.inventory.views import show_extension
+from phonesys.storage.inventory.orgs import load_org
+from phonesys.storage.inventory.views import show_extension
 from tests.cliassert import ok
 from tests.cliassert import refused as refused_problems
 from tests.conftest import make_document

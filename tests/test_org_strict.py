@@ -13,7 +13,7 @@ import yaml
 from phonesys.orgparse import MAX_DEPTH, MAX_DOCUMENT_BYTES
 from phonesys.orgyaml import EventParser, PurePythonParser, Unacceptable, parse_yaml
 from phonesys.rules import COUNT_MAX
-from storage.inventory.orgs import load_org
+from phonesys.storage.inventory.orgs import load_org
 from tests.cliassert import ok
 from tests.cliassert import refused as refused_problems
 from tests.conftest import make_document

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from storage.inventory.orgs import load_org
+from phonesys.storage.inventory.orgs import load_org
 from tests.cliassert import ok, refused
 from tests.conftest import make_document
 

@@ -21,9 +21,9 @@ from sqlalchemy.engine import make_url
 
 from benchmarks.scale_out import format_rounds, run_scale_out
 from phonesys import limits
-from storage.inventory import engine as engine_module
-from storage.inventory.engine import dispose_engines, open_engine, read_transaction
-from storage.inventory.schema import template_rows
+from phonesys.storage.inventory import engine as engine_module
+from phonesys.storage.inventory.engine import dispose_engines, open_engine, read_transaction
+from phonesys.storage.inventory.schema import template_rows
 from tests.bulkfixtures import (
     bulk_org,
     child_env,

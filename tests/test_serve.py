@@ -22,9 +22,9 @@ from phonesys.handoff import (
     wait_for_final_state,
 )
 from phonesys.localserver import free_port
-from storage.inventory.engine import dispose_engines
-from storage.inventory.jobs import status_counts
-from storage.inventory.orgs import load_org
+from phonesys.storage.inventory.engine import dispose_engines
+from phonesys.storage.inventory.jobs import status_counts
+from phonesys.storage.inventory.orgs import load_org
 from tests.conftest import make_document
 from tests.opsfixtures import (
     drop_request,
@@ -200,7 +200,7 @@ def test_the_scan_hands_started_templates_to_the_served_deployment(served, engin
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter, FlowRunFilterTags
 
-    from flows.drop_folder import drop_folder_scan
+    from phonesys.flows.drop_folder import drop_folder_scan
 
     org = make_document(base=4, users=2, numbers=2, number_prefix="+657")
     load_org(engine, org)

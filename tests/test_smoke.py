@@ -1,7 +1,7 @@
 """The inventory opens and migrates on both backends, and the CLI answers."""
 
-from storage.inventory.engine import current_revision, head_revision
-from storage.inventory.usage import org_usage
+from phonesys.storage.inventory.engine import current_revision, head_revision
+from phonesys.storage.inventory.usage import org_usage
 
 
 def test_migrates_to_head(engine):

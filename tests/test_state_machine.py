@@ -26,11 +26,11 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from phonesys.errors import Refused
 from phonesys.orgfile import UserEntry
-from storage.inventory import extensions as ext_ops
-from storage.inventory.orgs import delete_org, load_org
-from storage.inventory.provisioning import delete_extension, provision
-from storage.inventory.usage import org_usage
-from storage.inventory.views import list_extensions
+from phonesys.storage.inventory import extensions as ext_ops
+from phonesys.storage.inventory.orgs import delete_org, load_org
+from phonesys.storage.inventory.provisioning import delete_extension, provision
+from phonesys.storage.inventory.usage import org_usage
+from phonesys.storage.inventory.views import list_extensions
 from tests.conftest import make_document
 from tests.invariants import assert_invariants
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.objects import open_object_store
+from phonesys.storage.objects import open_object_store
 from tests.cliassert import ok, refused
 
 
@@ -70,7 +70,7 @@ def test_upload_needs_a_file_and_a_draft(cli, engine, org, template, tmp_path):
         "file-not-found"]
     from sqlalchemy import update
 
-    from storage.inventory.schema import templates
+    from phonesys.storage.inventory.schema import templates
 
     with engine.begin() as connection:
         connection.execute(update(templates).values(status="in_progress"))

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import update
 
 from phonesys.template_status import ALLOWED, STATUSES
-from storage.inventory.schema import templates
+from phonesys.storage.inventory.schema import templates
 from tests.cliassert import ok, refused
 
 
@@ -113,7 +113,7 @@ def test_every_action_in_every_status(cli, engine, template, status, action):
 
 
 def test_templates_of_one_org_are_invisible_to_another(cli, engine, org, template):
-    from storage.inventory.orgs import load_org
+    from phonesys.storage.inventory.orgs import load_org
     from tests.conftest import make_document
 
     other = make_document(number_prefix="+659")

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from phonesys.localserver import free_port, port_taken
-from storage.inventory.engine import dispose_engines, open_engine
+from phonesys.storage.inventory.engine import dispose_engines, open_engine
 from tests.browser import Browser, chromium_path
 from tests.opsfixtures import ROOT, started_template, wait_until
 

@@ -352,10 +352,10 @@ def test_snapshot_from_inventory_reads_users_numbers_and_keys(engine, org):
     import pyarrow as pa
 
     from phonesys.validation import TEMPLATE_ROWS_SCHEMA
-    from storage.inventory.engine import read_transaction
-    from storage.inventory.extensions import assign_user, set_number
-    from storage.inventory.provisioning import provision
-    from storage.inventory.snapshot import snapshot_from_inventory
+    from phonesys.storage.inventory.engine import read_transaction
+    from phonesys.storage.inventory.extensions import assign_user, set_number
+    from phonesys.storage.inventory.provisioning import provision
+    from phonesys.storage.inventory.snapshot import snapshot_from_inventory
 
     holder, free = org.users[0], org.users[1]
     provision(engine, org.org_uuid, 2, "0201")

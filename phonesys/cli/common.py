@@ -36,7 +36,7 @@ err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True
 
 def inventory() -> Engine:
     """The inventory engine for the configured database, migrated on first use."""
-    from storage.inventory.engine import open_engine
+    from phonesys.storage.inventory.engine import open_engine
 
     settings = load_settings()
     settings.ensure_home()

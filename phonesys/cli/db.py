@@ -18,7 +18,7 @@ def upgrade(as_json: JsonOption = False) -> None:
     """
     from sqlalchemy.engine import make_url
 
-    from storage.inventory.engine import current_revision, open_engine
+    from phonesys.storage.inventory.engine import current_revision, open_engine
 
     def action() -> dict:
         settings = load_settings()

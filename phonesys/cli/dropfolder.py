@@ -27,7 +27,7 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
     from phonesys.runner import quiet_prefect
 
     quiet_prefect()
-    from flows.drop_folder import drop_folder_scan
+    from phonesys.flows.drop_folder import drop_folder_scan
 
     state = drop_folder_scan(wait=wait, return_state=True)
     if not state.is_completed():

@@ -27,7 +27,7 @@ OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Al
 def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: bool, **options: bool) -> None:
     from phonesys import exports
     from phonesys.settings import load_settings
-    from storage.objects import open_object_store
+    from phonesys.storage.objects import open_object_store
 
     writer = exports.export_extensions if kind == "extensions" else exports.export_numbers
 

@@ -36,8 +36,8 @@ def provision(
 
     phonesys provision 0b9f...e1 --start 101 --user "Ana Lim" --addon Voicemail --number +6560000001
     """
-    from storage.inventory.provisioning import Assignment
-    from storage.inventory.provisioning import provision as create
+    from phonesys.storage.inventory.provisioning import Assignment
+    from phonesys.storage.inventory.provisioning import provision as create
 
     assign = Assignment(user, tuple(addons or ()), number)
 
@@ -64,7 +64,7 @@ def list_extensions(
 
     Example: phonesys ext list 0b9f...e1 --no-user --addon "Call Recording"
     """
-    from storage.inventory.views import list_extensions as query
+    from phonesys.storage.inventory.views import list_extensions as query
 
     run(as_json, lambda: {"extensions": query(inventory(), org, has_user=has_user, has_number=has_number,
                                                addon=addon, limit=limit)},
@@ -77,14 +77,14 @@ def show(org: OrgArg, ext: ExtArg, as_json: JsonOption = False) -> None:
 
     Example: phonesys ext show 0b9f...e1 101
     """
-    from storage.inventory.views import show_extension
+    from phonesys.storage.inventory.views import show_extension
 
     run(as_json, lambda: show_extension(inventory(), org, ext), extension_detail)
 
 
 def _then_show(org: str, ext: str, action) -> dict:
     """Apply a change, then return the extension as it now stands."""
-    from storage.inventory.views import show_extension
+    from phonesys.storage.inventory.views import show_extension
 
     engine = inventory()
     result = action(engine)
@@ -103,7 +103,7 @@ def assign_user(
 
     Example: phonesys ext assign-user 0b9f...e1 101 "Tony Tan"
     """
-    from storage.inventory.extensions import assign_user as assign
+    from phonesys.storage.inventory.extensions import assign_user as assign
 
     run(as_json, lambda: _then_show(org, ext, lambda e: assign(e, org, ext, user)), extension_detail)
 
@@ -114,7 +114,7 @@ def unassign_user(org: OrgArg, ext: ExtArg, as_json: JsonOption = False) -> None
 
     Example: phonesys ext unassign-user 0b9f...e1 101
     """
-    from storage.inventory.extensions import unassign_user as unassign
+    from phonesys.storage.inventory.extensions import unassign_user as unassign
 
     run(as_json, lambda: _then_show(org, ext, lambda e: unassign(e, org, ext)), extension_detail)
 
@@ -132,7 +132,7 @@ def set_addons(
 
     Example: phonesys ext set-addons 0b9f...e1 101 "Call Recording" "Voicemail Transcription"
     """
-    from storage.inventory.extensions import set_addons as replace
+    from phonesys.storage.inventory.extensions import set_addons as replace
 
     run(as_json, lambda: _then_show(org, ext, lambda e: replace(e, org, ext, skus or [])), extension_detail)
 
@@ -150,7 +150,7 @@ def set_number(
     Example: phonesys ext set-number 0b9f...e1 101 +6560000001
     """
     from phonesys.errors import Problem, Refused
-    from storage.inventory.extensions import set_number as assign
+    from phonesys.storage.inventory.extensions import set_number as assign
 
     def action(engine):
         if clear == (number is not None):
@@ -172,7 +172,7 @@ def edit(
 
     Example: phonesys ext edit 0b9f...e1 101 --key 201 --name "Front desk"
     """
-    from storage.inventory.extensions import edit_extension
+    from phonesys.storage.inventory.extensions import edit_extension
 
     run(as_json, lambda: _then_show(org, ext, lambda e: edit_extension(e, org, ext, new_key=key,
                                                                         directory_name=name)),
@@ -185,7 +185,7 @@ def delete(org: OrgArg, ext: ExtArg, as_json: JsonOption = False) -> None:
 
     Example: phonesys ext delete 0b9f...e1 101
     """
-    from storage.inventory.provisioning import delete_extension
+    from phonesys.storage.inventory.provisioning import delete_extension
 
     def render(result: dict) -> None:
         released = result["released"]

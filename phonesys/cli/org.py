@@ -29,7 +29,7 @@ def load(
     Example: phonesys org load acme.json
     """
     from phonesys.orgfile import read_org_document
-    from storage.inventory.orgs import load_org
+    from phonesys.storage.inventory.orgs import load_org
 
     def render(result: dict) -> None:
         verb = "Created" if result["created"] else "Updated"
@@ -54,7 +54,7 @@ def import_users(
     Example: phonesys org import-users 0b9f...e1 users.csv
     """
     from phonesys.usercsv import read_users_csv
-    from storage.inventory.orgs import import_users as import_rows
+    from phonesys.storage.inventory.orgs import import_users as import_rows
 
     def render(result: dict) -> None:
         console.print(f"Imported {result['rows']} users into {result['org_uuid']}: "
@@ -69,7 +69,7 @@ def show(org: OrgArg, as_json: JsonOption = False) -> None:
 
     Example: phonesys org show 0b9f...e1 --json
     """
-    from storage.inventory.usage import org_usage
+    from phonesys.storage.inventory.usage import org_usage
 
     run(as_json, lambda: org_usage(inventory(), org), usage_table)
 
@@ -80,7 +80,7 @@ def list_orgs(as_json: JsonOption = False) -> None:
 
     Example: phonesys org list
     """
-    from storage.inventory.usage import list_orgs as list_all
+    from phonesys.storage.inventory.usage import list_orgs as list_all
 
     def render(result: dict) -> None:
         rows = result["orgs"]

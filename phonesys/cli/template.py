@@ -25,7 +25,7 @@ def create(org: OrgArg, name: Annotated[str, typer.Option("--name", help="Templa
 
     Example: phonesys template create 0b9f...e1 --name "Sales onboarding" --addon "Call Recording"
     """
-    from storage.inventory.templates import create_template
+    from phonesys.storage.inventory.templates import create_template
 
     run(as_json, lambda: create_template(inventory(), org, name, addons or []), _print_created)
 
@@ -38,7 +38,7 @@ def list_(org: OrgArg, search: Annotated[Optional[str], typer.Option("--search",
 
     Example: phonesys template list 0b9f...e1 --search sales
     """
-    from storage.inventory.template_views import list_templates
+    from phonesys.storage.inventory.template_views import list_templates
 
     def render(result: dict) -> None:
         table = Table(box=None, pad_edge=False)
@@ -59,7 +59,7 @@ def show(template: TemplateArg, as_json: JsonOption = False) -> None:
 
     Example: phonesys template show 7c1d...9a
     """
-    from storage.inventory.template_views import template_detail
+    from phonesys.storage.inventory.template_views import template_detail
 
     def render(t: dict) -> None:
         console.print(f"{t['name']}  ({t['uuid']})", style="bold")
@@ -79,7 +79,7 @@ def users(template: TemplateArg, limit: Annotated[Optional[int], typer.Option("-
 
     Example: phonesys template users 7c1d...9a --limit 20
     """
-    from storage.inventory.template_views import template_users
+    from phonesys.storage.inventory.template_views import template_users
 
     def render(result: dict) -> None:
         table = Table("ext key", "user's name", "identity uuid", "number", "file", "row", box=None,
@@ -102,7 +102,7 @@ def rename(template: TemplateArg,
 
     Example: phonesys template rename 7c1d...9a "Sales onboarding 2027"
     """
-    from storage.inventory.templates import rename_template
+    from phonesys.storage.inventory.templates import rename_template
 
     run(as_json, lambda: rename_template(inventory(), template, name),
         lambda r: console.print(f"Template {r['uuid']} is now named '{r['name']}'"))
@@ -117,7 +117,7 @@ def set_addons(template: TemplateArg,
 
     Example: phonesys template set-addons 7c1d...9a "Call Recording" "Voicemail Transcription"
     """
-    from storage.inventory.templates import set_template_addons
+    from phonesys.storage.inventory.templates import set_template_addons
 
     run(as_json, lambda: set_template_addons(inventory(), template, skus or []),
         lambda r: console.print(f"Template {r['uuid']} add-ons: {', '.join(r['addons']) or '-'}"))
@@ -136,7 +136,7 @@ def duplicate(template: TemplateArg,
 
     Example: phonesys template duplicate 7c1d...9a --failed-only --name "Sales onboarding (retry)"
     """
-    from storage.inventory.templates import duplicate_template
+    from phonesys.storage.inventory.templates import duplicate_template
 
     run(as_json, lambda: duplicate_template(inventory(), template, name, failed_only), _print_created)
 
@@ -157,7 +157,7 @@ def delete(template: TemplateArg, as_json: JsonOption = False) -> None:
 
     Example: phonesys template delete 7c1d...9a
     """
-    from storage.inventory.templates import delete_template
+    from phonesys.storage.inventory.templates import delete_template
 
     run(as_json, lambda: delete_template(inventory(), template),
         lambda r: console.print(f"Deleted template {r['uuid']}"))
@@ -182,7 +182,7 @@ def upload(template: TemplateArg,
     from phonesys.errors import Problem, Refused
     from phonesys.settings import load_settings
     from phonesys.uploads import UploadSource, upload_files
-    from storage.objects import open_object_store
+    from phonesys.storage.objects import open_object_store
 
     def action() -> dict:
         sources = [UploadSource(path=p) for p in files or []] + [UploadSource(key=k) for k in keys or []]

@@ -53,7 +53,7 @@ def start(
 
     Example: phonesys template start 7c1d...9a --wait --policy all-or-nothing
     """
-    from storage.inventory.jobs import start_job
+    from phonesys.storage.inventory.jobs import start_job
 
     engine = inventory()
     if not resume:
@@ -71,7 +71,7 @@ def start(
 def _resumable(engine, template_ref: str) -> str:
     """Only an in-progress template can be resumed; its flow run finishes the pending rows."""
     from phonesys.errors import Problem, Refused
-    from storage.inventory.template_views import template_detail
+    from phonesys.storage.inventory.template_views import template_detail
 
     detail = template_detail(engine, template_ref, action="report")
     if detail["status"] != "in_progress":
@@ -97,7 +97,7 @@ def _run_and_report(engine, template_uuid: str, chunk_size: int | None, wait: bo
 def _with_progress(engine, template_uuid: str, work):
     """Run ``work`` under a progress bar fed by the ledger, whichever process assigns the rows."""
     from phonesys.runner import follow
-    from storage.inventory.jobs import status_counts
+    from phonesys.storage.inventory.jobs import status_counts
 
     total = sum(status_counts(engine, template_uuid).values())
     with Progress(TextColumn("assigning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -110,8 +110,8 @@ def _hand_off(engine, template_uuid: str, chunk_size: int | None, wait: bool, as
     """Submit the run to the served deployment; with ``wait`` follow it to its final state."""
     from phonesys.handoff import BULK_DEPLOYMENT, run_url, submit, wait_for_final_state
     from phonesys.runner import run_tags
-    from storage.inventory.jobs import template_names
-    from storage.inventory.template_views import template_detail
+    from phonesys.storage.inventory.jobs import template_names
+    from phonesys.storage.inventory.template_views import template_detail
 
     org_uuid = template_detail(engine, template_uuid, action="duplicate")["org_uuid"]
     flow_run = submit(deployment, template_uuid, chunk_size, run_name=" / ".join(template_names(engine, template_uuid)),
@@ -169,8 +169,8 @@ def report(template: TemplateArg,
 
 def _summary(engine, template_ref: str, output: Path | None = None, action: str = "show") -> dict:
     from phonesys.reports import report_location
-    from storage.inventory.jobs import failed_rows, status_counts
-    from storage.inventory.template_views import template_detail
+    from phonesys.storage.inventory.jobs import failed_rows, status_counts
+    from phonesys.storage.inventory.template_views import template_detail
 
     detail = template_detail(engine, template_ref, action=action)
     files = report_location(engine, detail, output)

@@ -19,13 +19,13 @@ from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, lite
 from phonesys.errors import Problem, Refused
 from phonesys.failpoints import failpoint
 from phonesys.template_status import DRAFT
-from storage.inventory import holds
-from storage.inventory.decide import RowDecision, decide_rows, pending_rows
-from storage.inventory.engine import write_transaction
-from storage.inventory.lookup import lock_org
-from storage.inventory.pools import claim_addons, claim_base
-from storage.inventory.schema import extension_addons, extensions, template_addons, template_rows
-from storage.inventory.templates import get_template
+from phonesys.storage.inventory import holds
+from phonesys.storage.inventory.decide import RowDecision, decide_rows, pending_rows
+from phonesys.storage.inventory.engine import write_transaction
+from phonesys.storage.inventory.lookup import lock_org
+from phonesys.storage.inventory.pools import claim_addons, claim_base
+from phonesys.storage.inventory.schema import extension_addons, extensions, template_addons, template_rows
+from phonesys.storage.inventory.templates import get_template
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from sqlalchemy import Connection, select
 
 from phonesys.errors import Problem
 from phonesys.template_status import IN_PROGRESS
-from storage.inventory.holds import Holder
-from storage.inventory.schema import (
+from phonesys.storage.inventory.holds import Holder
+from phonesys.storage.inventory.schema import (
     addon_pools,
     extensions,
     numbers,
@@ -26,7 +26,7 @@ from storage.inventory.schema import (
     templates,
     users,
 )
-from storage.inventory.upsert import chunked
+from phonesys.storage.inventory.upsert import chunked
 
 IN_LIST_MAX = 1000  # rows named one by one in an IN list; more are named by their template
 

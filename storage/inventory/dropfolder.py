@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, insert, select, update
 
 from phonesys.errors import Conflict
-from storage.inventory.engine import read_transaction, write_transaction
-from storage.inventory.schema import dropfolder_requests
+from phonesys.storage.inventory.engine import read_transaction, write_transaction
+from phonesys.storage.inventory.schema import dropfolder_requests
 
 
 def claim(engine: Engine, manifest_key: str, version: str, org_uuid: str, request_name: str) -> int | None:

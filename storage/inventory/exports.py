@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pyarrow as pa
 from sqlalchemy import Engine, text
 
-from storage.inventory.engine import read_transaction
-from storage.inventory.lookup import get_org
+from phonesys.storage.inventory.engine import read_transaction
+from phonesys.storage.inventory.lookup import get_org
 
 BATCH_ROWS = 50_000
 

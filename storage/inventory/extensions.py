@@ -13,17 +13,17 @@ from sqlalchemy import Engine, delete, select
 
 from phonesys.errors import Problem, Refused, refuse_if
 from phonesys.rules import check_directory_name, check_ext_key, check_number, check_sku
-from storage.inventory import holds
-from storage.inventory.engine import write_transaction
-from storage.inventory.lookup import (
+from phonesys.storage.inventory import holds
+from phonesys.storage.inventory.engine import write_transaction
+from phonesys.storage.inventory.lookup import (
     extension_holding_number,
     extension_holding_user,
     get_extension,
     lock_org,
     resolve_user,
 )
-from storage.inventory.pools import addon_problems, claim_addons, release_addons
-from storage.inventory.schema import extension_addons, extensions, numbers
+from phonesys.storage.inventory.pools import addon_problems, claim_addons, release_addons
+from phonesys.storage.inventory.schema import extension_addons, extensions, numbers
 
 T = TypeVar("T")
 

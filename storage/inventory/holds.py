@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, String, delete, func, insert, literal, select, update
 
-from storage.inventory.schema import (
+from phonesys.storage.inventory.schema import (
     addon_pools,
     organizations,
     row_holds,
@@ -24,7 +24,7 @@ from storage.inventory.schema import (
     template_rows,
     templates,
 )
-from storage.inventory.upsert import chunked
+from phonesys.storage.inventory.upsert import chunked
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,13 @@ from sqlalchemy import Connection, Engine, and_, func, select, update
 
 from phonesys.errors import Problem, Refused, refuse_if
 from phonesys.template_status import COMPLETED, DRAFT, IN_PROGRESS
-from storage.inventory.assignment import template_skus
-from storage.inventory.decide import gather_facts, inventory_problem
-from storage.inventory.engine import read_transaction, write_transaction
-from storage.inventory.lookup import lock_org
-from storage.inventory import holds
-from storage.inventory.schema import organizations, template_files, template_rows, templates
-from storage.inventory.templates import get_template, locked_template
+from phonesys.storage.inventory.assignment import template_skus
+from phonesys.storage.inventory.decide import gather_facts, inventory_problem
+from phonesys.storage.inventory.engine import read_transaction, write_transaction
+from phonesys.storage.inventory.lookup import lock_org
+from phonesys.storage.inventory import holds
+from phonesys.storage.inventory.schema import organizations, template_files, template_rows, templates
+from phonesys.storage.inventory.templates import get_template, locked_template
 
 POLICIES = ("continue", "all-or-nothing")
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Row, select
 
 from phonesys.errors import NotFound, Problem, Refused
 from phonesys.rules import check_ext_key, check_uuid, name_key
-from storage.inventory.schema import extensions, organizations, users
+from phonesys.storage.inventory.schema import extensions, organizations, users
 
 
 def canonical_org_uuid(org_ref: str) -> str:
@@ -36,7 +36,7 @@ def get_org(connection: Connection, org_ref: str, *, lock: bool = False) -> Row:
 
 def org_name(engine, org_uuid: str) -> str | None:
     """The organization's name, or None when there is no such organization (events name it if known)."""
-    from storage.inventory.engine import read_transaction
+    from phonesys.storage.inventory.engine import read_transaction
 
     try:
         with read_transaction(engine) as connection:

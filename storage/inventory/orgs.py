@@ -13,10 +13,10 @@ from sqlalchemy import Connection, Engine, delete, func, select
 from phonesys.errors import Problem, Refused, refuse_if
 from phonesys.orgfile import OrgDocument, UserEntry
 from phonesys.rules import name_key
-from storage.inventory.engine import write_transaction
-from storage.inventory.holds import describe_held
-from storage.inventory.lookup import lock_org
-from storage.inventory.schema import (
+from phonesys.storage.inventory.engine import write_transaction
+from phonesys.storage.inventory.holds import describe_held
+from phonesys.storage.inventory.lookup import lock_org
+from phonesys.storage.inventory.schema import (
     addon_pools,
     extension_addons,
     extensions,
@@ -29,7 +29,7 @@ from storage.inventory.schema import (
     templates,
     users,
 )
-from storage.inventory.upsert import chunked, upsert
+from phonesys.storage.inventory.upsert import chunked, upsert
 
 
 def load_org(engine: Engine, document: OrgDocument) -> dict:

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, select
 
 from phonesys.errors import Conflict, Problem
-from storage.inventory.holds import describe_held
-from storage.inventory.schema import addon_pools, organizations
+from phonesys.storage.inventory.holds import describe_held
+from phonesys.storage.inventory.schema import addon_pools, organizations
 
 
 def claim_base(connection: Connection, org_uuid: str, count: int) -> None:

@@ -15,11 +15,11 @@ from sqlalchemy import Engine, delete, select
 
 from phonesys.errors import Problem, Refused, refuse_if
 from phonesys.rules import check_number, check_sku, consecutive_ext_keys
-from storage.inventory.engine import write_transaction
-from storage.inventory.extensions import number_problems, user_problems
-from storage.inventory.holds import Holder
-from storage.inventory.lookup import get_extension, lock_org, resolve_user
-from storage.inventory.pools import (
+from phonesys.storage.inventory.engine import write_transaction
+from phonesys.storage.inventory.extensions import number_problems, user_problems
+from phonesys.storage.inventory.holds import Holder
+from phonesys.storage.inventory.lookup import get_extension, lock_org, resolve_user
+from phonesys.storage.inventory.pools import (
     addon_problems,
     base_shortfall,
     claim_addons,
@@ -27,8 +27,8 @@ from storage.inventory.pools import (
     release_addons,
     release_base,
 )
-from storage.inventory.schema import extension_addons, extensions, row_holds, templates
-from storage.inventory.upsert import chunked
+from phonesys.storage.inventory.schema import extension_addons, extensions, row_holds, templates
+from phonesys.storage.inventory.upsert import chunked
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from phonesys.validation.model import (
     InventorySnapshot,
     conform,
 )
-from storage.inventory.schema import extensions, numbers, users
+from phonesys.storage.inventory.schema import extensions, numbers, users
 
 BATCH_ROWS = 50_000
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from storage.inventory.schema import extensions, numbers, row_holds, users
+from phonesys.storage.inventory.schema import extensions, numbers, row_holds, users
 
 
 @dataclass(frozen=True)

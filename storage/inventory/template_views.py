@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import Engine, String, cast, func, or_, select
 
 from phonesys.template_status import require_allowed
-from storage.inventory.engine import read_transaction
-from storage.inventory.lookup import get_org
-from storage.inventory.schema import template_addons, template_files, template_rows, templates
-from storage.inventory.templates import get_template, row_count
+from phonesys.storage.inventory.engine import read_transaction
+from phonesys.storage.inventory.lookup import get_org
+from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
+from phonesys.storage.inventory.templates import get_template, row_count
 
 
 def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> list[dict]:

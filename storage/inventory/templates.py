@@ -19,11 +19,11 @@ from phonesys.errors import NotFound, Problem, Refused, refuse_if
 from phonesys.rules import check_sku, check_template_name, check_uuid
 from phonesys.template_status import COMPLETED, DRAFT, require_allowed
 from phonesys.validation.model import TEMPLATE_ROW_LIMIT
-from storage.inventory.engine import write_transaction
-from storage.inventory.lookup import lock_org
-from storage.inventory.pools import addon_problems
-from storage.inventory.schema import template_addons, template_files, template_rows, templates
-from storage.inventory.still_assignable import Taken, split_rows, taken_now
+from phonesys.storage.inventory.engine import write_transaction
+from phonesys.storage.inventory.lookup import lock_org
+from phonesys.storage.inventory.pools import addon_problems
+from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
+from phonesys.storage.inventory.still_assignable import Taken, split_rows, taken_now
 
 
 

@@ -15,14 +15,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, and_, delete, select, update
 
 from phonesys.errors import Problem
-from storage.inventory import holds
-from storage.inventory.assignment import template_skus
-from storage.inventory.decide import RowDecision, decide_rows, pending_rows
-from storage.inventory.engine import read_transaction, write_transaction
-from storage.inventory.lookup import lock_org
-from storage.inventory.pools import release_base
-from storage.inventory.schema import addon_pools, extension_addons, extensions, template_rows
-from storage.inventory.templates import get_template
+from phonesys.storage.inventory import holds
+from phonesys.storage.inventory.assignment import template_skus
+from phonesys.storage.inventory.decide import RowDecision, decide_rows, pending_rows
+from phonesys.storage.inventory.engine import read_transaction, write_transaction
+from phonesys.storage.inventory.lookup import lock_org
+from phonesys.storage.inventory.pools import release_base
+from phonesys.storage.inventory.schema import addon_pools, extension_addons, extensions, template_rows
+from phonesys.storage.inventory.templates import get_template
 
 ROLLED_BACK = "rolled-back"
 NOT_ATTEMPTED = "not-attempted"

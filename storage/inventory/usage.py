@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
-from storage.inventory.engine import read_transaction
-from storage.inventory.lookup import get_org
-from storage.inventory.schema import addon_pools, extensions, numbers, organizations, row_holds, users
+from phonesys.storage.inventory.engine import read_transaction
+from phonesys.storage.inventory.lookup import get_org
+from phonesys.storage.inventory.schema import addon_pools, extensions, numbers, organizations, row_holds, users
 
 
 def org_usage(engine: Engine, org_ref: str) -> dict:

@@ -7,10 +7,10 @@ from collections import defaultdict
 from sqlalchemy import Integer, Engine, cast, exists, func, select
 
 from phonesys.rules import DIRECTORY_NAME_MAX
-from storage.inventory.engine import read_transaction
-from storage.inventory.lookup import get_extension, get_org
-from storage.inventory.schema import extension_addons, extensions, users
-from storage.inventory.upsert import chunked
+from phonesys.storage.inventory.engine import read_transaction
+from phonesys.storage.inventory.lookup import get_extension, get_org
+from phonesys.storage.inventory.schema import extension_addons, extensions, users
+from phonesys.storage.inventory.upsert import chunked
 
 
 def _base_query(org_uuid: str):

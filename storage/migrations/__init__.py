@@ -1,1 +1,1 @@
-"""Alembic migrations of the inventory schema; applied by ``storage.inventory.engine.upgrade``."""
+"""Alembic migrations of the inventory schema; applied by ``phonesys.storage.inventory.engine.upgrade``."""

@@ -1,4 +1,4 @@
-"""Alembic environment: always runs on the connection ``storage.inventory.engine`` hands over.
+"""Alembic environment: always runs on the connection ``phonesys.storage.inventory.engine`` hands over.
 
 That caller already holds the migration lock (a SQLite write transaction or a PostgreSQL advisory
 lock), so two processes opening a fresh database at once never both create the schema.
@@ -6,7 +6,7 @@ lock), so two processes opening a fresh database at once never both create the s
 
 from alembic import context
 
-from storage.inventory.schema import metadata
+from phonesys.storage.inventory.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)

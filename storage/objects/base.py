@@ -4,7 +4,7 @@
 *before* any implementation code runs, so a store cannot forget to, and then call the ``_``-methods
 an implementation provides. Semantics every implementation keeps (the contract tests prove them):
 
-- keys are relative, ``/``-separated (see ``storage.objects.keys``); ``list`` yields only valid keys,
+- keys are relative, ``/``-separated (see ``phonesys.storage.objects.keys``); ``list`` yields only valid keys,
   in lexicographic order, with plain string-prefix matching (``"a/b"`` matches ``"a/bc.csv"``);
 - writes (``write_bytes``, ``upload``, ``copy``, and ``download`` on the local side) are atomic:
   readers see the old object or the new one, never a part;
