@@ -23,7 +23,7 @@ def build_draft(engine, rows: int = ROWS) -> str:
     """A fresh organization and a draft template naming all its users; returns the template UUID."""
     import pyarrow as pa
 
-    from phonesys.orgfile import OrgDocument, UserEntry
+    from phonesys.rules.orgfile import OrgDocument, UserEntry
     from phonesys.storage.inventory.orgs import load_org
     from phonesys.storage.inventory.templates import AcceptedFile, accept_files, create_template
 

@@ -20,7 +20,7 @@ import tempfile
 import time
 import uuid
 
-from phonesys.orgfile import OrgDocument, UserEntry
+from phonesys.rules.orgfile import OrgDocument, UserEntry
 from phonesys.storage.inventory.engine import open_engine, write_transaction
 from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.provisioning import provision

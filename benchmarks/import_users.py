@@ -15,8 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
-from phonesys.orgfile import OrgDocument
-from phonesys.usercsv import read_users_csv
+from phonesys.rules.orgfile import OrgDocument
+from phonesys.rules.usercsv import read_users_csv
 from phonesys.storage.inventory.engine import dispose_engines, open_engine
 from phonesys.storage.inventory.orgs import delete_org, import_users, load_org
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from phonesys.invariants import invariant_violations, ledger_violations
-from phonesys.orgfile import OrgDocument, UserEntry
+from phonesys.rules.orgfile import OrgDocument, UserEntry
 from phonesys.storage.inventory.jobs import start_job, status_counts
 from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.templates import AcceptedFile, accept_files, create_template

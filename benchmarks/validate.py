@@ -1,4 +1,4 @@
-"""Benchmark: validating bulk-assignment uploads (phonesys.validation.validate_upload).
+"""Benchmark: validating bulk-assignment uploads (phonesys.rules.validation.validate_upload).
 
 Cases:
   valid-by-name / valid-by-uuid   a valid 15,000-row file against an org of 100,000 users (5,000 of
@@ -32,8 +32,8 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
-from phonesys.rules import name_key
-from phonesys.validation import MAX_FILE_BYTES, InventorySnapshot, validate_upload
+from phonesys.rules.values import name_key
+from phonesys.rules.validation import MAX_FILE_BYTES, InventorySnapshot, validate_upload
 
 SEED = uuid.UUID("00000000-0000-0000-0000-0000000bec4c")
 
@@ -115,7 +115,7 @@ def summary(result) -> str:
 
 
 def inventory_case(uuids, names, phone, runs: int) -> None:
-    from phonesys.orgfile import OrgDocument, UserEntry
+    from phonesys.rules.orgfile import OrgDocument, UserEntry
     from phonesys.storage.inventory.engine import dispose_engines, open_engine, read_transaction
     from phonesys.storage.inventory.orgs import load_org
     from phonesys.storage.inventory.snapshot import snapshot_from_inventory

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from phonesys.errors import Problem, Refused
+from phonesys.rules.errors import Problem, Refused
 
 BLOCK_NAME = "phonesys-alerts"
 WEBHOOK_URL_ENV = "PHONESYS_ALERT_WEBHOOK_URL"

@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from phonesys.errors import NotFound
-from phonesys.orgfile import OrgDocument, UserEntry
+from phonesys.rules.errors import NotFound
+from phonesys.rules.orgfile import OrgDocument, UserEntry
 from phonesys.storage.inventory import extensions as ext_ops
 from phonesys.storage.inventory import orgs, provisioning
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from phonesys import demo, demo_bulk
-from phonesys.errors import Refused
+from phonesys.rules.errors import Refused
 from phonesys.settings import Settings
 from phonesys.uploads import UploadSource, upload_files
 from phonesys.storage.inventory.jobs import start_job, status_counts

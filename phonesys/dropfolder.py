@@ -18,8 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from phonesys.errors import Problem, Refused
-from phonesys.rules import check_uuid
+from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.values import check_uuid
 
 MANIFEST = "request.json"
 STATUS = "status.json"

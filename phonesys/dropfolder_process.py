@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 
 from phonesys.dropfolder import Outcome, RequestRef, read_manifest, settle, upload_keys
-from phonesys.errors import Refused
+from phonesys.rules.errors import Refused
 from phonesys.uploads import UploadSource, upload_files
 from phonesys.storage.inventory import dropfolder as ledger
 from phonesys.storage.inventory.jobs import start_job

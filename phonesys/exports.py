@@ -19,7 +19,7 @@ from typing import Literal
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from phonesys.safecsv import write_csv, write_parquet
+from phonesys.rules.safecsv import write_csv, write_parquet
 from phonesys.storage.inventory.exports import (
     EXTENSION_SCHEMA,
     NUMBER_SCHEMA,

@@ -7,7 +7,7 @@ So the API must be named and answer ``/health`` first; both failures get a messa
 
 from __future__ import annotations
 
-from phonesys.errors import PhonesysError, Problem, Refused
+from phonesys.rules.errors import PhonesysError, Problem, Refused
 
 HEALTH_TIMEOUT = 10.0  # seconds; a healthy local server answers in milliseconds
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy import Engine, select
 
-from phonesys.errors import Problem, Refused
+from phonesys.rules.errors import Problem, Refused
 from phonesys.exports import export_timestamp
-from phonesys.validation import (
+from phonesys.rules.validation import (
     MAX_FILE_BYTES,
     TEMPLATE_ROWS_SCHEMA,
     ValidationResult,
@@ -29,7 +29,7 @@ from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.schema import template_files, template_rows
 from phonesys.storage.inventory.snapshot import snapshot_from_inventory
 from phonesys.storage.inventory.templates import AcceptedFile, accept_files, get_template
-from phonesys.template_status import require_allowed
+from phonesys.rules.status import require_allowed
 
 
 @dataclass(frozen=True)

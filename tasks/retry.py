@@ -6,7 +6,7 @@ only delays the answer; a ``TransientError`` (database busy, storage timeout) is
 
 from __future__ import annotations
 
-from phonesys.errors import TransientError
+from phonesys.rules.errors import TransientError
 
 RETRIES = 3
 RETRY_DELAYS = [1, 4, 10]

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, select
 
-from phonesys.orgfile import OrgDocument
+from phonesys.rules.orgfile import OrgDocument
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.jobs import start_job
 from phonesys.storage.inventory.orgs import load_org

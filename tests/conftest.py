@@ -18,7 +18,7 @@ import typer
 from click.testing import CliRunner
 
 from phonesys.cli import app
-from phonesys.orgfile import OrgDocument, UserEntry
+from phonesys.rules.orgfile import OrgDocument, UserEntry
 from phonesys.storage.inventory.engine import dispose_engines, open_engine
 from phonesys.storage.inventory.orgs import load_org
 

@@ -21,7 +21,7 @@ from typing import TypeVar
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from phonesys.orgfile import OrgDocument
+from phonesys.rules.orgfile import OrgDocument
 from phonesys.storage.inventory.jobs import start_job
 from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.templates import AcceptedFile, accept_files, create_template

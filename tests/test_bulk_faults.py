@@ -18,7 +18,7 @@ import psycopg.errors
 import pytest
 from sqlalchemy import event
 
-from phonesys.errors import Conflict, Problem, TransientError
+from phonesys.rules.errors import Conflict, Problem, TransientError
 from phonesys.run_states import ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
 from phonesys.storage.inventory.extensions import unassign_user

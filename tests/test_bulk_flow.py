@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from phonesys.errors import Refused
+from phonesys.rules.errors import Refused
 from phonesys.run_states import PARTIAL, ROLLED_BACK
 from phonesys.runner import run_flow_in_foreground
 from phonesys.storage.inventory.extensions import unassign_user

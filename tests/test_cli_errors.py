@@ -13,7 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from phonesys.orgfile import UserEntry
+from phonesys.rules.orgfile import UserEntry
 from phonesys.storage.inventory.orgs import load_org
 from tests.cliassert import ok, refused
 from tests.conftest import make_document

@@ -371,7 +371,7 @@ def test_text_output_prints_names_verbatim(cli, engine):
 
 def test_default_directory_name_never_exceeds_100_characters(cli, engine):
     """A user's name may be up to 200 characters; the directory name shown is cut at 100."""
-    from phonesys.orgfile import UserEntry
+    from phonesys.rules.orgfile import UserEntry
     from phonesys.storage.inventory.orgs import import_users, load_org
     from tests.conftest import make_document
 

@@ -1,4 +1,4 @@
-"""One code table (``phonesys.codes``): nothing the source can emit is missing from it, nothing in it
+"""One code table (``phonesys.rules.codes``): nothing the source can emit is missing from it, nothing in it
 is dead, and one fact has one code.
 
 The source scan reads every module of ``phonesys``, ``storage``, ``flows`` and ``tasks`` and takes
@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
-from phonesys.codes import CODES, GROUPS
+from phonesys.rules.codes import CODES, GROUPS
 
 ROOT = Path(__file__).resolve().parent.parent
 KEBAB = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
@@ -80,7 +80,7 @@ def emitted_codes() -> dict[str, set[str]]:
 
 def test_every_code_the_source_can_emit_is_in_the_table():
     missing = {code: sorted(files) for code, files in emitted_codes().items() if code not in CODES}
-    assert not missing, f"add these to phonesys/codes.py (or NOT_CODES in this test if not a code): {missing}"
+    assert not missing, f"add these to phonesys/rules/codes.py (or NOT_CODES in this test if not a code): {missing}"
 
 
 def test_nothing_in_the_table_is_dead():
@@ -105,7 +105,7 @@ def test_the_scan_sees_every_shape_a_code_is_written_in():
     """A code as a Problem argument, a Check, a (code, message) pair, a constant, an f-string."""
     codes = emitted_codes()
     for code, where in {"ext-key-exists": "storage/inventory/decide.py",         # Problem("...")
-                        "number-in-template": "phonesys/validation/checks.py",   # Check("...")
+                        "number-in-template": "phonesys/rules/validation/checks.py",   # Check("...")
                         "object-key-dot-segment": "storage/objects/keys.py",     # (code, message)
                         "rolled-back": "storage/inventory/undo.py",              # ROLLED_BACK = "..."
                         "internal-error": "phonesys/cli/__init__.py"}.items():   # f"error internal-error: ..."

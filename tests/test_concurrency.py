@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from phonesys.orgfile import OrgDocument
+from phonesys.rules.orgfile import OrgDocument
 from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.provisioning import provision
 from phonesys.storage.inventory.usage import org_usage
@@ -38,7 +38,7 @@ PHONESYS = Path(sys.executable).with_name("phonesys")
 CHILD = r"""
 import json, sys, time
 from pathlib import Path
-from phonesys.errors import Refused, TransientError
+from phonesys.rules.errors import Refused, TransientError
 from phonesys.storage.inventory import extensions as ext, provisioning
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.inventory.jobs import start_job

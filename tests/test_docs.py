@@ -41,7 +41,7 @@ def test_tour_command_exists(cli, words):
 
 
 def test_readme_lists_every_code():
-    from phonesys.codes import markdown_table
+    from phonesys.rules.codes import markdown_table
 
     assert markdown_table() in README
 

@@ -7,7 +7,7 @@ import pytest
 from prefect import flow, task
 
 from phonesys.flows.exports import export_files
-from phonesys.errors import Problem, Refused, TransientError
+from phonesys.rules.errors import Problem, Refused, TransientError
 from phonesys.tasks.retry import retry_only_transient
 from phonesys.storage.inventory.provisioning import provision
 from phonesys.storage.objects import open_object_store

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from phonesys.exports import export_extensions, export_key, export_numbers, export_timestamp
-from phonesys.orgfile import UserEntry
-from phonesys.safecsv import neutralize
+from phonesys.rules.orgfile import UserEntry
+from phonesys.rules.safecsv import neutralize
 from phonesys.storage.inventory import extensions as ext_ops
 from phonesys.storage.inventory.orgs import import_users
 from phonesys.storage.inventory.provisioning import provision

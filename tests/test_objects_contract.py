@@ -17,7 +17,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from phonesys.errors import Conflict, NotFound, Refused, TransientError
+from phonesys.rules.errors import Conflict, NotFound, Refused, TransientError
 from phonesys.settings import Settings
 from phonesys.storage.objects import LocalObjectStore, ObjectStore, open_object_store
 from phonesys.storage.objects import localfs

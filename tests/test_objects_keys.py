@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from phonesys.errors import Refused
+from phonesys.rules.errors import Refused
 from phonesys.storage.objects import LocalObjectStore, ObjectStore, check_key, key_problems, open_object_store
 from phonesys.storage.objects import local as local_module
 from phonesys.storage.objects.keys import MAX_KEY_BYTES, MAX_SEGMENT_BYTES

@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from phonesys.errors import NotFound
+from phonesys.rules.errors import NotFound
 from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.views import show_extension
 from tests.cliassert import ok

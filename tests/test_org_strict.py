@@ -10,9 +10,9 @@ import json
 import pytest
 import yaml
 
-from phonesys.orgparse import MAX_DEPTH, MAX_DOCUMENT_BYTES
-from phonesys.orgyaml import EventParser, PurePythonParser, Unacceptable, parse_yaml
-from phonesys.rules import COUNT_MAX
+from phonesys.rules.orgparse import MAX_DEPTH, MAX_DOCUMENT_BYTES
+from phonesys.rules.orgyaml import EventParser, PurePythonParser, Unacceptable, parse_yaml
+from phonesys.rules.values import COUNT_MAX
 from phonesys.storage.inventory.orgs import load_org
 from tests.cliassert import ok
 from tests.cliassert import refused as refused_problems

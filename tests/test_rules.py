@@ -1,11 +1,11 @@
-"""Single-value domain rules (phonesys.rules): each case is input -> canonical value or problem code."""
+"""Single-value domain rules (phonesys.rules.values): each case is input -> canonical value or problem code."""
 
 from __future__ import annotations
 
 import pytest
 
-from phonesys.errors import Problem
-from phonesys.rules import (
+from phonesys.rules.errors import Problem
+from phonesys.rules.values import (
     check_directory_name,
     check_ext_key,
     check_number,
@@ -19,7 +19,7 @@ from phonesys.rules import (
     unsafe_characters,
 )
 
-# bidi embeddings, overrides, isolates and marks (written out here, not taken from phonesys.rules)
+# bidi embeddings, overrides, isolates and marks (written out here, not taken from phonesys.rules.values)
 BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069",
         "\u200e", "\u200f", "\u061c"]
 

@@ -24,8 +24,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from phonesys.errors import Refused
-from phonesys.orgfile import UserEntry
+from phonesys.rules.errors import Refused
+from phonesys.rules.orgfile import UserEntry
 from phonesys.storage.inventory import extensions as ext_ops
 from phonesys.storage.inventory.orgs import delete_org, load_org
 from phonesys.storage.inventory.provisioning import delete_extension, provision

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import update
 
-from phonesys.template_status import ALLOWED, STATUSES
+from phonesys.rules.status import ALLOWED, STATUSES
 from phonesys.storage.inventory.schema import templates
 from tests.cliassert import ok, refused
 

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from phonesys.validation import CODES, validate_upload
-from phonesys.validation.reading import parse_upload
+from phonesys.rules.validation import CODES, validate_upload
+from phonesys.rules.validation.reading import parse_upload
 from tests.validation_org import FREE, snapshot, uid
 
 SNAPSHOT = snapshot(template=False)

@@ -13,8 +13,8 @@ import uuid
 
 import pytest
 
-from phonesys.validation import CODES, MAX_FILE_BYTES, problems_csv, validate_upload
-from phonesys.validation.session import open_session
+from phonesys.rules.validation import CODES, MAX_FILE_BYTES, problems_csv, validate_upload
+from phonesys.rules.validation.session import open_session
 from tests.validation_org import snapshot, uid
 
 NAME = "Ext Key,User's Name,Number\n"
@@ -155,16 +155,16 @@ def test_every_code_the_source_can_emit_is_documented():
     import re
     from pathlib import Path
 
-    import phonesys.validation as package
-    from phonesys.validation.checks import CHECKS
+    import phonesys.rules.validation as package
+    from phonesys.rules.validation.checks import CHECKS
     source = "".join(p.read_text() for p in Path(package.__file__).parent.glob("*.py"))
     literal = set(re.findall(r'Problem\(\s*"([a-z0-9-]+)"', source))
     assert literal | {check.code for check in CHECKS} == set(CODES)
 
 
 def test_every_upload_code_is_in_the_one_code_table():
-    from phonesys.codes import CODES as ALL_CODES
-    from phonesys.codes import markdown_table
+    from phonesys.rules.codes import CODES as ALL_CODES
+    from phonesys.rules.codes import markdown_table
     assert all(ALL_CODES[code] == meaning for code, meaning in CODES.items())
     assert all(f"| `{code}` |" in markdown_table() for code in CODES)
 
@@ -336,7 +336,7 @@ def test_problems_csv_is_excel_safe_and_round_trips():
 # -- the DuckDB connection ------------------------------------------------------------------------------
 
 def test_session_cannot_touch_files_or_extensions(tmp_path):
-    from phonesys.validation.table import UPLOAD_SCHEMA
+    from phonesys.rules.validation.table import UPLOAD_SCHEMA
     (tmp_path / "x.csv").write_text("a\n1\n")
     with open_session(UPLOAD_SCHEMA.empty_table(), snapshot().conformed(), "name") as connection:
         with pytest.raises(Exception, match="disabled|Permission"):
@@ -351,7 +351,7 @@ def test_session_cannot_touch_files_or_extensions(tmp_path):
 def test_snapshot_from_inventory_reads_users_numbers_and_keys(engine, org):
     import pyarrow as pa
 
-    from phonesys.validation import TEMPLATE_ROWS_SCHEMA
+    from phonesys.rules.validation import TEMPLATE_ROWS_SCHEMA
     from phonesys.storage.inventory.engine import read_transaction
     from phonesys.storage.inventory.extensions import assign_user, set_number
     from phonesys.storage.inventory.provisioning import provision

@@ -17,7 +17,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from phonesys.errors import Refused, TransientError
+from phonesys.rules.errors import Refused, TransientError
 from phonesys.settings import load_settings
 
 T = TypeVar("T")
@@ -70,7 +70,7 @@ def print_json(document: Any) -> None:
 
 
 def _print_refusal(refused: Refused, as_json: bool) -> None:
-    from phonesys.rules import printable  # here, not at the top: rules loads phonenumbers
+    from phonesys.rules.values import printable  # here, not at the top: rules loads phonenumbers
 
     if as_json:
         print_json({"ok": False, "problems": [p.as_dict() for p in refused.problems], **refused.details})

@@ -149,7 +149,7 @@ def set_number(
 
     Example: phonesys ext set-number 0b9f...e1 101 +6560000001
     """
-    from phonesys.errors import Problem, Refused
+    from phonesys.rules.errors import Problem, Refused
     from phonesys.storage.inventory.extensions import set_number as assign
 
     def action(engine):

@@ -28,7 +28,7 @@ def load(
 
     Example: phonesys org load acme.json
     """
-    from phonesys.orgfile import read_org_document
+    from phonesys.rules.orgfile import read_org_document
     from phonesys.storage.inventory.orgs import load_org
 
     def render(result: dict) -> None:
@@ -53,7 +53,7 @@ def import_users(
 
     Example: phonesys org import-users 0b9f...e1 users.csv
     """
-    from phonesys.usercsv import read_users_csv
+    from phonesys.rules.usercsv import read_users_csv
     from phonesys.storage.inventory.orgs import import_users as import_rows
 
     def render(result: dict) -> None:

@@ -179,7 +179,7 @@ def upload(template: TemplateArg,
 
     Example: phonesys template upload 7c1d...9a sales-1.csv sales-2.csv
     """
-    from phonesys.errors import Problem, Refused
+    from phonesys.rules.errors import Problem, Refused
     from phonesys.settings import load_settings
     from phonesys.uploads import UploadSource, upload_files
     from phonesys.storage.objects import open_object_store

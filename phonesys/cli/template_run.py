@@ -70,7 +70,7 @@ def start(
 
 def _resumable(engine, template_ref: str) -> str:
     """Only an in-progress template can be resumed; its flow run finishes the pending rows."""
-    from phonesys.errors import Problem, Refused
+    from phonesys.rules.errors import Problem, Refused
     from phonesys.storage.inventory.template_views import template_detail
 
     detail = template_detail(engine, template_ref, action="report")

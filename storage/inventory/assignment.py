@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, literal, select, update
 
-from phonesys.errors import Problem, Refused
+from phonesys.rules.errors import Problem, Refused
 from phonesys.failpoints import failpoint
-from phonesys.template_status import DRAFT
+from phonesys.rules.status import DRAFT
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.decide import RowDecision, decide_rows, pending_rows
 from phonesys.storage.inventory.engine import write_transaction

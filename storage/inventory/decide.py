@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 
-from phonesys.errors import Problem
-from phonesys.template_status import IN_PROGRESS
+from phonesys.rules.errors import Problem
+from phonesys.rules.status import IN_PROGRESS
 from phonesys.storage.inventory.holds import Holder
 from phonesys.storage.inventory.schema import (
     addon_pools,

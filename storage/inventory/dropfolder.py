@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, insert, select, update
 
-from phonesys.errors import Conflict
+from phonesys.rules.errors import Conflict
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.schema import dropfolder_requests
 

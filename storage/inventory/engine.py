@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from phonesys.errors import Conflict, Problem, TransientError
+from phonesys.rules.errors import Conflict, Problem, TransientError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _READ_ONLY = "phonesys_read_only"

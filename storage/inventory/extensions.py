@@ -11,8 +11,8 @@ from typing import TypeVar
 
 from sqlalchemy import Engine, delete, select
 
-from phonesys.errors import Problem, Refused, refuse_if
-from phonesys.rules import check_directory_name, check_ext_key, check_number, check_sku
+from phonesys.rules.errors import Problem, Refused, refuse_if
+from phonesys.rules.values import check_directory_name, check_ext_key, check_number, check_sku
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import (

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, and_, func, select, update
 
-from phonesys.errors import Problem, Refused, refuse_if
-from phonesys.template_status import COMPLETED, DRAFT, IN_PROGRESS
+from phonesys.rules.errors import Problem, Refused, refuse_if
+from phonesys.rules.status import COMPLETED, DRAFT, IN_PROGRESS
 from phonesys.storage.inventory.assignment import template_skus
 from phonesys.storage.inventory.decide import gather_facts, inventory_problem
 from phonesys.storage.inventory.engine import read_transaction, write_transaction

@@ -11,8 +11,8 @@ import uuid
 
 from sqlalchemy import Connection, Row, select
 
-from phonesys.errors import NotFound, Problem, Refused
-from phonesys.rules import check_ext_key, check_uuid, name_key
+from phonesys.rules.errors import NotFound, Problem, Refused
+from phonesys.rules.values import check_ext_key, check_uuid, name_key
 from phonesys.storage.inventory.schema import extensions, organizations, users
 
 

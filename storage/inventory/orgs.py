@@ -10,9 +10,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, delete, func, select
 
-from phonesys.errors import Problem, Refused, refuse_if
-from phonesys.orgfile import OrgDocument, UserEntry
-from phonesys.rules import name_key
+from phonesys.rules.errors import Problem, Refused, refuse_if
+from phonesys.rules.orgfile import OrgDocument, UserEntry
+from phonesys.rules.values import name_key
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.holds import describe_held
 from phonesys.storage.inventory.lookup import lock_org

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, select
 
-from phonesys.errors import Conflict, Problem
+from phonesys.rules.errors import Conflict, Problem
 from phonesys.storage.inventory.holds import describe_held
 from phonesys.storage.inventory.schema import addon_pools, organizations
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, select
 
-from phonesys.errors import Problem, Refused, refuse_if
-from phonesys.rules import check_number, check_sku, consecutive_ext_keys
+from phonesys.rules.errors import Problem, Refused, refuse_if
+from phonesys.rules.values import check_number, check_sku, consecutive_ext_keys
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.extensions import number_problems, user_problems
 from phonesys.storage.inventory.holds import Holder

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlalchemy import Connection, Select, select
 
-from phonesys.validation.model import (
+from phonesys.rules.validation.model import (
     EXT_KEYS_SCHEMA,
     NUMBERS_SCHEMA,
     TEMPLATE_ROW_LIMIT,

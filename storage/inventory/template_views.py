@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, String, cast, func, or_, select
 
-from phonesys.template_status import require_allowed
+from phonesys.rules.status import require_allowed
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
 from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates

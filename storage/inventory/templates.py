@@ -1,7 +1,7 @@
 """Bulk assignment templates: create, rename, change add-ons, accept uploads, duplicate, delete.
 
 Every change locks the template's organization (as all inventory writes do), re-reads the
-template's status inside that transaction and applies ``phonesys.template_status`` there, so a
+template's status inside that transaction and applies ``phonesys.rules.status`` there, so a
 template that was started a moment ago can no longer be edited.
 """
 
@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
-from phonesys.errors import NotFound, Problem, Refused, refuse_if
-from phonesys.rules import check_sku, check_template_name, check_uuid
-from phonesys.template_status import COMPLETED, DRAFT, require_allowed
-from phonesys.validation.model import TEMPLATE_ROW_LIMIT
+from phonesys.rules.errors import NotFound, Problem, Refused, refuse_if
+from phonesys.rules.values import check_sku, check_template_name, check_uuid
+from phonesys.rules.status import COMPLETED, DRAFT, require_allowed
+from phonesys.rules.validation.model import TEMPLATE_ROW_LIMIT
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import addon_problems

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, and_, delete, select, update
 
-from phonesys.errors import Problem
+from phonesys.rules.errors import Problem
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
 from phonesys.storage.inventory.decide import RowDecision, decide_rows, pending_rows

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from phonesys.errors import NotFound, Problem, Refused, refuse_if
+from phonesys.rules.errors import NotFound, Problem, Refused, refuse_if
 
 from .keys import check_key, check_prefix, key_problems
 

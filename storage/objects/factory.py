@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from phonesys.errors import Problem, Refused
+from phonesys.rules.errors import Problem, Refused
 from phonesys.settings import Settings
 
 from .base import ObjectStore

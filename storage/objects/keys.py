@@ -19,7 +19,7 @@ from __future__ import annotations
 import string
 import unicodedata
 
-from phonesys.errors import Problem, Refused
+from phonesys.rules.errors import Problem, Refused
 
 MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 255

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from phonesys.errors import Conflict, NotFound, Problem, Refused, TransientError
+from phonesys.rules.errors import Conflict, NotFound, Problem, Refused, TransientError
 
 from . import localfs
 from .base import ObjectInfo, ObjectStore, not_found, too_large

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from phonesys.errors import Problem, Refused
+from phonesys.rules.errors import Problem, Refused
 
 from .base import ObjectInfo, ObjectStore, too_large
 from .keys import MAX_KEY_BYTES, check_key, key_problems

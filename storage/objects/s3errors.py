@@ -24,7 +24,7 @@ from botocore.exceptions import (
 )
 from s3transfer.exceptions import RetriesExceededError as TransferRetriesExceededError
 
-from phonesys.errors import PhonesysError, Problem, Refused, TransientError
+from phonesys.rules.errors import PhonesysError, Problem, Refused, TransientError
 
 from .base import not_found
 

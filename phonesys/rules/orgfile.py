@@ -14,9 +14,9 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError
 
-from phonesys.errors import Problem, Refused
-from phonesys.orgparse import parse_document
-from phonesys.rules import COUNT_MAX, check_number, check_sku, check_user_name, check_uuid, unsafe_characters
+from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.orgparse import parse_document
+from phonesys.rules.values import COUNT_MAX, check_number, check_sku, check_user_name, check_uuid, unsafe_characters
 
 T = TypeVar("T")
 

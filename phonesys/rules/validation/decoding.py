@@ -13,7 +13,7 @@ import codecs
 import csv
 import io
 
-from phonesys.errors import Problem
+from phonesys.rules.errors import Problem
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 _SAVE_AS = "In Excel use File > Save As > 'CSV UTF-8 (Comma delimited)' and upload that file."

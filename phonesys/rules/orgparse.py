@@ -1,9 +1,9 @@
 """Reading an organization document (JSON or YAML) as strictly as an upload is read.
 
-An org document is untrusted input, so before its schema is checked (``phonesys.orgfile``):
+An org document is untrusted input, so before its schema is checked (``phonesys.rules.orgfile``):
 - its size is capped (``file-too-large``, checked before the body is read) and so is its nesting
   (``document-too-deep``), so no document reaches a recursion limit or exhausts memory;
-- YAML is read with a reduced schema (``phonesys.orgyaml``): numbers and keys stay the text written
+- YAML is read with a reduced schema (``phonesys.rules.orgyaml``): numbers and keys stay the text written
   unless a value is a plain decimal integer, so no octal, hex or boolean surprises;
 - JSON refuses ``NaN``/``Infinity`` and integers too long to convert;
 - a key given twice in one mapping (JSON or YAML) is refused (``document-duplicate-key``): which one
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import yaml
 
-from phonesys.errors import Problem, Refused
-from phonesys.orgyaml import MAX_DEPTH, TOO_DEEP, Unacceptable, duplicate_key, join_path, parse_yaml
+from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.orgyaml import MAX_DEPTH, TOO_DEEP, Unacceptable, duplicate_key, join_path, parse_yaml
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 

@@ -1,4 +1,4 @@
-"""The codes upload validation can report: a view of the one table in ``phonesys.codes``.
+"""The codes upload validation can report: a view of the one table in ``phonesys.rules.codes``.
 
 ``tests/test_validation_rules.py`` proves that every code listed here can be produced by an upload and
 that an upload never produces anything outside this list.
@@ -6,7 +6,7 @@ that an upload never produces anything outside this list.
 
 from __future__ import annotations
 
-from phonesys.codes import meanings
+from phonesys.rules.codes import meanings
 
 FILE_CODES: dict[str, str] = meanings(
     "file-too-large", "file-empty", "file-not-csv", "encoding-unsupported", "delimiter-semicolon",

@@ -13,7 +13,7 @@ import uuid
 
 import phonenumbers
 
-from phonesys.errors import Problem
+from phonesys.rules.errors import Problem
 
 EXT_KEY_PATTERN = re.compile(r"[0-9]{3,5}")
 EXT_KEY_MIN, EXT_KEY_MAX = 100, 99999

@@ -15,9 +15,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from phonesys.errors import Problem
-from phonesys.validation.checks import CHECKS, Check
-from phonesys.validation.model import ROWS_SCHEMA, IdentifierKind, InventorySnapshot
+from phonesys.rules.errors import Problem
+from phonesys.rules.validation.checks import CHECKS, Check
+from phonesys.rules.validation.model import ROWS_SCHEMA, IdentifierKind, InventorySnapshot
 
 CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
           "enable_external_access": False, "memory_limit": "512MB", "threads": 1,

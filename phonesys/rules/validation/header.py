@@ -17,9 +17,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from phonesys.errors import Problem
-from phonesys.rules import name_key
-from phonesys.validation.model import IdentifierKind
+from phonesys.rules.errors import Problem
+from phonesys.rules.values import name_key
+from phonesys.rules.validation.model import IdentifierKind
 
 EXT_KEY, USER_NAME, IDENTITY_UUID, NUMBER = "Ext Key", "User's Name", "Identity UUID", "Number"
 _COLUMNS = {name_key(label): label for label in (EXT_KEY, USER_NAME, IDENTITY_UUID, NUMBER)}

@@ -11,12 +11,12 @@ Modules, in the order an upload goes through them:
 - ``table``: well-formed rows into an Arrow table; ragged rows
 - ``checks``: the row rules, one SQL query each; ``session``: the per-upload DuckDB connection
 - ``upload``: the orchestration; ``report``: the errors CSV; ``codes``: the upload's part of
-  ``phonesys.codes``, the one code table
+  ``phonesys.rules.codes``, the one code table
 """
 
-from phonesys.validation.codes import CODES
-from phonesys.validation.decoding import MAX_FILE_BYTES, check_size
-from phonesys.validation.model import (
+from phonesys.rules.validation.codes import CODES
+from phonesys.rules.validation.decoding import MAX_FILE_BYTES, check_size
+from phonesys.rules.validation.model import (
     EXT_KEYS_SCHEMA,
     NUMBERS_SCHEMA,
     ROWS_SCHEMA,
@@ -26,8 +26,8 @@ from phonesys.validation.model import (
     InventorySnapshot,
     ValidationResult,
 )
-from phonesys.validation.report import problems_csv
-from phonesys.validation.upload import validate_upload
+from phonesys.rules.validation.report import problems_csv
+from phonesys.rules.validation.upload import validate_upload
 
 __all__ = [
     "CODES", "EXT_KEYS_SCHEMA", "MAX_FILE_BYTES", "NUMBERS_SCHEMA", "ROWS_SCHEMA", "TEMPLATE_ROWS_SCHEMA",

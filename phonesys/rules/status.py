@@ -7,7 +7,7 @@ by the report. Anything not listed is refused with the reason.
 
 from __future__ import annotations
 
-from phonesys.errors import Problem, Refused
+from phonesys.rules.errors import Problem, Refused
 
 DRAFT, IN_PROGRESS, COMPLETED = "draft", "in_progress", "completed"
 STATUSES = (DRAFT, IN_PROGRESS, COMPLETED)

@@ -12,9 +12,9 @@ import csv
 import io
 from pathlib import Path
 
-from phonesys.errors import Problem, Refused
-from phonesys.orgfile import UserEntry
-from phonesys.rules import check_user_name, check_uuid
+from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.orgfile import UserEntry
+from phonesys.rules.values import check_user_name, check_uuid
 
 COLUMNS = {"identity uuid": "Identity UUID", "user's name": "User's Name"}
 MAX_FILE_BYTES = 200 * 1024 * 1024

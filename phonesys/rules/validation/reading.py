@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from phonesys.errors import Problem
-from phonesys.validation.decoding import check_size, decode
-from phonesys.validation.header import Layout, read_header
-from phonesys.validation.records import read_records
-from phonesys.validation.table import Collected, collect
+from phonesys.rules.errors import Problem
+from phonesys.rules.validation.decoding import check_size, decode
+from phonesys.rules.validation.header import Layout, read_header
+from phonesys.rules.validation.records import read_records
+from phonesys.rules.validation.table import Collected, collect
 
 
 @dataclass

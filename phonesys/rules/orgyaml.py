@@ -34,7 +34,7 @@ from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.scanner import Scanner
 
-from phonesys.errors import Problem
+from phonesys.rules.errors import Problem
 
 MAX_DEPTH = 20  # nested mappings/lists; a valid document needs 3 (document > users > user)
 TOO_DEEP = f"the document nests lists and mappings more than {MAX_DEPTH} levels deep."

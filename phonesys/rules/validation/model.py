@@ -11,7 +11,7 @@ from typing import Literal
 
 import pyarrow as pa
 
-from phonesys.errors import Problem
+from phonesys.rules.errors import Problem
 
 TEMPLATE_ROW_LIMIT = 15_000
 IdentifierKind = Literal["name", "uuid"]

@@ -19,7 +19,7 @@ import csv
 import io
 from collections.abc import Iterator
 
-from phonesys.errors import Problem
+from phonesys.rules.errors import Problem
 
 MAX_RECORD_CHARS = 65_536
 _QUOTING_HINT = ("A cell holding a comma, quote or line break must be enclosed in double quotes, "

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import hashlib
 
-from phonesys.errors import Problem
-from phonesys.validation.model import (
+from phonesys.rules.errors import Problem
+from phonesys.rules.validation.model import (
     ROWS_SCHEMA,
     InventorySnapshot,
     ValidationResult,
     empty_table,
 )
-from phonesys.validation.reading import Parsed, parse_upload
-from phonesys.validation.session import acceptable_rows, open_session, run_checks
+from phonesys.rules.validation.reading import Parsed, parse_upload
+from phonesys.rules.validation.session import acceptable_rows, open_session, run_checks
 
 
 def validate_upload(data: bytes, file_name: str, snapshot: InventorySnapshot) -> ValidationResult:

@@ -1,6 +1,6 @@
 """The ``<upload>.errors.csv`` an admin downloads: one line per problem, safe to open in Excel.
 
-Same conventions as the export files (``phonesys.safecsv``): UTF-8 with BOM so Excel picks the
+Same conventions as the export files (``phonesys.rules.safecsv``): UTF-8 with BOM so Excel picks the
 encoding, CRLF, RFC 4180 quoting, and cells that would start a formula (``= + - @``, tab, CR)
 prefixed with an apostrophe, except plain E.164 numbers. Uploaded values are the dangerous ones:
 a cell ``=HYPERLINK(...)`` in a bad upload must come back as text.
@@ -14,8 +14,8 @@ import io
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from phonesys.errors import Problem
-from phonesys.safecsv import CSV_OPTIONS, neutralize
+from phonesys.rules.errors import Problem
+from phonesys.rules.safecsv import CSV_OPTIONS, neutralize
 
 COLUMNS = ("file", "row", "column", "value", "code", "message")
 _NO_HEADER = pa_csv.WriteOptions(include_header=False, eol=CSV_OPTIONS.eol,
