@@ -8,7 +8,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_LEVEL ?= WARNING
 export DO_NOT_TRACK := 1
 
-.PHONY: install demo test serve bench postgres clean
+.PHONY: install demo test lint serve bench postgres clean
 
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV) (first run only; log in $(VENV)/install.log)..."
@@ -29,6 +29,10 @@ test: $(STAMP)
 	@if [ "$$(id -u)" = 0 ] && command -v pg_lsclusters > /dev/null; then bash .ci/postgres.sh > /dev/null || true; fi
 	$(VENV)/bin/pytest
 
+# ruff, mypy and the import-direction contract (the same checks the test suite runs)
+lint: $(STAMP)
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_code_checks.py
+
 postgres:
 	@bash .ci/postgres.sh
 
@@ -36,7 +40,7 @@ postgres:
 # `phonesys serve` serving every deployment of prefect.yaml against it; Ctrl-C stops both.
 PREFECT_PORT ?= 4200
 serve: $(STAMP)
-	@$(VENV)/bin/python -m phonesys.localserver --port $(PREFECT_PORT)
+	@$(VENV)/bin/python -m phonesys.jobs.localserver --port $(PREFECT_PORT)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/import_users.py

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from phonesys.invariants import invariant_violations, ledger_violations
+from phonesys.jobs.invariants import invariant_violations, ledger_violations
 from phonesys.rules.orgfile import OrgDocument, UserEntry
 from phonesys.storage.inventory.jobs import start_job, status_counts
 from phonesys.storage.inventory.orgs import load_org

@@ -32,8 +32,8 @@ from collections.abc import Callable
 
 import pyarrow as pa
 
-from phonesys.rules.values import name_key
 from phonesys.rules.validation import MAX_FILE_BYTES, InventorySnapshot, validate_upload
+from phonesys.rules.values import name_key
 
 SEED = uuid.UUID("00000000-0000-0000-0000-0000000bec4c")
 

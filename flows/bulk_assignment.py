@@ -9,6 +9,8 @@ inventory makes every row's outcome exactly-once.
 from __future__ import annotations
 
 import time
+from typing import Any, cast
+from uuid import UUID
 
 from prefect import flow
 from prefect.artifacts import (
@@ -17,15 +19,16 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.states import State
+from prefect.client.schemas.objects import State
 from pydantic import BaseModel, Field
 
-from phonesys.flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
 from phonesys.failpoints import failpoint
-from phonesys.job_summary import summary_markdown
-from phonesys.run_events import outcome_payload, template_event
-from phonesys.run_states import bulk_state, verdict
-from phonesys.limits import bulk_job_slots
+from phonesys.flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
+from phonesys.jobs.bulk_job import Job, JobOutcome
+from phonesys.jobs.job_summary import summary_markdown
+from phonesys.jobs.limits import bulk_job_slots
+from phonesys.jobs.run_events import outcome_payload, template_event
+from phonesys.jobs.run_states import bulk_state
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.inventory.jobs import failed_rows, template_names
@@ -62,63 +65,63 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
     """Assign a started template's rows; the final state says whether all, some or none were assigned."""
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
-    job = bulk.load_job(database_url, parameters.template_uuid)
-    template_event("started", job, outcome_payload(job["counts"]))
-    before = bulk.usage_snapshot(database_url, job["org_uuid"])
-    if job["policy"] == "all-or-nothing":
-        bulk.fail_all_if_any_row_fails(database_url, job["template_uuid"])
-    with bulk_job_slots(job["org_uuid"], settings.bulk_jobs, enabled=settings.bulk_limits):
-        assign_all_chunks(database_url, job, parameters.chunk_size or job["chunk_size"])
-    if job["policy"] == "all-or-nothing":
-        bulk.undo_if_any_row_failed(database_url, job["template_uuid"])
+    job: Job = bulk.load_job(database_url, parameters.template_uuid)
+    template_event("started", job, outcome_payload(job.counts))
+    before = bulk.usage_snapshot(database_url, job.org_uuid)
+    if job.all_or_nothing:
+        bulk.fail_all_if_any_row_fails(database_url, job.template_uuid)
+    with bulk_job_slots(job.org_uuid, settings.bulk_jobs, enabled=settings.bulk_limits):
+        assign_all_chunks(database_url, job, parameters.chunk_size or job.chunk_size)
+    if job.all_or_nothing:
+        bulk.undo_if_any_row_failed(database_url, job.template_uuid)
     report = bulk.write_job_report(database_url, storage_url, job)
-    export = write_export("extensions", job["org_uuid"], database_url, storage_url)
-    counts = bulk.complete_job(database_url, job["template_uuid"], report["key"], export["key"])
-    after = bulk.usage_snapshot(database_url, job["org_uuid"])
-    publish_request_status(database_url, storage_url, job["template_uuid"])
-    publish_summary(database_url, job, counts, before, after, report, export)
-    return finish(job, {**counts, "report": report, "export": export, "template_uuid": job["template_uuid"]})
+    export = write_export("extensions", job.org_uuid, database_url, storage_url)
+    outcome: JobOutcome = bulk.complete_job(database_url, job.template_uuid, report, export)
+    after = bulk.usage_snapshot(database_url, job.org_uuid)
+    publish_request_status(database_url, storage_url, job.template_uuid)
+    publish_summary(database_url, job, outcome, before, after)
+    return finish(job, outcome)
 
 
-def finish(job: dict, result: dict) -> State:
+def finish(job: Job, outcome: JobOutcome) -> State:
     """Tell ops how it ended: the event automations react to, the state the runs list shows."""
-    template_event(verdict(job["policy"], result), job, outcome_payload(result))
-    return bulk_state(job["policy"], result)
+    template_event(outcome.verdict(job.policy), job, outcome_payload(outcome.counts, outcome.codes))
+    return bulk_state(job.policy, outcome)
 
 
-def assign_all_chunks(database_url: str, job: dict, chunk_size: int | None) -> None:
+def assign_all_chunks(database_url: str, job: Job, chunk_size: int | None) -> None:
     """Chunks run one after another: they serialize on the organization lock anyway (and the
-    caller holds the organization's only bulk-job slot, see ``phonesys.limits``). Their size is
+    caller holds the organization's only bulk-job slot, see ``phonesys.jobs.limits``). Their size is
     ``chunk_size`` when given, else sized by time (``phonesys.flows.chunking``).
 
     Under all-or-nothing the first failed row ends the assignment: everything will be undone, so
     claiming more licenses, numbers and users meanwhile would only starve other jobs.
     """
-    row_ids = bulk.pending_row_ids(database_url, job["template_uuid"])
-    progress = create_progress_artifact(0.0, key=f"bulk-progress-{job['template_uuid']}",
-                                        description=f"Rows of {job['template_name']} decided")
+    row_ids = bulk.pending_row_ids(database_url, job.template_uuid)
+    progress = cast(UUID, create_progress_artifact(0.0, key=f"bulk-progress-{job.template_uuid}",  # sync call
+                                                   description=f"Rows of {job.template_name} decided"))
     failpoint("before-first-chunk")
     sizer, done, last_update = ChunkSizer(fixed=chunk_size), 0, time.monotonic()
     for number, chunk in enumerate(chunks_of(row_ids, sizer), start=1):
         started = time.monotonic()
-        outcome = bulk.assign_rows(database_url, job["template_uuid"], chunk, number)
+        outcome = bulk.assign_rows(database_url, job.template_uuid, chunk, number)
         sizer.record(len(chunk), time.monotonic() - started)
         done += len(chunk)
         if time.monotonic() - last_update >= PROGRESS_INTERVAL:
             update_progress_artifact(progress, 100.0 * done / len(row_ids))
             last_update = time.monotonic()
-        if outcome["failed"] and job["policy"] == "all-or-nothing":
+        if outcome.failed and job.all_or_nothing:
             break
         failpoint("between-chunks")
     update_progress_artifact(progress, 100.0)
 
 
-def publish_summary(database_url: str, job: dict, counts: dict, before: dict, after: dict,
-                    report: dict, export: dict) -> None:
-    key = f"bulk-summary-{job['template_uuid']}"
-    create_markdown_artifact(summary_markdown(job, counts, before, after, report, export), key=key,
-                             description=f"Outcome of {job['template_name']}")
-    failed = failed_rows(open_engine(database_url), job["template_uuid"])
+def publish_summary(database_url: str, job: Job, outcome: JobOutcome, before: dict[str, Any],
+                    after: dict[str, Any]) -> None:
+    key = f"bulk-summary-{job.template_uuid}"
+    create_markdown_artifact(summary_markdown(job, outcome, before, after), key=key,
+                             description=f"Outcome of {job.template_name}")
+    failed = failed_rows(open_engine(database_url), job.template_uuid)
     if failed:
-        create_table_artifact(failed, key=f"bulk-failed-{job['template_uuid']}",
-                              description=f"Failed rows of {job['template_name']} (first 1,000)")
+        create_table_artifact(failed, key=f"bulk-failed-{job.template_uuid}",
+                              description=f"Failed rows of {job.template_name} (first 1,000)")

@@ -10,6 +10,7 @@ enough that progress moves, a retry redoes little and other writers of the organ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 START_ROWS = 500
@@ -37,7 +38,7 @@ class ChunkSizer:
         self.size = max(MIN_ROWS, min(MAX_ROWS, self.size * MAX_GROWTH, wanted))
 
 
-def chunks_of(row_ids: list[int], sizer: ChunkSizer):
+def chunks_of(row_ids: list[int], sizer: ChunkSizer) -> Iterator[list[int]]:
     """Consecutive slices of ``row_ids``, each as long as the sizer says when it is asked."""
     start = 0
     while start < len(row_ids):

@@ -14,9 +14,9 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
 from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
-from phonesys.handoff import served_deployment, submit, wait_for_final_state
-from phonesys.run_states import NOTHING_FOUND, scan_state, tag_this_run
-from phonesys.runner import run_tags
+from phonesys.jobs.handoff import served_deployment, submit, wait_for_final_state
+from phonesys.jobs.run_states import NOTHING_FOUND, scan_state, tag_this_run
+from phonesys.jobs.runner import run_tags
 from phonesys.settings import load_settings
 from phonesys.tasks.dropfolder import find_complete_requests, process_one
 

@@ -7,7 +7,7 @@ reports and exports live in the folder ``objects`` inside it unless ``PHONESYS_S
 another folder (a path or ``file://`` URL) or an S3 bucket (``s3://bucket/prefix``).
 ``PHONESYS_BULK_JOBS`` caps the bulk jobs writing at once across all workers, and
 ``PHONESYS_BULK_LIMITS=off`` turns that cap and the one-job-per-organization rule off
-(``phonesys.limits``).
+(``phonesys.jobs.limits``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from phonesys.limits import DEFAULT_BULK_JOBS
+DEFAULT_BULK_JOBS = 4  # bulk jobs writing at once across all workers (phonesys.jobs.limits)
 
 
 def _default_home() -> Path:

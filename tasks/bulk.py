@@ -6,11 +6,14 @@ a business refusal fails the task at once and so fails the flow.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import task
 
-from phonesys.reports import write_report
+from phonesys.jobs.bulk_job import Job, JobOutcome, RowCounts, as_policy
+from phonesys.jobs.reports import write_report
 from phonesys.storage.inventory import jobs, undo
-from phonesys.storage.inventory.assignment import assign_chunk, template_skus
+from phonesys.storage.inventory.assignment import ChunkOutcome, assign_chunk, template_skus
 from phonesys.storage.inventory.engine import open_engine, read_transaction
 from phonesys.storage.inventory.lookup import get_org
 from phonesys.storage.inventory.templates import get_template
@@ -18,23 +21,25 @@ from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.objects import open_object_store
 from phonesys.tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
 
-RETRYING = {"retries": RETRIES, "retry_delay_seconds": RETRY_DELAYS, "retry_condition_fn": retry_only_transient}
+RETRYING: dict[str, Any] = {"retries": RETRIES, "retry_delay_seconds": RETRY_DELAYS,
+                            "retry_condition_fn": retry_only_transient}
 
 
 @task(name="load-job", **RETRYING)
-def load_job(database_url: str, template_uuid: str) -> dict:
+def load_job(database_url: str, template_uuid: str) -> Job:
+    """The template, its organization and its counts, read in one snapshot."""
     with read_transaction(open_engine(database_url)) as connection:
         template = get_template(connection, template_uuid)
         org = get_org(connection, template.org_uuid)
-        return {"template_uuid": template.template_uuid, "template_name": template.name,
-                "org_uuid": org.org_uuid, "org_name": org.name, "status": template.status,
-                "policy": template.policy or "continue", "chunk_size": template.chunk_size,
-                "addons": template_skus(connection, template.template_uuid),
-                "counts": jobs.counts_by_status(connection, template.template_uuid)}
+        return Job(template_uuid=template.template_uuid, template_name=template.name,
+                   org_uuid=org.org_uuid, org_name=org.name, status=template.status,
+                   policy=as_policy(template.policy), chunk_size=template.chunk_size,
+                   addons=tuple(template_skus(connection, template.template_uuid)),
+                   counts=RowCounts.of(jobs.counts_by_status(connection, template.template_uuid)))
 
 
 @task(name="usage-snapshot", **RETRYING)
-def usage_snapshot(database_url: str, org_uuid: str) -> dict:
+def usage_snapshot(database_url: str, org_uuid: str) -> dict[str, Any]:
     return org_usage(open_engine(database_url), org_uuid)
 
 
@@ -55,9 +60,8 @@ def pending_row_ids(database_url: str, template_uuid: str) -> list[int]:
 
 
 @task(name="assign-chunk", task_run_name="assign-chunk-{number}", **RETRYING)
-def assign_rows(database_url: str, template_uuid: str, row_ids: list[int], number: int) -> dict:
-    outcome = assign_chunk(open_engine(database_url), template_uuid, row_ids)
-    return {"assigned": outcome.assigned, "failed": outcome.failed, "already_done": outcome.already_done}
+def assign_rows(database_url: str, template_uuid: str, row_ids: list[int], number: int) -> ChunkOutcome:
+    return assign_chunk(open_engine(database_url), template_uuid, row_ids)
 
 
 @task(name="undo-if-any-row-failed", **RETRYING)
@@ -69,14 +73,16 @@ def undo_if_any_row_failed(database_url: str, template_uuid: str) -> int:
 
 
 @task(name="write-report", **RETRYING)
-def write_job_report(database_url: str, storage_url: str, job: dict) -> dict:
-    return write_report(open_engine(database_url), open_object_store(storage_url), job["org_uuid"],
-                        job["template_uuid"], job["addons"]).as_dict()
+def write_job_report(database_url: str, storage_url: str, job: Job) -> dict[str, Any]:
+    return write_report(open_engine(database_url), open_object_store(storage_url), job.org_uuid,
+                        job.template_uuid, list(job.addons)).as_dict()
 
 
 @task(name="complete-job", **RETRYING)
-def complete_job(database_url: str, template_uuid: str, report_key: str, export_key: str) -> dict:
+def complete_job(database_url: str, template_uuid: str, report: dict[str, Any], export: dict[str, Any]) -> JobOutcome:
+    """Completed once no row is pending; the outcome carries the files written before."""
     engine = open_engine(database_url)
-    completed = jobs.complete_job(engine, template_uuid, report_key, export_key)
-    return {"completed": completed, **jobs.status_counts(engine, template_uuid),
-            "codes": jobs.failure_codes(engine, template_uuid)}
+    completed = jobs.complete_job(engine, template_uuid, report["key"], export["key"])
+    return JobOutcome(template_uuid=template_uuid, counts=RowCounts.of(jobs.status_counts(engine, template_uuid)),
+                      completed=completed, codes=jobs.failure_codes(engine, template_uuid),
+                      report=report, export=export)

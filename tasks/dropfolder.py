@@ -1,4 +1,4 @@
-"""Tasks of the drop-folder scan (wrapping ``phonesys.dropfolder`` and ``dropfolder_process``)."""
+"""Tasks of the drop-folder scan (wrapping ``phonesys.jobs.dropfolder`` and ``dropfolder_process``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from dataclasses import asdict
 
 from prefect import task
 
-from phonesys.dropfolder import find_requests, status_document, write_status, Outcome
-from phonesys.dropfolder_process import process_request
-from phonesys.run_events import announce_request, request_event
+from phonesys.jobs.dropfolder import Outcome, find_requests, status_document, write_status
+from phonesys.jobs.dropfolder_process import process_request
+from phonesys.jobs.run_events import announce_request, request_event
 from phonesys.storage.inventory.dropfolder import status_key_of_template
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.inventory.jobs import status_counts
@@ -29,7 +29,7 @@ def find_complete_requests(storage_url: str) -> list[dict]:
 @task(name="process-request", task_run_name="process-{ref[org_uuid]}-{ref[name]}", **RETRYING)
 def process_one(database_url: str, storage_url: str, ref: dict) -> dict:
     """Process one request, announcing its claim and its end (``phonesys.request.*`` events)."""
-    from phonesys.dropfolder import RequestRef
+    from phonesys.jobs.dropfolder import RequestRef
 
     engine = open_engine(database_url)
     org = org_name(engine, ref["org_uuid"])

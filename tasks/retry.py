@@ -6,13 +6,15 @@ only delays the answer; a ``TransientError`` (database busy, storage timeout) is
 
 from __future__ import annotations
 
+from typing import Any
+
 from phonesys.rules.errors import TransientError
 
 RETRIES = 3
 RETRY_DELAYS = [1, 4, 10]
 
 
-def retry_only_transient(_task, _task_run, state) -> bool:
+def retry_only_transient(_task: Any, _task_run: Any, state: Any) -> bool:
     """Prefect ``retry_condition_fn``: True only when the failure was a ``TransientError``."""
     try:
         state.result()

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from phonesys.alerts import RULES
+from phonesys.jobs.alerts import RULES
 from tests.opsfixtures import wait_until
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,7 @@ def test_setup_is_idempotent_and_refuses_a_bad_url(alert_hook, cli):
 def _emit(name: str, resource: str, org: str, payload: dict, **related: str) -> None:
     from prefect.events import Event
 
-    from phonesys.events import send
+    from phonesys.jobs.events import send
 
     links = [{"prefect.resource.id": f"phonesys.org.{org}", "prefect.resource.role": "organization"}]
     links += [{"prefect.resource.id": rid, "prefect.resource.role": role} for role, rid in related.items()]

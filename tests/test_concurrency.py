@@ -93,7 +93,7 @@ def race(database_url: str, barrier: Path, jobs: list[list[list]], while_running
             if child.poll() is None:
                 child.kill()
                 child.communicate()
-    for child, stdout, stderr in results:
+    for child, _stdout, stderr in results:
         assert child.returncode == 0, f"child failed ({child.returncode}): {stderr[-3000:]}"
     return list(chain.from_iterable(json.loads(stdout.strip().splitlines()[-1]) for _, stdout, _ in results))
 

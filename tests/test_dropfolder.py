@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from phonesys.dropfolder import find_requests
-from phonesys.dropfolder_process import process_request
+from phonesys.jobs.dropfolder import find_requests
+from phonesys.jobs.dropfolder_process import process_request
 from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.inventory.views import list_extensions
@@ -128,8 +128,8 @@ def test_traversal_and_foreign_shaped_keys_are_ignored(engine, s3_client, s3_buc
 
 RACER = """
 import sys
-from phonesys.dropfolder import find_requests
-from phonesys.dropfolder_process import process_request
+from phonesys.jobs.dropfolder import find_requests
+from phonesys.jobs.dropfolder_process import process_request
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.objects import open_object_store
 store = open_object_store(sys.argv[2])

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import pytest
-
 from prefect import flow, task
 
 from phonesys.flows.exports import export_files
 from phonesys.rules.errors import Problem, Refused, TransientError
-from phonesys.tasks.retry import retry_only_transient
+from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.provisioning import provision
 from phonesys.storage.objects import open_object_store
+from phonesys.tasks.retry import retry_only_transient
 from tests.conftest import make_document
-from phonesys.storage.inventory.orgs import load_org
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pyarrow.parquet as pq
 import pytest
 
-from phonesys.exports import export_extensions, export_key, export_numbers, export_timestamp
+from phonesys.jobs.exports import export_extensions, export_key, export_numbers, export_timestamp
 from phonesys.rules.orgfile import UserEntry
 from phonesys.rules.safecsv import neutralize
 from phonesys.storage.inventory import extensions as ext_ops

@@ -16,7 +16,6 @@ from phonesys.storage.inventory.usage import org_usage
 from tests.bulkfixtures import (
     bulk_org,
     child_env,
-    kill,
     kill_at_failpoint,
     make_rows,
     make_template,

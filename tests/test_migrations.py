@@ -42,8 +42,8 @@ def test_database_rejects_oversubscription_itself(engine, org):
 
 def test_database_rejects_cross_org_number(engine, org):
     """A number of another organization cannot be put on this org's extension (composite FK)."""
-    from tests.conftest import make_document
     from phonesys.storage.inventory.orgs import load_org
+    from tests.conftest import make_document
 
     other = make_document(number_prefix="+659")
     load_org(engine, other)

@@ -19,8 +19,7 @@ from botocore.stub import Stubber
 
 from phonesys.rules.errors import Conflict, NotFound, Refused, TransientError
 from phonesys.settings import Settings
-from phonesys.storage.objects import LocalObjectStore, ObjectStore, open_object_store
-from phonesys.storage.objects import localfs
+from phonesys.storage.objects import LocalObjectStore, ObjectStore, localfs, open_object_store
 from phonesys.storage.objects.s3 import S3ObjectStore
 
 

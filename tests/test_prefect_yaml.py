@@ -15,8 +15,8 @@ import yaml
 from prefect import Flow
 from prefect.flows import load_flow_from_entrypoint
 
-from phonesys import events
-from phonesys.deployments import (
+from phonesys.jobs import events
+from phonesys.jobs.deployments import (
     PREFECT_YAML,
     load_flow,
     load_specs,

@@ -1,5 +1,5 @@
 """Scale-out: many organizations' jobs at once on PostgreSQL and Prefect workers, and the limits
-that keep them from swamping the database (``phonesys.limits``).
+that keep them from swamping the database (``phonesys.jobs.limits``).
 
 The CI-sized benchmark runs ``benchmarks/scale_out.py`` as it runs in full: its own Prefect server,
 a process work pool, two `prefect worker start` processes, two organizations of 1,000 rows each,
@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.scale_out import format_rounds, run_scale_out
-from phonesys import limits
+from phonesys.jobs import limits
 from phonesys.storage.inventory import engine as engine_module
 from phonesys.storage.inventory.engine import dispose_engines, open_engine, read_transaction
 from phonesys.storage.inventory.schema import template_rows
@@ -70,12 +70,12 @@ def test_the_limits_are_created_with_the_configured_values(prefect_server):
 def test_the_limits_are_skipped_without_a_prefect_api(monkeypatch, caplog):
     monkeypatch.setattr(limits, "_skipped", [])
     entered = []
-    with temporary_settings(restore_defaults={PREFECT_API_URL}), caplog.at_level(logging.INFO, "phonesys.limits"):
+    with temporary_settings(restore_defaults={PREFECT_API_URL}), caplog.at_level(logging.INFO, "phonesys.jobs.limits"):
         for _ in range(2):
             with limits.bulk_job_slots(str(uuid.uuid4())):
                 entered.append(True)
     assert entered == [True, True]
-    assert [r.getMessage() for r in caplog.records if r.name == "phonesys.limits"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "phonesys.jobs.limits"] == [
         "Bulk job concurrency limits skipped: no PREFECT_API_URL (a temporary server's limits would bind "
         "this process only)"]
 

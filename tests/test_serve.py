@@ -15,20 +15,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from phonesys.handoff import (
+from phonesys.jobs.handoff import (
     BULK_DEPLOYMENT,
     is_served,
     served_deployment,
     wait_for_final_state,
 )
-from phonesys.localserver import free_port
+from phonesys.jobs.localserver import free_port
 from phonesys.storage.inventory.engine import dispose_engines
 from phonesys.storage.inventory.jobs import status_counts
 from phonesys.storage.inventory.orgs import load_org
 from tests.conftest import make_document
 from tests.opsfixtures import (
-    drop_request,
     delete_deployments,
+    drop_request,
     serve_env,
     start_serve,
     started_template,
@@ -187,7 +187,7 @@ def test_notify_reaches_the_server_and_its_trigger_starts_a_scan(served, cli):
     with get_client(sync_client=True) as client:
         received = wait_until(lambda: client.read_events(EventFilter(id=EventIDFilter(id=[sent["id"]])), limit=10).events,
                               timeout=60, what="the event to be stored")
-        assert received[0].event == "phonesys.dropfolder.object-created"
+        assert received[0].event == "phonesys.jobs.dropfolder.object-created"
         assert received[0].resource.id == f"phonesys.object.{key}" and received[0].resource["phonesys.object.key"] == key
         scan = client.read_deployment_by_name("drop-folder-scan/drop-folder-scan")
         wait_until(lambda: [r for r in client.read_flow_runs() if r.deployment_id == scan.id and r.created_by
@@ -235,6 +235,6 @@ def _flow_run(flow_run_id: str):
 
 
 def test_bulk_deployment_name_matches_prefect_yaml():
-    from phonesys.deployments import load_specs
+    from phonesys.jobs.deployments import load_specs
 
     assert BULK_DEPLOYMENT.split("/")[1] in {spec.name for spec in load_specs()}

@@ -13,8 +13,8 @@ import uuid
 
 import pyarrow as pa
 
-from phonesys.rules.values import name_key
 from phonesys.rules.validation import TEMPLATE_ROWS_SCHEMA, InventorySnapshot
+from phonesys.rules.values import name_key
 
 _SEED = uuid.UUID("00000000-0000-0000-0000-00000000f00d")
 FREE = ["Tony", "Jane", "José Álvarez", "Ann", "Tony, Jr.", "Line Break", "Zoe"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from enum import Enum
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,7 +23,7 @@ class Kind(str, Enum):
 
 @app.command("setup")
 def setup(
-    webhook_url: Annotated[Optional[str], typer.Option("--webhook-url", help="Where notifications go "
+    webhook_url: Annotated[str | None, typer.Option("--webhook-url", help="Where notifications go "
                                                        "(default: $PHONESYS_ALERT_WEBHOOK_URL).")] = None,
     kind: Annotated[Kind, typer.Option("--kind", help="custom: POST {\"subject\", \"body\"} as JSON; slack: "
                                        "a Slack incoming webhook; teams: a Teams workflow webhook.")] = Kind.custom,
@@ -36,8 +36,8 @@ def setup(
 
     Example: PHONESYS_ALERT_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/XX phonesys alerts setup --kind slack
     """
-    from phonesys.alerts import WEBHOOK_URL_ENV, setup_alerts
-    from phonesys.prefect_api import require_api
+    from phonesys.jobs.alerts import WEBHOOK_URL_ENV, setup_alerts
+    from phonesys.jobs.prefect_api import require_api
 
     url = webhook_url or os.environ.get(WEBHOOK_URL_ENV)
 

@@ -24,7 +24,7 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
 
     Example: PHONESYS_STORAGE_URL=s3://acme-phonesys phonesys dropfolder scan
     """
-    from phonesys.runner import quiet_prefect
+    from phonesys.jobs.runner import quiet_prefect
 
     quiet_prefect()
     from phonesys.flows.drop_folder import drop_folder_scan
@@ -42,4 +42,5 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
                   f"rejected, {result['started']} started, {result['skipped']} already taken")
     for outcome in result["requests"]:
         if outcome["status"] != "skipped":
-            console.print(f"  {outcome['org_uuid']}/{outcome['request']}: {outcome['status']} -> {outcome['status_key']}")
+            request = f"{outcome['org_uuid']}/{outcome['request']}"
+            console.print(f"  {request}: {outcome['status']} -> {outcome['status_key']}")

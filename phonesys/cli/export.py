@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,12 +20,12 @@ class Format(str, Enum):
 
 FormatOption = Annotated[Format, typer.Option("--format", help="csv (Excel-safe, UTF-8 with BOM) or "
                                               "parquet (raw values, for data tools).")]
-OutputOption = Annotated[Optional[Path], typer.Option("--output", "-o", help="Also save a local copy "
+OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Also save a local copy "
                                                       "here (a directory keeps the export's name).")]
 
 
 def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: bool, **options: bool) -> None:
-    from phonesys import exports
+    from phonesys.jobs import exports
     from phonesys.settings import load_settings
     from phonesys.storage.objects import open_object_store
 

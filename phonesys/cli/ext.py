@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,11 +16,11 @@ def provision(
     org: OrgArg,
     start: Annotated[str, typer.Option("--start", "-s", help="First ext key, 3-5 digits.")],
     count: Annotated[int, typer.Option("--count", "-n", help="How many extensions to create.")] = 1,
-    user: Annotated[Optional[str], typer.Option("--user", "-u", help="Assign this user (identity UUID or "
+    user: Annotated[str | None, typer.Option("--user", "-u", help="Assign this user (identity UUID or "
                                                 "exact name) to the new extension.")] = None,
-    addons: Annotated[Optional[list[str]], typer.Option("--addon", "-a", metavar="SKU", help="Give it "
+    addons: Annotated[list[str] | None, typer.Option("--addon", "-a", metavar="SKU", help="Give it "
                                                         "this add-on; repeat for several.")] = None,
-    number: Annotated[Optional[str], typer.Option("--number", metavar="NUMBER",
+    number: Annotated[str | None, typer.Option("--number", metavar="NUMBER",
                                                                 help="Give it this available number.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -52,12 +52,12 @@ def provision(
 @app.command("list")
 def list_extensions(
     org: OrgArg,
-    has_user: Annotated[Optional[bool], typer.Option("--has-user/--no-user", help="Only with / without a user.",
+    has_user: Annotated[bool | None, typer.Option("--has-user/--no-user", help="Only with / without a user.",
                                                      show_default=False)] = None,
-    has_number: Annotated[Optional[bool], typer.Option("--has-number/--no-number",
-                                                       help="Only with / without a number.", show_default=False)] = None,
-    addon: Annotated[Optional[str], typer.Option("--addon", help="Only extensions holding this add-on.")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="At most this many rows.")] = None,
+    has_number: Annotated[bool | None, typer.Option(
+        "--has-number/--no-number", help="Only with / without a number.", show_default=False)] = None,
+    addon: Annotated[str | None, typer.Option("--addon", help="Only extensions holding this add-on.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many rows.")] = None,
     as_json: JsonOption = False,
 ) -> None:
     """List extensions in key order, with user, number and add-ons.
@@ -122,7 +122,7 @@ def unassign_user(org: OrgArg, ext: ExtArg, as_json: JsonOption = False) -> None
 @app.command("set-addons")
 def set_addons(
     org: OrgArg, ext: ExtArg,
-    skus: Annotated[Optional[list[str]], typer.Argument(metavar="[SKU]...", help="Add-on names; none clears "
+    skus: Annotated[list[str] | None, typer.Argument(metavar="[SKU]...", help="Add-on names; none clears "
                                                         "all add-ons.", show_default=False)] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -140,7 +140,7 @@ def set_addons(
 @app.command("set-number")
 def set_number(
     org: OrgArg, ext: ExtArg,
-    number: Annotated[Optional[str], typer.Argument(help="E.164 number the org owns, e.g. +6560000001.",
+    number: Annotated[str | None, typer.Argument(help="E.164 number the org owns, e.g. +6560000001.",
                                                     show_default=False)] = None,
     clear: Annotated[bool, typer.Option("--clear", help="Remove the extension's number.")] = False,
     as_json: JsonOption = False,
@@ -163,8 +163,8 @@ def set_number(
 @app.command("edit")
 def edit(
     org: OrgArg, ext: ExtArg,
-    key: Annotated[Optional[str], typer.Option("--key", help="New ext key, 3-5 digits.")] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="Directory name, at most 100 characters; "
+    key: Annotated[str | None, typer.Option("--key", help="New ext key, 3-5 digits.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Directory name, at most 100 characters; "
                                                 "'' resets it to the user's name.")] = None,
     as_json: JsonOption = False,
 ) -> None:

@@ -34,7 +34,7 @@ def serve(limit: Annotated[int | None, typer.Option("--limit", min=1, help="Most
 
     Example: PREFECT_API_URL=http://127.0.0.1:4200/api phonesys serve
     """
-    from phonesys.serve import serve_all
+    from phonesys.jobs.serve import serve_all
 
     with_prefect(False, lambda: serve_all(limit))
 
@@ -51,7 +51,7 @@ def notify(key: Annotated[str, typer.Argument(metavar="KEY", help="Object key re
 
     Example: phonesys notify incoming/0b9f6a1e-4c7d-4e1a-9d55-1b7e2f1c8e01/june-hires/request.json
     """
-    from phonesys.events import notify_object_created
+    from phonesys.jobs.events import notify_object_created
 
     event = with_prefect(as_json, lambda: notify_object_created(key))
     if as_json:
@@ -62,7 +62,7 @@ def notify(key: Annotated[str, typer.Argument(metavar="KEY", help="Object key re
 
 def with_prefect(as_json: bool, action: Callable[[], T]) -> T:
     """``attempt`` plus the Prefect API's own failure: one line (or JSON) and exit status 69."""
-    from phonesys.prefect_api import PrefectUnavailable
+    from phonesys.jobs.prefect_api import PrefectUnavailable
 
     try:
         return attempt(as_json, action)

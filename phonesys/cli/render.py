@@ -18,7 +18,8 @@ def usage_table(usage: dict) -> None:
     numbers = usage["numbers"]
     table.add_row("numbers", *(str(numbers[k]) for k in ("total", "assigned", "held", "available")))
     people = usage["users"]
-    table.add_row("users (assigned / unassigned)", *(str(people[k]) for k in ("total", "assigned", "held", "unassigned")))
+    columns = ("total", "assigned", "held", "unassigned")
+    table.add_row("users (assigned / unassigned)", *(str(people[k]) for k in columns))
     console.print(table)
     if any(pool["held"] for pool in (usage["base_licenses"], *usage["addons"].values())):
         console.print("held: reserved by templates in progress until their rows are assigned "

@@ -6,7 +6,7 @@ import codecs
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -26,7 +26,7 @@ class By(str, Enum):
 
 def sample_csv(
     by: Annotated[By, typer.Option("--by", help="Identify users by name or by Identity UUID.")] = By.name,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Write a sample upload file: Ext Key (3-5 digits), User's Name or Identity UUID, Number (optional).
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -14,7 +14,7 @@ app = typer.Typer(help="Bulk assignment templates: a name, add-ons for every row
                        "files.", no_args_is_help=True)
 TemplateArg = Annotated[str, typer.Argument(metavar="TEMPLATE", help="Template UUID (see `phonesys "
                                              "template list ORG`).", show_default=False)]
-AddonOption = Annotated[Optional[list[str]], typer.Option("--addon", "-a", help="Add-on every row gets; "
+AddonOption = Annotated[list[str] | None, typer.Option("--addon", "-a", help="Add-on every row gets; "
                                                           "repeat for several.", show_default=False)]
 
 
@@ -31,7 +31,7 @@ def create(org: OrgArg, name: Annotated[str, typer.Option("--name", help="Templa
 
 
 @app.command("list")
-def list_(org: OrgArg, search: Annotated[Optional[str], typer.Option("--search", help="Part of a name "
+def list_(org: OrgArg, search: Annotated[str | None, typer.Option("--search", help="Part of a name "
                                                                       "or UUID.")] = None,
           as_json: JsonOption = False) -> None:
     """List an organization's templates: UUID, name, total users, status.
@@ -73,7 +73,7 @@ def show(template: TemplateArg, as_json: JsonOption = False) -> None:
 
 
 @app.command("users")
-def users(template: TemplateArg, limit: Annotated[Optional[int], typer.Option("--limit", min=1)] = None,
+def users(template: TemplateArg, limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
           as_json: JsonOption = False) -> None:
     """List the users (rows) of a draft or in-progress template.
 
@@ -110,7 +110,7 @@ def rename(template: TemplateArg,
 
 @app.command("set-addons")
 def set_addons(template: TemplateArg,
-               skus: Annotated[Optional[list[str]], typer.Argument(metavar="[SKU]...", help="Add-ons every "
+               skus: Annotated[list[str] | None, typer.Argument(metavar="[SKU]...", help="Add-ons every "
                                                                    "row gets; none clears them.")] = None,
                as_json: JsonOption = False) -> None:
     """Replace a draft template's add-ons.
@@ -125,7 +125,7 @@ def set_addons(template: TemplateArg,
 
 @app.command("duplicate")
 def duplicate(template: TemplateArg,
-              name: Annotated[Optional[str], typer.Option("--name", help="Name of the copy.")] = None,
+              name: Annotated[str | None, typer.Option("--name", help="Name of the copy.")] = None,
               failed_only: Annotated[bool, typer.Option("--failed-only", help="Copy only the rows whose "
                                                         "assignment failed, to fix and start again.")] = False,
               as_json: JsonOption = False) -> None:
@@ -165,9 +165,9 @@ def delete(template: TemplateArg, as_json: JsonOption = False) -> None:
 
 @app.command("upload")
 def upload(template: TemplateArg,
-           files: Annotated[Optional[list[Path]], typer.Argument(metavar="[FILE]...", help="Local CSV files.",
+           files: Annotated[list[Path] | None, typer.Argument(metavar="[FILE]...", help="Local CSV files.",
                                                                  show_default=False)] = None,
-           keys: Annotated[Optional[list[str]], typer.Option("--key", "-k", help="A CSV already in object "
+           keys: Annotated[list[str] | None, typer.Option("--key", "-k", help="A CSV already in object "
                                                              "storage (key under PHONESYS_STORAGE_URL); repeatable.",
                                                              show_default=False)] = None,
            as_json: JsonOption = False) -> None:
@@ -179,9 +179,9 @@ def upload(template: TemplateArg,
 
     Example: phonesys template upload 7c1d...9a sales-1.csv sales-2.csv
     """
+    from phonesys.jobs.uploads import UploadSource, upload_files
     from phonesys.rules.errors import Problem, Refused
     from phonesys.settings import load_settings
-    from phonesys.uploads import UploadSource, upload_files
     from phonesys.storage.objects import open_object_store
 
     def action() -> dict:

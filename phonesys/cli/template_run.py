@@ -2,21 +2,28 @@
 
 Exit status of ``start``: 0 every row assigned (or a dry run that would succeed), 1 refused,
 3 finished with failed rows, 70 the flow itself failed (rerun ``start --resume`` to finish it).
-A start handed to a served deployment (``phonesys.handoff``) without ``--wait`` exits 0 once the
+A start handed to a served deployment (``phonesys.jobs.handoff``) without ``--wait`` exits 0 once the
 run is accepted; with ``--wait`` it follows the run and keeps the same contract.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from phonesys.cli.common import JsonOption, attempt, console, err_console, inventory, print_json, run
 from phonesys.cli.template import TemplateArg, app
+from phonesys.jobs.bulk_job import RowCounts
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
+    from sqlalchemy import Engine
 
 EXIT_ROWS_FAILED, EXIT_FLOW_FAILED = 3, 70
 
@@ -68,68 +75,45 @@ def start(
     _run_and_report(engine, template, chunk_size if resume else None, wait, as_json, foreground)
 
 
-def _resumable(engine, template_ref: str) -> str:
-    """Only an in-progress template can be resumed; its flow run finishes the pending rows."""
-    from phonesys.rules.errors import Problem, Refused
-    from phonesys.storage.inventory.template_views import template_detail
+def _resumable(engine: Engine, template_ref: str) -> str:
+    from phonesys.jobs.bulk_run import resumable
 
-    detail = template_detail(engine, template_ref, action="report")
-    if detail["status"] != "in_progress":
-        raise Refused(Problem("template-not-in-progress", f"Template {detail['uuid']} is {detail['status']}; "
-                              "only an in-progress template can be resumed.", "template", template_ref))
-    return detail["uuid"]
+    return resumable(engine, template_ref)
 
 
-def _run_and_report(engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool,
+def _run_and_report(engine: Engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool,
                     foreground: bool = False) -> None:
-    from phonesys.handoff import served_deployment
-    from phonesys.runner import run_flow_in_foreground
+    """Render a run: a progress bar while it runs (``--wait``, not ``--json``), then its outcome."""
+    from phonesys.jobs.bulk_run import HandedOff, run_template
 
-    deployment = None if foreground else served_deployment()
-    if deployment is not None:
-        _hand_off(engine, template_uuid, chunk_size, wait, as_json, deployment)
+    def announce(handed: HandedOff) -> None:
+        if not as_json:
+            err_console.print(f"Handed off to deployment {handed.deployment}: flow run {handed.flow_run_name} "
+                              f"({handed.flow_run_id}) {handed.url or ''}".rstrip())
+
+    with _progress_bar(enabled=wait and not as_json) as on_progress:
+        end = run_template(engine, template_uuid, chunk_size, foreground=foreground, wait=wait,
+                           on_progress=on_progress, on_handoff=announce)
+    if isinstance(end, HandedOff):
+        _print_submitted(template_uuid, end.as_dict(), as_json)
         return
-    work = lambda: run_flow_in_foreground(template_uuid, chunk_size)
-    state = _with_progress(engine, template_uuid, work) if wait and not as_json else work()
-    _finish(engine, template_uuid, state, as_json)
+    extra = {"handed_off": True, **end.handed_off.as_dict()} if end.handed_off else None
+    _finish(engine, template_uuid, end.state, end.decided, as_json, extra)
 
 
-def _with_progress(engine, template_uuid: str, work):
-    """Run ``work`` under a progress bar fed by the ledger, whichever process assigns the rows."""
-    from phonesys.runner import follow
-    from phonesys.storage.inventory.jobs import status_counts
-
-    total = sum(status_counts(engine, template_uuid).values())
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Callable[[RowCounts], None] | None]:
+    """A bar fed by the ledger's counts, whichever process assigns the rows; None when not wanted."""
+    if not enabled:
+        yield None
+        return
     with Progress(TextColumn("assigning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=False) as bar:
-        task = bar.add_task("rows", total=total)
-        return follow(engine, template_uuid, work, lambda c: bar.update(task, completed=c["assigned"] + c["failed"]))
+        task = bar.add_task("rows", total=None)
+        yield lambda counts: bar.update(task, total=counts.rows, completed=counts.decided)
 
 
-def _hand_off(engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool, deployment) -> None:
-    """Submit the run to the served deployment; with ``wait`` follow it to its final state."""
-    from phonesys.handoff import BULK_DEPLOYMENT, run_url, submit, wait_for_final_state
-    from phonesys.runner import run_tags
-    from phonesys.storage.inventory.jobs import template_names
-    from phonesys.storage.inventory.template_views import template_detail
-
-    org_uuid = template_detail(engine, template_uuid, action="duplicate")["org_uuid"]
-    flow_run = submit(deployment, template_uuid, chunk_size, run_name=" / ".join(template_names(engine, template_uuid)),
-                      tags=run_tags(org_uuid))
-    run = {"flow_run_id": str(flow_run.id), "flow_run_name": flow_run.name, "url": run_url(flow_run),
-           "deployment": BULK_DEPLOYMENT}
-    if not wait:
-        _print_submitted(template_uuid, run, as_json)
-        return
-    if not as_json:
-        err_console.print(f"Handed off to deployment {run['deployment']}: flow run {run['flow_run_name']} "
-                          f"({run['flow_run_id']}) {run['url'] or ''}".rstrip())
-    work = lambda: wait_for_final_state(flow_run.id)
-    state = _with_progress(engine, template_uuid, work) if not as_json else work()
-    _finish(engine, template_uuid, state, as_json, {"handed_off": True, **run})
-
-
-def _print_submitted(template_uuid: str, run: dict, as_json: bool) -> None:
+def _print_submitted(template_uuid: str, run: dict[str, Any], as_json: bool) -> None:
     """Without --wait a handed-off start ends here: the run is accepted, its outcome comes later."""
     if as_json:
         print_json({"ok": True, "uuid": template_uuid, "status": "in_progress", "handed_off": True, **run})
@@ -139,12 +123,10 @@ def _print_submitted(template_uuid: str, run: dict, as_json: bool) -> None:
     console.print(f"  follow it: {run['url'] or 'the Prefect UI'}, or `phonesys template report {template_uuid}`")
 
 
-def _finish(engine, template_uuid: str, state, as_json: bool, extra: dict | None = None) -> None:
+def _finish(engine: Engine, template_uuid: str, state: State, decided: bool, as_json: bool,
+            extra: dict[str, Any] | None = None) -> None:
     """Print the outcome; exit 3 when rows failed (Partially completed, Rolled back), 70 when the
     run itself did not finish its rows (Failed, Crashed, never picked up)."""
-    from phonesys.run_states import rows_decided
-
-    decided = rows_decided(state)
     summary = {**_summary(engine, template_uuid), **(extra or {}), "flow_state": state.name,
                "message": str(state.message or "")}
     _print_summary(summary) if not as_json else print_json({"ok": decided, **summary})
@@ -158,7 +140,7 @@ def _finish(engine, template_uuid: str, state, as_json: bool, extra: dict | None
 
 @app.command("report")
 def report(template: TemplateArg,
-           output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Save the report CSV here.")] = None,
+           output: Annotated[Path | None, typer.Option("--output", "-o", help="Save the report CSV here.")] = None,
            as_json: JsonOption = False) -> None:
     """Summarise a started template: counts per status, failed rows, report and export files.
 
@@ -167,19 +149,13 @@ def report(template: TemplateArg,
     run(as_json, lambda: _summary(inventory(), template, output, action="report"), _print_summary)
 
 
-def _summary(engine, template_ref: str, output: Path | None = None, action: str = "show") -> dict:
-    from phonesys.reports import report_location
-    from phonesys.storage.inventory.jobs import failed_rows, status_counts
-    from phonesys.storage.inventory.template_views import template_detail
+def _summary(engine: Engine, template_ref: str, output: Path | None = None, action: str = "show") -> dict[str, Any]:
+    from phonesys.jobs.bulk_run import template_summary
 
-    detail = template_detail(engine, template_ref, action=action)
-    files = report_location(engine, detail, output)
-    return {"uuid": detail["uuid"], "name": detail["name"], "status": detail["status"],
-            "counts": status_counts(engine, detail["uuid"]), "failed_rows": failed_rows(engine, detail["uuid"], 50),
-            **files}
+    return template_summary(engine, template_ref, output, action)
 
 
-def _print_summary(summary: dict) -> None:
+def _print_summary(summary: dict[str, Any]) -> None:
     counts = summary["counts"]
     state = f" (run {summary['flow_state']}: {summary['message']})" if summary.get("flow_state") else ""
     console.print(f"{summary['name']} ({summary['uuid']}): {summary['status']}{state}")
@@ -194,7 +170,7 @@ def _print_summary(summary: dict) -> None:
             console.print(f"  {label.replace('_', ' ')}: {summary[label]}")
 
 
-def _print_plan(plan: dict) -> None:
+def _print_plan(plan: dict[str, Any]) -> None:
     for problem in plan["problems"]:
         where = ":".join(str(problem[k]) for k in ("file", "row") if problem.get(k) is not None)
         err_console.print(f"error {where + ': ' if where else ''}{problem['code']}: {problem['message']}",

@@ -47,7 +47,7 @@ class PhonesysError(Exception):
 class Refused(PhonesysError):
     """A request was refused as a whole; ``problems`` lists every reason at once."""
 
-    def __init__(self, problems: list[Problem] | Problem, details: dict | None = None):
+    def __init__(self, problems: list[Problem] | Problem, details: dict[str, Any] | None = None):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
         self.details = details or {}  # extra facts for the caller, e.g. where an errors file went
         if not self.problems:

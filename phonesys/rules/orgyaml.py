@@ -28,7 +28,6 @@ from yaml.events import (
     MappingStartEvent,
     NodeEvent,
     ScalarEvent,
-    SequenceStartEvent,
 )
 from yaml.parser import Parser
 from yaml.reader import Reader

@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, literal, select, update
 
-from phonesys.rules.errors import Problem, Refused
 from phonesys.failpoints import failpoint
+from phonesys.rules.errors import Problem, Refused
 from phonesys.rules.status import DRAFT
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.decide import RowDecision, decide_rows, pending_rows

@@ -15,11 +15,11 @@ from sqlalchemy import Connection, Engine, and_, func, select, update
 
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.status import COMPLETED, DRAFT, IN_PROGRESS
+from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
 from phonesys.storage.inventory.decide import gather_facts, inventory_problem
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
-from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.schema import organizations, template_files, template_rows, templates
 from phonesys.storage.inventory.templates import get_template, locked_template
 
@@ -75,8 +75,9 @@ def preflight(connection: Connection, template, rows: list) -> dict:
         if problem is not None:
             problems.append(Problem(problem.code, problem.message, problem.field, None, row.row_number,
                                     row.file_name))
-        plan_rows.append({"file": row.file_name, "row": row.row_number, "ext_key": row.ext_key, "user_name": row.user_name, "identity_uuid": row.identity_uuid,
-                          "number": row.number, "addons": skus, "ok": problem is None})
+        plan_rows.append({"file": row.file_name, "row": row.row_number, "ext_key": row.ext_key,
+                          "user_name": row.user_name, "identity_uuid": row.identity_uuid, "number": row.number,
+                          "addons": skus, "ok": problem is None})
     pools = {"base_licenses": {"available_before": facts.base_left, "available_after": facts.base_left - len(rows)},
              **{sku: {"available_before": left, "available_after": left - len(rows)}
                 for sku, left in facts.addons_left.items()}}
@@ -142,8 +143,8 @@ def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[d
                                   .join(template_files, template_files.c.id == template_rows.c.file_id).where(
             template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
             .order_by(template_rows.c.id).limit(limit)).all()
-    return [{"file": r.file_name, "row": r.row_number, "ext_key": r.ext_key, "user_name": r.user_name, "number": r.number,
-             "code": r.reason_code, "reason": r.reason} for r in rows]
+    return [{"file": r.file_name, "row": r.row_number, "ext_key": r.ext_key, "user_name": r.user_name,
+             "number": r.number, "code": r.reason_code, "reason": r.reason} for r in rows]
 
 
 def failure_codes(engine: Engine, template_uuid: str) -> dict[str, int]:

@@ -77,7 +77,8 @@ def resolve_user(connection: Connection, org_uuid: str, user_ref: str) -> Row:
                                "user", user_ref))
     if len(matches) > 1:
         candidates = ", ".join(f"{m.name} ({m.identity_uuid})" for m in matches[:10])
-        raise Refused(Problem("user-name-ambiguous", f"'{user_ref}' matches {len(matches) if len(matches) <= 10 else 'more than 10'} "
+        how_many = len(matches) if len(matches) <= 10 else "more than 10"
+        raise Refused(Problem("user-name-ambiguous", f"'{user_ref}' matches {how_many} "
                               f"users: {candidates}; use the Identity UUID instead.", "user", user_ref))
     return matches[0]
 

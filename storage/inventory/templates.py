@@ -11,20 +11,20 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
 
 from phonesys.rules.errors import NotFound, Problem, Refused, refuse_if
-from phonesys.rules.values import check_sku, check_template_name, check_uuid
 from phonesys.rules.status import COMPLETED, DRAFT, require_allowed
 from phonesys.rules.validation.model import TEMPLATE_ROW_LIMIT
+from phonesys.rules.values import check_sku, check_template_name, check_uuid
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import addon_problems
 from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
 from phonesys.storage.inventory.still_assignable import Taken, split_rows, taken_now
-
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class AcceptedFile:
     rows: pa.Table  # row, ext_key, identity_uuid, user_name, number
 
 
-def get_template(connection: Connection, template_ref: str) -> object:
+def get_template(connection: Connection, template_ref: str) -> Row[Any]:
     checked = check_uuid(template_ref, "template")
     if isinstance(checked, Problem):
         raise Refused(Problem("template-uuid-invalid", f"Template '{template_ref}' is not a valid UUID; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import Integer, Engine, cast, exists, func, select
+from sqlalchemy import Engine, Integer, cast, exists, func, select
 
 from phonesys.rules.values import DIRECTORY_NAME_MAX
 from phonesys.storage.inventory.engine import read_transaction

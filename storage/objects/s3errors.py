@@ -14,13 +14,15 @@ from contextlib import contextmanager
 from boto3.exceptions import RetriesExceededError
 from botocore.exceptions import (
     ClientError,
-    ConnectionError as BotoConnectionError,
     CredentialRetrievalError,
     HTTPClientError,
     IncompleteReadError,
     NoCredentialsError,
     PartialCredentialsError,
     SSLError,
+)
+from botocore.exceptions import (
+    ConnectionError as BotoConnectionError,
 )
 from s3transfer.exceptions import RetriesExceededError as TransferRetriesExceededError
 

@@ -18,8 +18,8 @@ import difflib
 from dataclasses import dataclass
 
 from phonesys.rules.errors import Problem
-from phonesys.rules.values import name_key
 from phonesys.rules.validation.model import IdentifierKind
+from phonesys.rules.values import name_key
 
 EXT_KEY, USER_NAME, IDENTITY_UUID, NUMBER = "Ext Key", "User's Name", "Identity UUID", "Number"
 _COLUMNS = {name_key(label): label for label in (EXT_KEY, USER_NAME, IDENTITY_UUID, NUMBER)}

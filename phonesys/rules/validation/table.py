@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from phonesys.rules.errors import Problem
-from phonesys.rules.values import name_key
 from phonesys.rules.validation.header import Layout, column_letter
+from phonesys.rules.values import name_key
 
 UPLOAD_SCHEMA = pa.schema([("row", pa.int32()), ("ext_key", pa.string()), ("user", pa.string()),
                            ("number", pa.string()), ("name_key", pa.string())])

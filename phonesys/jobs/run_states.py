@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from prefect.states import Completed, Failed, State
+from prefect.client.schemas.objects import State
+from prefect.states import Completed, Failed
+
+from phonesys.jobs.bulk_job import JobOutcome, Policy
 
 NOTHING_FOUND = "nothing-found"  # tag of a scan run that claimed no request: filter it out of the runs list
 PARTIAL = "Partially completed"
@@ -28,25 +31,17 @@ ROLLED_BACK = "Rolled back"
 CAUSES_HIDDEN = {"rolled-back", "not-attempted"}  # consequences of the real causes, not causes
 
 
-def verdict(policy: str, counts: dict) -> str:
-    """``completed``, ``partially-completed`` or ``failed`` (rolled back): the outcome's one word."""
-    if not counts["failed"]:
-        return "completed"
-    return "failed" if policy == "all-or-nothing" else "partially-completed"
-
-
-def bulk_state(policy: str, result: dict[str, Any]) -> State:
-    """The final state of a bulk run whose rows are all decided (``result`` holds counts and codes)."""
-    rows = result["assigned"] + result["failed"] + result["pending"]
-    outcome = verdict(policy, result)
-    if outcome == "completed":
-        return Completed(message=f"{result['assigned']} of {rows} rows assigned", data=result)
-    causes = codes_text(result.get("codes", {}))
-    if outcome == "failed":
-        return Failed(name=ROLLED_BACK, data=result,
-                      message=f"all-or-nothing: rows failed ({causes}); all {rows} rows rolled back, nothing changed")
+def bulk_state(policy: Policy, outcome: JobOutcome) -> State:
+    """The final state of a bulk run whose rows are all decided; its data is ``outcome.as_dict()``."""
+    counts, result, verdict = outcome.counts, outcome.as_dict(), outcome.verdict(policy)
+    if verdict == "completed":
+        return Completed(message=f"{counts.assigned} of {counts.rows} rows assigned", data=result)
+    causes = codes_text(outcome.codes)
+    if verdict == "failed":
+        return Failed(name=ROLLED_BACK, data=result, message=f"all-or-nothing: rows failed ({causes}); "
+                      f"all {counts.rows} rows rolled back, nothing changed")
     return Completed(name=PARTIAL, data=result,
-                     message=f"{result['assigned']} of {rows} rows assigned, {result['failed']} failed ({causes})")
+                     message=f"{counts.assigned} of {counts.rows} rows assigned, {counts.failed} failed ({causes})")
 
 
 def codes_text(codes: dict[str, int]) -> str:

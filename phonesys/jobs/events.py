@@ -19,7 +19,7 @@ from phonesys.storage.objects.keys import check_key
 if TYPE_CHECKING:
     from prefect.events import Event
 
-OBJECT_CREATED = "phonesys.dropfolder.object-created"
+OBJECT_CREATED = "phonesys.jobs.dropfolder.object-created"
 RESOURCE_PREFIX = "phonesys.object."
 MANIFEST_NAME = "request.json"
 
@@ -43,7 +43,7 @@ def send(event: Event, attempts: int = 3) -> None:
     of the websocket checkpoint); PrefectUnavailable if it could not."""
     from prefect.events.clients import get_events_client
 
-    from phonesys.prefect_api import configured_api_url, unavailable
+    from phonesys.jobs.prefect_api import configured_api_url, unavailable
 
     async def deliver() -> None:
         async with get_events_client(reconnection_attempts=attempts) as client:
@@ -57,7 +57,7 @@ def send(event: Event, attempts: int = 3) -> None:
 
 def notify_object_created(key: str) -> Event:
     """Check ``key`` and the API, then announce the key; returns the event sent (its id is the receipt)."""
-    from phonesys.prefect_api import require_api
+    from phonesys.jobs.prefect_api import require_api
 
     event = object_created_event(key)
     require_api()

@@ -26,10 +26,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from phonesys.prefect_api import configured_api_url
+from phonesys.jobs.prefect_api import configured_api_url
+from phonesys.settings import DEFAULT_BULK_JOBS
 
 GLOBAL_LIMIT = "phonesys-bulk-jobs"
-DEFAULT_BULK_JOBS = 4
 LEASE_SECONDS = 60  # the shortest lease Prefect accepts; renewed every 45 s while the job is alive
 _skipped: list[str] = []  # why the limits were skipped, once logged (log once per process)
 
@@ -91,10 +91,10 @@ def _log_skip_once(reason: str) -> None:
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
-    from prefect.logging import get_run_logger
     from prefect.exceptions import MissingContextError
+    from prefect.logging import get_run_logger
 
     try:
         return get_run_logger()
     except MissingContextError:
-        return logging.getLogger("phonesys.limits")
+        return logging.getLogger("phonesys.jobs.limits")

@@ -11,13 +11,13 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from phonesys.dropfolder import Outcome, RequestRef, read_manifest, settle, upload_keys
+from phonesys.jobs.dropfolder import Outcome, RequestRef, read_manifest, settle, upload_keys
+from phonesys.jobs.uploads import UploadSource, upload_files
 from phonesys.rules.errors import Refused
-from phonesys.uploads import UploadSource, upload_files
 from phonesys.storage.inventory import dropfolder as ledger
 from phonesys.storage.inventory.jobs import start_job
-from phonesys.storage.inventory.templates import create_template, delete_template
 from phonesys.storage.inventory.template_views import template_detail
+from phonesys.storage.inventory.templates import create_template, delete_template
 
 
 def process_request(engine: Engine, store, ref: RequestRef,

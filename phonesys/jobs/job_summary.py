@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
 
-def summary_markdown(job: dict, counts: dict, before: dict, after: dict, report: dict, export: dict) -> str:
-    lines = [f"# Bulk assignment: {job['template_name']}",
-             f"Organization **{job['org_name']}** (`{job['org_uuid']}`), template `{job['template_uuid']}`, "
-             f"policy `{job['policy']}`.", "",
+from phonesys.jobs.bulk_job import Job, JobOutcome
+
+Pool = dict[str, Any]
+
+
+def summary_markdown(job: Job, outcome: JobOutcome, before: dict[str, Any], after: dict[str, Any]) -> str:
+    lines = [f"# Bulk assignment: {job.template_name}",
+             f"Organization **{job.org_name}** (`{job.org_uuid}`), template `{job.template_uuid}`, "
+             f"policy `{job.policy}`.", "",
              "| status | rows |", "|---|---|"]
-    lines += [f"| {status} | {counts[status]} |" for status in ("assigned", "failed", "pending")]
+    lines += [f"| {status} | {count} |" for status, count in outcome.counts.as_dict().items()]
     lines += ["", "| license pool | used before | used after | available after |", "|---|---|---|---|"]
     for label, pool_before, pool_after in _pools(before, after):
         lines.append(f"| {label} | {pool_before['used']} | {pool_after['used']} | {pool_after['available']} |")
+    report, export = outcome.report, outcome.export
     lines += ["", f"Report: `{report['location']}` ({report['rows']} rows)",
               f"Provisioned-extension export: `{export['location']}` ({export['rows']} rows)"]
     return "\n".join(lines) + "\n"
 
 
-def _pools(before: dict, after: dict):
+def _pools(before: dict[str, Any], after: dict[str, Any]) -> Iterator[tuple[str, Pool, Pool]]:
     yield "Phone System base licenses", before["base_licenses"], after["base_licenses"]
     for sku, pool in after["addons"].items():
         yield f"add-on: {sku}", before["addons"].get(sku, pool), pool

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun, State
@@ -39,7 +40,7 @@ def served_deployment(name: str = BULK_DEPLOYMENT) -> DeploymentResponse | None:
     is always the safe answer, and it reports a real connection problem itself."""
     from prefect.client.orchestration import get_client
 
-    from phonesys.prefect_api import configured_api_url
+    from phonesys.jobs.prefect_api import configured_api_url
 
     if not configured_api_url():
         return None
@@ -60,8 +61,9 @@ def submit(deployment: DeploymentResponse, template_uuid: str, chunk_size: int |
     parameters: dict[str, Any] = {"template_uuid": template_uuid}
     if chunk_size is not None:
         parameters["chunk_size"] = chunk_size
-    return run_deployment(deployment.id, parameters={"parameters": parameters}, timeout=0, as_subflow=False,
-                          flow_run_name=run_name, tags=tags or [])
+    flow_run = run_deployment(deployment.id, parameters={"parameters": parameters}, timeout=0, as_subflow=False,
+                              flow_run_name=run_name, tags=tags or [])
+    return cast("FlowRun", flow_run)  # called from sync code: the run itself, not a coroutine
 
 
 def run_url(flow_run: FlowRun) -> str | None:
@@ -71,7 +73,7 @@ def run_url(flow_run: FlowRun) -> str | None:
     return url_for(flow_run)
 
 
-def wait_for_final_state(flow_run_id, interval: float = 1.0, start_timeout: float = START_TIMEOUT) -> State:
+def wait_for_final_state(flow_run_id: UUID | str, interval: float = 1.0, start_timeout: float = START_TIMEOUT) -> State:
     """Poll the API until the run is in a final state (completed, failed, crashed, cancelled).
 
     A run nobody picks up (the serving process stopped right after the check) stays Scheduled, then
@@ -81,7 +83,7 @@ def wait_for_final_state(flow_run_id, interval: float = 1.0, start_timeout: floa
     deadline = time.monotonic() + start_timeout
     with get_client(sync_client=True) as client:
         while True:
-            state = client.read_flow_run(flow_run_id).state
+            state = client.read_flow_run(UUID(str(flow_run_id))).state
             if state is not None and (state.is_final() or (state.is_scheduled() and time.monotonic() > deadline)):
                 return state
             time.sleep(interval)

@@ -1,7 +1,7 @@
 """``phonesys serve``: every deployment of prefect.yaml, served from this one process.
 
-The deployments come from prefect.yaml through ``phonesys.deployments``; the API is checked first
-(``phonesys.prefect_api``) so a missing or unreachable server is one clear line, not a traceback
+The deployments come from prefect.yaml through ``phonesys.jobs.deployments``; the API is checked first
+(``phonesys.jobs.prefect_api``) so a missing or unreachable server is one clear line, not a traceback
 from deep inside the runner.
 """
 
@@ -15,8 +15,8 @@ def serve_all(limit: int | None = None) -> None:
     late runs behind; starting it again resumes them."""
     import prefect
 
-    from phonesys.deployments import runner_deployments
-    from phonesys.prefect_api import require_api
+    from phonesys.jobs.deployments import runner_deployments
+    from phonesys.jobs.prefect_api import require_api
 
     require_api()
     deployments = runner_deployments()

@@ -2,10 +2,11 @@
 
 The server and ``phonesys serve`` run in their own process groups, so the terminal's Ctrl-C reaches
 only this process: it asks ``phonesys serve`` to stop first (it pauses its schedules, which needs
-the server still up), then stops the server. Its data (SQLite database, logs) lives in ``$PHONESYS_HOME/prefect``, so runs and their
-artifacts are still in the UI after a restart. Tests start their servers through the same code.
+the server still up), then stops the server. Its data (SQLite database, logs) lives in
+``$PHONESYS_HOME/prefect``, so runs and their artifacts are still in the UI after a restart. Tests start
+their servers through the same code.
 
-Usage: python -m phonesys.localserver [--host 127.0.0.1] [--port 4200]
+Usage: python -m phonesys.jobs.localserver [--host 127.0.0.1] [--port 4200]
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def start_server(home: Path, host: str = "127.0.0.1", port: int = 4200) -> Local
 
 def wait_healthy(server: LocalServer, timeout: float = 120) -> None:
     """Block until ``/api/health`` answers; RuntimeError (with the log's end) if it dies or stalls."""
-    from phonesys.prefect_api import health_problem
+    from phonesys.jobs.prefect_api import health_problem
 
     deadline = time.monotonic() + timeout
     while (problem := health_problem(server.api_url)) is not None:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy import Engine, select
 
+from phonesys.jobs.exports import export_timestamp
 from phonesys.rules.errors import Problem, Refused
-from phonesys.exports import export_timestamp
+from phonesys.rules.status import require_allowed
 from phonesys.rules.validation import (
     MAX_FILE_BYTES,
     TEMPLATE_ROWS_SCHEMA,
@@ -29,7 +30,6 @@ from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.schema import template_files, template_rows
 from phonesys.storage.inventory.snapshot import snapshot_from_inventory
 from phonesys.storage.inventory.templates import AcceptedFile, accept_files, get_template
-from phonesys.rules.status import require_allowed
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,9 @@ def upload_files(engine: Engine, store, template_ref: str, sources: list[UploadS
     if rejected:
         errors = [_write_errors(store, key, result) for key, result in rejected]
         raise Refused([p for _, r in rejected for p in r.problems], details={"errors_files": errors})
-    total = accept_files(engine, template.template_uuid, [
-        AcceptedFile(r.file_name, key, r.sha256, r.identifier_kind, r.rows) for (key, _, _), r in zip(fetched, results)])
+    accepted = [AcceptedFile(r.file_name, key, r.sha256, r.identifier_kind, r.rows)
+                for (key, _, _), r in zip(fetched, results)]
+    total = accept_files(engine, template.template_uuid, accepted)
     return {"uuid": template.template_uuid, "total_users": total,
             "files": [{"file_name": r.file_name, "rows": r.rows.num_rows, "identifier_kind": r.identifier_kind,
                        "object_key": key, "location": store.location(key)} for (key, _, _), r in zip(fetched, results)]}

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from phonesys import demo, demo_bulk
+from phonesys.jobs import demo, demo_bulk
+from phonesys.jobs.uploads import UploadSource, upload_files
 from phonesys.rules.errors import Refused
 from phonesys.settings import Settings
-from phonesys.uploads import UploadSource, upload_files
 from phonesys.storage.inventory.jobs import start_job, status_counts
 from phonesys.storage.inventory.templates import create_template
 from phonesys.storage.inventory.usage import org_usage
@@ -27,8 +27,9 @@ def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None],
     say(f"Created template 'Demo onboarding' ({template}) with add-on Call Recording")
     _upload_with_mistakes_then_fixed(engine, store, settings, template, say)
     plan = start_job(engine, template)
+    base = plan["pools"]["base_licenses"]
     say(f"Started: {len(plan['rows']):,} rows; base licenses available "
-        f"{plan['pools']['base_licenses']['available_before']:,} -> {plan['pools']['base_licenses']['available_after']:,}")
+        f"{base['available_before']:,} -> {base['available_after']:,}")
     say("Meanwhile another admin, by hand:")
     for line in demo_bulk.another_admin_meanwhile(engine):
         say(f"  {line}")
@@ -54,7 +55,7 @@ def _upload_with_mistakes_then_fixed(engine, store, settings: Settings, template
 
 
 def _run_flow(engine: Engine, template: str, progress: bool):
-    from phonesys.runner import follow, run_flow_in_foreground
+    from phonesys.jobs.runner import follow, run_flow_in_foreground
 
     if not progress:
         return run_flow_in_foreground(template)

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from phonesys.failpoints import failpoint
-from phonesys.exports import ExportResult, export_timestamp, write_file
+from phonesys.jobs.exports import ExportResult, export_timestamp, write_file
 from phonesys.storage.inventory.exports import REPORT_SCHEMA, report_batches
 
 REPORT_SUFFIX = "license_phonesystem_bulk_assignment_report"

@@ -3,7 +3,7 @@
 The flow runs in the foreground (against ``PREFECT_API_URL`` if set, else Prefect's temporary local
 server). Progress comes from the inventory's ledger, polled from a second thread, so the bar moves
 whatever process does the work: ``follow`` also watches a run handed to the served deployment
-(``phonesys.handoff`` decides when that happens).
+(``phonesys.jobs.handoff`` decides when that happens).
 """
 
 from __future__ import annotations
@@ -11,10 +11,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 
 from phonesys.storage.inventory.jobs import status_counts
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
+
+T = TypeVar("T")
 
 QUIET_PREFECT = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
                  "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
@@ -31,7 +37,7 @@ def run_tags(org_uuid: str) -> list[str]:
     return ["phonesys", "bulk-assignment", f"org:{org_uuid}"]
 
 
-def run_flow_in_foreground(template_uuid: str, chunk_size: int | None = None, org_uuid: str | None = None):
+def run_flow_in_foreground(template_uuid: str, chunk_size: int | None = None, org_uuid: str | None = None) -> State:
     """Run the flow to its end in this process; returns the final Prefect state."""
     quiet_prefect()
     from prefect import tags
@@ -49,11 +55,11 @@ def _org_of(template_uuid: str) -> str:
     from phonesys.storage.inventory.templates import get_template
 
     with read_transaction(open_engine(load_settings().inventory_url)) as connection:
-        return get_template(connection, template_uuid).org_uuid
+        return str(get_template(connection, template_uuid).org_uuid)
 
 
-def follow(engine: Engine, template_uuid: str, work: Callable[[], object],
-           on_progress: Callable[[dict], None], interval: float = 0.3):
+def follow(engine: Engine, template_uuid: str, work: Callable[[], T],
+           on_progress: Callable[[dict[str, int]], None], interval: float = 0.3) -> T:
     """Run ``work`` while reporting the ledger's counts to ``on_progress`` until it returns."""
     done = threading.Event()
 

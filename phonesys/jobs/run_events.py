@@ -3,7 +3,7 @@
 | event | resource | payload |
 |---|---|---|
 | ``phonesys.template.started`` | ``phonesys.template.<uuid>`` | rows, pending (fewer on a resume), policy |
-| ``phonesys.template.completed`` / ``partially-completed`` / ``failed`` | same | assigned, failed, pending, rows, codes, policy |
+| ``phonesys.template.{completed,partially-completed,failed}`` | same | assigned, failed, pending, rows, codes, policy |
 | ``phonesys.request.claimed`` | ``phonesys.request.<orgUuid>/<request>`` | request, manifest key |
 | ``phonesys.request.rejected`` | same | codes, problems, template (the manifest's name) |
 | ``phonesys.request.processed`` | same | status (draft or started), template UUID |
@@ -17,7 +17,12 @@ which also attaches the flow run, its tags and the task run they happened in.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from phonesys.jobs.bulk_job import Job, RowCounts
+
+if TYPE_CHECKING:
+    from prefect.events import Event
 
 TEMPLATE_PREFIX = "phonesys.template."
 REQUEST_PREFIX = "phonesys.request."
@@ -47,7 +52,8 @@ def request_resource(org_uuid: str, request: str) -> dict[str, str]:
     return _resource(f"{REQUEST_PREFIX}{org_uuid}/{request}", request)
 
 
-def emit(event: str, resource: dict[str, str], related: list[dict[str, str]], payload: dict[str, Any]):
+def emit(event: str, resource: dict[str, str], related: list[dict[str, str]],
+         payload: dict[str, Any]) -> Event | None:
     """Queue ``event`` for the Prefect API; never raises (a lost signal must not fail the work)."""
     from prefect.events import emit_event
 
@@ -57,19 +63,18 @@ def emit(event: str, resource: dict[str, str], related: list[dict[str, str]], pa
         return None
 
 
-def template_event(kind: str, job: dict, payload: dict[str, Any]):
+def template_event(kind: str, job: Job, payload: dict[str, Any]) -> Event | None:
     """``phonesys.template.<kind>`` for the job (as ``phonesys.tasks.bulk.load_job`` returns it)."""
-    return emit(f"{TEMPLATE_PREFIX}{kind}", template_resource(job["template_uuid"], job["template_name"]),
-                [org_related(job["org_uuid"], job["org_name"])], {"policy": job["policy"], **payload})
+    return emit(f"{TEMPLATE_PREFIX}{kind}", template_resource(job.template_uuid, job.template_name),
+                [org_related(job.org_uuid, job.org_name)], {"policy": job.policy, **payload})
 
 
-def outcome_payload(result: dict[str, Any]) -> dict[str, Any]:
-    """The counts a finished run reports: assigned, failed, pending, rows and failures per code."""
-    counts = {k: result[k] for k in ("assigned", "failed", "pending")}
-    return {**counts, "rows": sum(counts.values()), "codes": result.get("codes", {})}
+def outcome_payload(counts: RowCounts, codes: dict[str, int] | None = None) -> dict[str, Any]:
+    """The counts a run reports: assigned, failed, pending, rows and failures per code."""
+    return {**counts.as_dict(), "rows": counts.rows, "codes": dict(codes or {})}
 
 
-def request_event(kind: str, outcome: dict, org_name: str | None = None, **payload: Any):
+def request_event(kind: str, outcome: dict[str, Any], org_name: str | None = None, **payload: Any) -> Event | None:
     """``phonesys.request.<kind>`` for a drop-folder request (an ``Outcome`` as a dict)."""
     related = [org_related(outcome["org_uuid"], org_name)]
     if outcome.get("template_uuid"):
@@ -78,7 +83,7 @@ def request_event(kind: str, outcome: dict, org_name: str | None = None, **paylo
                 {"request": outcome["request"], **payload})
 
 
-def announce_request(outcome: dict, org_name: str | None = None):
+def announce_request(outcome: dict[str, Any], org_name: str | None = None) -> Event | None:
     """``rejected`` (with the problem codes) or ``processed`` once a claimed request is settled."""
     if outcome["status"] == "rejected":
         codes = sorted({p["code"] for p in outcome["problems"]})

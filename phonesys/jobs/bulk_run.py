@@ -1,0 +1,117 @@
+"""Running a started template to its end, wherever the rows are assigned: here or on a served deployment.
+
+The CLI only renders what this returns (``phonesys.cli.template_run``); scripts and tests can drive
+a run the same way. ``run_template`` hands the run to the served bulk-assignment deployment when
+there is one (``phonesys.jobs.handoff`` decides), else runs the flow in this process; either way the
+ledger's counts are reported to ``on_progress`` while it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect.client.schemas.objects import State
+from sqlalchemy import Engine
+
+from phonesys.jobs.bulk_job import RowCounts
+from phonesys.rules.errors import Problem, Refused
+
+Progress = Callable[[RowCounts], None]
+
+
+@dataclass(frozen=True)
+class HandedOff:
+    """The flow run a served deployment accepted for the template."""
+
+    flow_run_id: str
+    flow_run_name: str
+    url: str | None
+    deployment: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"flow_run_id": self.flow_run_id, "flow_run_name": self.flow_run_name, "url": self.url,
+                "deployment": self.deployment}
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """How a followed run ended: ``decided`` when every row got its outcome (exit 0 or 3, not 70)."""
+
+    state: State
+    decided: bool
+    handed_off: HandedOff | None = None
+
+
+def run_template(engine: Engine, template_uuid: str, chunk_size: int | None, *, foreground: bool = False,
+                 wait: bool = True, on_progress: Progress | None = None,
+                 on_handoff: Callable[[HandedOff], None] | None = None) -> RunEnd | HandedOff:
+    """Run the template's flow to its end, or only hand it off when a deployment serves it and not ``wait``."""
+    from phonesys.jobs.handoff import served_deployment, wait_for_final_state
+    from phonesys.jobs.runner import run_flow_in_foreground
+
+    deployment = None if foreground else served_deployment()
+    if deployment is None:
+        return _end(_follow(engine, template_uuid, lambda: run_flow_in_foreground(template_uuid, chunk_size),
+                            on_progress))
+    handed = hand_off(engine, template_uuid, chunk_size, deployment)
+    if not wait:
+        return handed
+    if on_handoff is not None:
+        on_handoff(handed)
+    return _end(_follow(engine, template_uuid, lambda: wait_for_final_state(handed.flow_run_id), on_progress),
+                handed)
+
+
+def hand_off(engine: Engine, template_uuid: str, chunk_size: int | None, deployment: Any) -> HandedOff:
+    """Submit the run to the served deployment, named and tagged like a local run."""
+    from phonesys.jobs.handoff import BULK_DEPLOYMENT, run_url, submit
+    from phonesys.jobs.runner import run_tags
+    from phonesys.storage.inventory.jobs import template_names
+    from phonesys.storage.inventory.template_views import template_detail
+
+    org_uuid = template_detail(engine, template_uuid, action="duplicate")["org_uuid"]
+    flow_run = submit(deployment, template_uuid, chunk_size, run_name=" / ".join(template_names(engine, template_uuid)),
+                      tags=run_tags(org_uuid))
+    return HandedOff(str(flow_run.id), flow_run.name, run_url(flow_run), BULK_DEPLOYMENT)
+
+
+def _follow(engine: Engine, template_uuid: str, work: Callable[[], State], on_progress: Progress | None) -> State:
+    from phonesys.jobs.runner import follow
+
+    if on_progress is None:
+        return work()
+    return follow(engine, template_uuid, work, lambda counts: on_progress(RowCounts.of(counts)))
+
+
+def _end(state: State, handed: HandedOff | None = None) -> RunEnd:
+    from phonesys.jobs.run_states import rows_decided
+
+    return RunEnd(state, rows_decided(state), handed)
+
+
+def resumable(engine: Engine, template_ref: str) -> str:
+    """Only an in-progress template can be resumed; its flow run finishes the pending rows."""
+    from phonesys.storage.inventory.template_views import template_detail
+
+    detail = template_detail(engine, template_ref, action="report")
+    if detail["status"] != "in_progress":
+        raise Refused(Problem("template-not-in-progress", f"Template {detail['uuid']} is {detail['status']}; "
+                              "only an in-progress template can be resumed.", "template", template_ref))
+    return str(detail["uuid"])
+
+
+def template_summary(engine: Engine, template_ref: str, output: Path | None = None,
+                     action: str = "show") -> dict[str, Any]:
+    """Counts per status, the first failed rows, and where the report and export are."""
+    from phonesys.jobs.reports import report_location
+    from phonesys.storage.inventory.jobs import failed_rows, status_counts
+    from phonesys.storage.inventory.template_views import template_detail
+
+    detail = template_detail(engine, template_ref, action=action)
+    files = report_location(engine, detail, output)
+    return {"uuid": detail["uuid"], "name": detail["name"], "status": detail["status"],
+            "counts": status_counts(engine, detail["uuid"]), "failed_rows": failed_rows(engine, detail["uuid"], 50),
+            **files}
