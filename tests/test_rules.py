@@ -112,7 +112,9 @@ def test_consecutive_ext_keys_range_fits_exactly():
     ("+", ("!", "number-format")),
     ("+1", ("!", "number-invalid")),              # digits, but not a possible number
     ("+0065", ("!", "number-invalid")),
-    ("12345678901234567", ("!", "number-invalid")),
+    ("12345678901234567", ("!", "number-format")),   # more than E.164's 15 digits: as an upload says
+    ("+65\t6000\u00a00001", "+6560000001"),          # any blank, as the upload's SQL removes them
+    ("+4407700900123", ("!", "number-invalid")),     # trunk 0 kept: refused with the form to use
 ])
 def test_check_number(raw, expected):
     assert outcome(check_number(raw)) == expected

@@ -15,7 +15,13 @@ import phonenumbers
 
 from phonesys.rules.errors import Problem
 
-EXT_KEY_PATTERN = re.compile(r"[0-9]{3,5}")
+# One definition for both forms of a rule: these patterns are compiled here for the Python checks and
+# written into the upload's DuckDB SQL (phonesys.rules.validation) by ``sql_full_match``; Python's re
+# and DuckDB's RE2 read them the same way (tests/test_rule_agreement.py).
+EXT_KEY_REGEX = r"[0-9]{3,5}"
+NUMBER_REGEX = r"\+?[0-9]{1,15}"  # E.164: at most 15 digits after the +
+SCIENTIFIC_REGEX = r"[0-9]([.,][0-9]+)?[eE][+-]?[0-9]+"  # 6.51E+09; 6,51E+09 in comma locales
+EXT_KEY_PATTERN = re.compile(EXT_KEY_REGEX)
 EXT_KEY_MIN, EXT_KEY_MAX = 100, 99999
 DIRECTORY_NAME_MAX = 100
 SKU_MAX = 100
@@ -24,8 +30,20 @@ USER_NAME_MAX = 200
 COUNT_MAX = 1_000_000  # upper bound of every purchased count (base licenses, each add-on) in a document
 # Characters that reorder how text is shown (Trojan Source): embeddings, overrides, isolates, marks.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-_NUMBER_PATTERN = re.compile(r"\+?[0-9]+")
-_SCIENTIFIC_PATTERN = re.compile(r"[0-9]([.,][0-9]+)?[eE][+-]?[0-9]+")  # 6.51E+09; 6,51E+09 in comma locales
+_NUMBER_PATTERN = re.compile(NUMBER_REGEX)
+_SCIENTIFIC_PATTERN = re.compile(SCIENTIFIC_REGEX)
+
+
+def sql_full_match(expression: str, regex: str) -> str:
+    """The SQL form of ``re.fullmatch(regex, value)`` for DuckDB."""
+    if "'" in regex:
+        raise ValueError(f"pattern {regex!r} cannot be written as a SQL string literal as is")
+    return f"regexp_full_match({expression}, '{regex}')"
+
+
+def number_text(raw: str) -> str:
+    """A number cell without any blank (spaces, tabs, no-break spaces...): how both forms read it."""
+    return "".join(raw.split())
 
 
 def check_ext_key(raw: str, field: str = "ext_key") -> str | Problem:
@@ -86,15 +104,19 @@ def check_directory_name(raw: str) -> str | Problem:
 
 
 def check_number(raw: str, field: str = "number") -> str | Problem:
-    """Numbers are stored as E.164 (``+6560000001``); a missing ``+`` (Excel strips it) is restored."""
-    value = raw.strip().replace(" ", "")
+    """Numbers are stored as E.164 (``+6560000001``); a missing ``+`` (Excel strips it) is restored.
+
+    The stored form is exactly ``+`` and the digits given, as an upload computes it in SQL; a number
+    phonenumbers would write differently (a trunk 0 after the country code) is refused with the form
+    to use, so a number never has two spellings."""
+    value = number_text(raw)
     if _SCIENTIFIC_PATTERN.fullmatch(value):
         return Problem("number-scientific-notation", f"Number '{raw}' looks like Excel scientific "
                        "notation; format the column as Text and export again.", field, raw)
     if not _NUMBER_PATTERN.fullmatch(value):
-        return Problem("number-format", f"Number '{raw}' must be digits with an optional leading '+'.",
+        return Problem("number-format", f"Number '{raw}' must be 1 to 15 digits with an optional leading '+'.",
                        field, raw)
-    e164 = value if value.startswith("+") else "+" + value
+    e164 = "+" + value.lstrip("+")
     try:
         parsed = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
@@ -102,7 +124,11 @@ def check_number(raw: str, field: str = "number") -> str | Problem:
     if parsed is None or not phonenumbers.is_possible_number(parsed):
         return Problem("number-invalid", f"Number '{raw}' is not a possible international phone "
                        "number; write it with its country code, e.g. +6560000001.", field, raw)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    canonical = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    if canonical != e164:
+        return Problem("number-invalid", f"Number '{raw}' is not in international form; write it as "
+                       f"{canonical}.", field, raw)
+    return e164
 
 
 def check_uuid(raw: str, field: str) -> str | Problem:

@@ -17,10 +17,11 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, literal, select, update
 
 from phonesys.failpoints import failpoint
+from phonesys.rules.decisions import RowDecision
 from phonesys.rules.errors import Problem, Refused
 from phonesys.rules.status import DRAFT
 from phonesys.storage.inventory import holds
-from phonesys.storage.inventory.decide import RowDecision, decide_rows, pending_rows
+from phonesys.storage.inventory.decide import decide_rows, pending_rows
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import claim_addons, claim_base

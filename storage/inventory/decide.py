@@ -1,21 +1,18 @@
-"""Deciding, row by row, whether a template row can be assigned against the inventory as it is now.
+"""The facts a row's assignment is decided on, read from the inventory as it is now.
 
-Used both by the preflight/dry run (nothing written) and by ``assignment.assign_chunk`` (inside the
-chunk's transaction). Facts are read in a few set-based queries per chunk, then each row is checked
-in order, consuming base and add-on licenses from what remains, so the decision for row N accounts
-for the rows before it.
+The decision itself, row by row, is a rule (``phonesys.rules.decisions``). Used both by the
+preflight/dry run (nothing written) and by ``assignment.assign_chunk`` (inside the chunk's
+transaction): facts are read in a few set-based queries per chunk, then the rows are decided in order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
 
-from phonesys.rules.errors import Problem
+from phonesys.rules.decisions import Facts, Holder, RowDecision, decide
 from phonesys.rules.status import IN_PROGRESS
-from phonesys.storage.inventory.holds import Holder
 from phonesys.storage.inventory.schema import (
     addon_pools,
     extensions,
@@ -29,24 +26,6 @@ from phonesys.storage.inventory.schema import (
 from phonesys.storage.inventory.upsert import chunked
 
 IN_LIST_MAX = 1000  # rows named one by one in an IN list; more are named by their template
-
-
-@dataclass(frozen=True)
-class RowDecision:
-    row: object          # a template_rows row
-    problem: Problem | None
-    prepaid: bool = False  # its template holds its licenses (convert them, claim nothing new)
-
-
-@dataclass
-class Facts:
-    user_orgs: dict[str, str | None]   # identity -> ext key holding it ("" when free); missing = unknown
-    number_holders: dict[str, str]     # number -> ext key holding it ("" when free); missing = not owned
-    taken_keys: set[str]
-    base_left: int
-    addons_left: dict[str, int]
-    holders: dict[tuple[str, str], Holder] = field(default_factory=dict)  # (kind, value) -> other template
-    prepaid: set[int] = field(default_factory=set)  # row ids whose licenses their own template holds
 
 
 def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[int] | None = None) -> list:
@@ -65,7 +44,7 @@ def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[i
 def decide_rows(connection: Connection, org_uuid: str, rows: Sequence, skus: Sequence[str]) -> list[RowDecision]:
     """Decide ``rows`` (from ``pending_rows``) in order, each seeing what the ones before it took."""
     facts = gather_facts(connection, org_uuid, rows, skus)
-    return [RowDecision(row, _decide(row, facts, skus), bool(row.prepaid)) for row in rows]
+    return [RowDecision(row, decide(row, facts, skus), bool(row.prepaid)) for row in rows]
 
 
 def gather_facts(connection: Connection, org_uuid: str, rows: Sequence, skus: Sequence[str]) -> Facts:
@@ -132,67 +111,3 @@ def _inventory_facts(connection: Connection, org_uuid: str, rows: Sequence, skus
         addon_pools.c.org_uuid == org_uuid, addon_pools.c.sku.in_(list(skus)))).all())
     return Facts({k: v or "" for k, v in user_orgs.items()}, {k: v or "" for k, v in number_holders.items()},
                  taken, org.base_total - org.base_used - org.base_held, {sku: pools.get(sku, 0) for sku in skus})
-
-
-def _decide(row, facts: Facts, skus: Sequence[str]) -> Problem | None:
-    """The first reason the row cannot be assigned, or None after consuming its licenses."""
-    problem = inventory_problem(row, facts)
-    prepaid = row.id in facts.prepaid
-    if problem is None and not prepaid:
-        problem = _license_problem(facts, skus)
-    if problem is None:
-        if not prepaid:
-            facts.base_left -= 1
-            for sku in skus:
-                facts.addons_left[sku] -= 1
-        facts.taken_keys.add(row.ext_key)
-        facts.user_orgs[row.identity_uuid] = row.ext_key
-        if row.number:
-            facts.number_holders[row.number] = row.ext_key
-    return problem
-
-
-def inventory_problem(row, facts: Facts) -> Problem | None:
-    reserved = _reserved_problem(row, facts)
-    if reserved is not None:
-        return reserved
-    if row.identity_uuid not in facts.user_orgs:
-        return Problem("user-not-found", f"User {row.user_name} ({row.identity_uuid}) no longer exists in "
-                       "the organization.", "User")
-    if facts.user_orgs[row.identity_uuid]:
-        return Problem("user-assigned", f"{row.user_name} already has extension "
-                       f"{facts.user_orgs[row.identity_uuid]}.", "User")
-    if row.ext_key in facts.taken_keys:
-        return Problem("ext-key-exists", f"Extension {row.ext_key} already exists.", "Ext Key")
-    if row.number and row.number not in facts.number_holders:
-        return Problem("number-not-owned", f"Number {row.number} is not a number license of the "
-                       "organization.", "Number")
-    if row.number and facts.number_holders[row.number]:
-        return Problem("number-assigned", f"Number {row.number} is already assigned to extension "
-                       f"{facts.number_holders[row.number]}.", "Number")
-    return None
-
-
-def _reserved_problem(row, facts: Facts) -> Problem | None:
-    """A key, user or number another in-progress template holds, naming that template."""
-    if not facts.holders:  # the usual case: nobody else holds anything these rows want
-        return None
-    if holder := facts.holders.get(("identity_uuid", row.identity_uuid)):
-        return Problem("user-reserved", f"{row.user_name} is reserved by {holder}, which is in progress.", "User")
-    if holder := facts.holders.get(("ext_key", row.ext_key)):
-        return Problem("ext-key-reserved", f"Extension {row.ext_key} is reserved by {holder}, which is in "
-                       "progress.", "Ext Key")
-    if row.number and (holder := facts.holders.get(("number", row.number))):
-        return Problem("number-reserved", f"Number {row.number} is reserved by {holder}, which is in "
-                       "progress.", "Number")
-    return None
-
-
-def _license_problem(facts: Facts, skus: Sequence[str]) -> Problem | None:
-    if facts.base_left < 1:
-        return Problem("base-licenses-insufficient", "No unprovisioned Phone System base license is left.",
-                       "Ext Key")
-    for sku in skus:
-        if facts.addons_left[sku] < 1:
-            return Problem("addon-licenses-insufficient", f"No '{sku}' add-on license is left.", "Add-ons")
-    return None

@@ -12,10 +12,10 @@ all-or-nothing undo and completion give holds back (``release``). The CHECKs kee
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, String, delete, func, insert, literal, select, update
 
+from phonesys.rules.decisions import Holder
 from phonesys.storage.inventory.schema import (
     addon_pools,
     organizations,
@@ -25,17 +25,6 @@ from phonesys.storage.inventory.schema import (
     templates,
 )
 from phonesys.storage.inventory.upsert import chunked
-
-
-@dataclass(frozen=True)
-class Holder:
-    """The in-progress template holding something, for messages that name it."""
-
-    template_uuid: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"template '{self.name}' ({self.template_uuid})"
 
 
 def take(connection: Connection, org_uuid: str, template_uuid: str, skus: Sequence[str]) -> int:

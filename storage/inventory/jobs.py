@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, and_, func, select, update
 
+from phonesys.rules.decisions import inventory_problem
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.status import COMPLETED, DRAFT, IN_PROGRESS
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
-from phonesys.storage.inventory.decide import gather_facts, inventory_problem
+from phonesys.storage.inventory.decide import gather_facts
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.schema import organizations, template_files, template_rows, templates

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, and_, delete, select, update
 
+from phonesys.rules.decisions import RowDecision
 from phonesys.rules.errors import Problem
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
-from phonesys.storage.inventory.decide import RowDecision, decide_rows, pending_rows
+from phonesys.storage.inventory.decide import decide_rows, pending_rows
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import release_base

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phonesys.rules.values import SCIENTIFIC_REGEX, sql_full_match
+
 BOTH = ("name", "uuid")
 
 
@@ -39,7 +41,7 @@ def _in_template(canonical: str, raw: str, extra: str = "") -> str:
             f"ON t.{canonical} = c.{canonical}")
 
 
-SCIENTIFIC = r"regexp_full_match(number_text, '[0-9]([.,][0-9]+)?[eE][+-]?[0-9]+')"
+SCIENTIFIC = sql_full_match("number_text", SCIENTIFIC_REGEX)
 _CANDIDATES = """
 SELECT c.row, c.user_raw AS value, count(*) AS matches,
        array_to_string(list(d.name || ' (' || d.identity_uuid || ')' ORDER BY d.name, d.identity_uuid)[1:5], '; ')

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from phonesys.rules.errors import Problem
 from phonesys.rules.validation.checks import CHECKS, Check
 from phonesys.rules.validation.model import ROWS_SCHEMA, IdentifierKind, InventorySnapshot
+from phonesys.rules.values import EXT_KEY_REGEX, NUMBER_REGEX, sql_full_match
 
 CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
           "enable_external_access": False, "memory_limit": "512MB", "threads": 1,
@@ -42,13 +43,14 @@ PREPARE = (
                                 min(d.name) AS name, min(d.assigned_ext) AS ext
                          FROM cells c LEFT JOIN directory d ON d.user_key = c.user_key GROUP BY c.row)
         SELECT c.*, m.match_count,
-               CASE WHEN regexp_full_match(ext_key_text, '[0-9]{3,5}') THEN ext_key_text END AS ext_key,
-               CASE WHEN regexp_full_match(number_text, '\+?[0-9]{1,15}')
-                    THEN '+' || ltrim(number_text, '+') END AS number,
+               CASE WHEN {ext_key_ok} THEN ext_key_text END AS ext_key,
+               CASE WHEN {number_ok} THEN '+' || ltrim(number_text, '+') END AS number,
                CASE WHEN m.match_count = 1 THEN m.uuid END AS identity_uuid,
                CASE WHEN m.match_count = 1 THEN m.name END AS user_name,
                CASE WHEN m.match_count = 1 THEN m.ext END AS assigned_ext
-        FROM cells c JOIN matches m ON m.row = c.row""",
+        FROM cells c JOIN matches m ON m.row = c.row"""
+    .replace("{ext_key_ok}", sql_full_match("ext_key_text", EXT_KEY_REGEX))
+    .replace("{number_ok}", sql_full_match("number_text", NUMBER_REGEX)),
 )
 _ACCEPTABLE = ("SELECT row, ext_key, identity_uuid, user_name, number FROM checked "
                "WHERE ext_key IS NOT NULL AND identity_uuid IS NOT NULL ORDER BY row")
