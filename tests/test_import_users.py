@@ -210,3 +210,19 @@ def test_large_import_is_one_batch_of_work(cli, engine, acme, write):
     rows = "".join(f"{i:08x}-0000-4000-8000-{i:012x},User {i}\n" for i in range(20_000))
     assert imported(cli, acme.org_uuid, write(H + rows))["added"] == 20_000
     assert len(names(engine, acme.org_uuid)) == 20_002
+
+
+def test_large_reimport_renames_and_adds_in_one_statement(cli, engine, acme, write):
+    """Past 1,000 rows PostgreSQL loads through COPY and a temporary table: names still update and
+    new users still add, and the name keys used for matching follow the new names."""
+    uuid_of = [f"{i:08x}-0000-4000-8000-{i:012x}" for i in range(1_500)]
+    imported(cli, acme.org_uuid, write(H + "".join(f"{u},User {i}\n" for i, u in enumerate(uuid_of[:1_200]))))
+    again = H + "".join(f"{u},Renamed  {i}\n" for i, u in enumerate(uuid_of))
+    assert imported(cli, acme.org_uuid, write(again)) == {"org_uuid": acme.org_uuid, "rows": 1_500, "added": 300,
+                                                          "updated": 1_200}
+    found = names(engine, acme.org_uuid)
+    assert [found[u] for u in uuid_of[::299]] == [f"Renamed {i}" for i in range(0, 1_500, 299)]
+    with engine.connect() as connection:
+        keys = dict(connection.execute(select(users.c.identity_uuid, users.c.name_key)
+                                       .where(users.c.identity_uuid == uuid_of[7])).all())
+    assert keys == {uuid_of[7]: "renamed 7"}

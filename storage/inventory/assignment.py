@@ -27,6 +27,7 @@ from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import claim_addons, claim_base
 from phonesys.storage.inventory.schema import extension_addons, extensions, template_addons, template_rows
 from phonesys.storage.inventory.templates import get_template
+from phonesys.storage.inventory.upsert import one_of
 
 
 @dataclass(frozen=True)
@@ -76,24 +77,27 @@ def _use_licenses(connection: Connection, template, assigned: list[RowDecision],
 
 def _create_extensions(connection: Connection, org_uuid: str, assigned: list[RowDecision],
                        skus: list[str]) -> None:
+    """Set-based: the extensions come straight from the assigned rows of ``template_rows`` (the
+    values the decision saw), then one statement per add-on and one for the ledger, whatever the
+    chunk size; the rows are named by one array parameter on PostgreSQL."""
     if not assigned:
         return
-    connection.execute(insert(extensions), [
-        {"org_uuid": org_uuid, "ext_key": d.row.ext_key, "identity_uuid": d.row.identity_uuid,
-         "number": d.row.number} for d in assigned])
-    # Set-based from here: one statement per add-on and one for the ledger, whatever the chunk size.
-    created = select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
-                                            extensions.c.ext_key.in_([d.row.ext_key for d in assigned]))
+    row_ids = [d.row.id for d in assigned]
+    chosen = one_of(connection, template_rows.c.id, row_ids)
+    connection.execute(insert(extensions).from_select(
+        ["org_uuid", "ext_key", "identity_uuid", "number"],
+        select(literal(org_uuid, String), template_rows.c.ext_key, template_rows.c.identity_uuid,
+               template_rows.c.number).where(chosen).order_by(template_rows.c.id)))
+    of_rows = and_(extensions.c.org_uuid == org_uuid, extensions.c.ext_key == template_rows.c.ext_key, chosen)
     for sku in skus:
         connection.execute(insert(extension_addons).from_select(
             ["extension_id", "org_uuid", "sku"],
-            created.add_columns(literal(org_uuid, String), literal(sku, String))))
+            select(extensions.c.id, literal(org_uuid, String), literal(sku, String)).where(of_rows)))
     extension_of_row = (select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
                                                       extensions.c.ext_key == template_rows.c.ext_key)
                         .scalar_subquery())
-    connection.execute(update(template_rows).where(
-        template_rows.c.id.in_([d.row.id for d in assigned]), template_rows.c.status == "pending")
-        .values(status="assigned", extension_id=extension_of_row, processed_at=datetime.now(UTC)))
+    connection.execute(update(template_rows).where(chosen, template_rows.c.status == "pending")
+                       .values(status="assigned", extension_id=extension_of_row, processed_at=datetime.now(UTC)))
 
 
 def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:

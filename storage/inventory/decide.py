@@ -23,7 +23,7 @@ from phonesys.storage.inventory.schema import (
     templates,
     users,
 )
-from phonesys.storage.inventory.upsert import chunked
+from phonesys.storage.inventory.upsert import in_batches, one_of
 
 IN_LIST_MAX = 1000  # rows named one by one in an IN list; more are named by their template
 
@@ -37,7 +37,7 @@ def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[i
              .where(template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
              .order_by(template_rows.c.id))
     if row_ids is not None:
-        query = query.where(template_rows.c.id.in_(list(row_ids)))
+        query = query.where(one_of(connection, template_rows.c.id, list(row_ids)))
     return connection.execute(query).all()
 
 
@@ -92,19 +92,19 @@ def _inventory_facts(connection: Connection, org_uuid: str, rows: Sequence, skus
     wanted_numbers = [r.number for r in rows if r.number]
     keys = [r.ext_key for r in rows]
     user_orgs, number_holders, taken = {}, {}, set()
-    for batch in chunked(identities):
+    for named in in_batches(connection, users.c.identity_uuid, identities):
         user_orgs.update(connection.execute(
             select(users.c.identity_uuid, extensions.c.ext_key)
             .select_from(users.outerjoin(extensions, extensions.c.identity_uuid == users.c.identity_uuid))
-            .where(users.c.org_uuid == org_uuid, users.c.identity_uuid.in_(batch))).all())
-    for batch in chunked(wanted_numbers):
+            .where(users.c.org_uuid == org_uuid, named)).all())
+    for named in in_batches(connection, numbers.c.number, wanted_numbers):
         number_holders.update(connection.execute(
             select(numbers.c.number, extensions.c.ext_key)
             .select_from(numbers.outerjoin(extensions, extensions.c.number == numbers.c.number))
-            .where(numbers.c.org_uuid == org_uuid, numbers.c.number.in_(batch))).all())
-    for batch in chunked(keys):
+            .where(numbers.c.org_uuid == org_uuid, named)).all())
+    for named in in_batches(connection, extensions.c.ext_key, keys):
         taken.update(connection.execute(select(extensions.c.ext_key).where(
-            extensions.c.org_uuid == org_uuid, extensions.c.ext_key.in_(batch))).scalars())
+            extensions.c.org_uuid == org_uuid, named)).scalars())
     org = connection.execute(select(organizations).where(organizations.c.org_uuid == org_uuid)).one()
     free = addon_pools.c.total - addon_pools.c.used - addon_pools.c.held
     pools = dict(connection.execute(select(addon_pools.c.sku, free).where(

@@ -24,7 +24,7 @@ from phonesys.storage.inventory.schema import (
     template_rows,
     templates,
 )
-from phonesys.storage.inventory.upsert import chunked
+from phonesys.storage.inventory.upsert import in_batches
 
 
 def take(connection: Connection, org_uuid: str, template_uuid: str, skus: Sequence[str]) -> int:
@@ -60,9 +60,9 @@ def release(connection: Connection, org_uuid: str, template_uuid: str, skus: Seq
 
 def _drop(connection: Connection, template_uuid: str, row_ids: Sequence[int]) -> int:
     dropped = 0
-    for batch in chunked(list(row_ids)):
+    for named in in_batches(connection, row_holds.c.row_id, list(row_ids)):
         dropped += connection.execute(delete(row_holds).where(
-            row_holds.c.template_uuid == template_uuid, row_holds.c.row_id.in_(batch))).rowcount
+            row_holds.c.template_uuid == template_uuid, named)).rowcount
     return dropped
 
 

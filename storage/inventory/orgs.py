@@ -29,7 +29,7 @@ from phonesys.storage.inventory.schema import (
     templates,
     users,
 )
-from phonesys.storage.inventory.upsert import chunked, upsert
+from phonesys.storage.inventory.upsert import in_batches, upsert
 
 
 def load_org(engine: Engine, document: OrgDocument) -> dict:
@@ -110,9 +110,9 @@ def _and_held(held: int) -> str:
 
 def _foreign_number_problems(connection: Connection, org_uuid: str, wanted: Sequence[str]) -> list[Problem]:
     problems = []
-    for batch in chunked(list(wanted)):
+    for named in in_batches(connection, numbers.c.number, list(wanted)):
         for number in connection.execute(select(numbers.c.number).where(
-                numbers.c.number.in_(batch), numbers.c.org_uuid != org_uuid)).scalars():
+                named, numbers.c.org_uuid != org_uuid)).scalars():
             problems.append(Problem("number-owned-by-other-org", f"Number {number} belongs to another "
                                     "organization.", "numbers", number))
     return problems
@@ -120,9 +120,9 @@ def _foreign_number_problems(connection: Connection, org_uuid: str, wanted: Sequ
 
 def _foreign_user_problems(connection: Connection, org_uuid: str, entries: Sequence[UserEntry]) -> list[Problem]:
     problems = []
-    for batch in chunked([e.identity_uuid for e in entries]):
+    for named in in_batches(connection, users.c.identity_uuid, [e.identity_uuid for e in entries]):
         for identity in connection.execute(select(users.c.identity_uuid).where(
-                users.c.identity_uuid.in_(batch), users.c.org_uuid != org_uuid)).scalars():
+                named, users.c.org_uuid != org_uuid)).scalars():
             problems.append(Problem("user-in-other-org", f"Identity UUID {identity} belongs to a user of "
                                     "another organization.", "Identity UUID", identity))
     return problems
