@@ -14,29 +14,18 @@ import os
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-from bench_org import ROWS, build_draft
+from bench_org import ROWS, postgres_schema, started_template
 
 
 def one_run(engine, chunk: int) -> tuple[float, float, float]:
     """(start seconds, assignment rows/s, assignment CPU seconds of this process) for one fresh
     template. On SQLite all the work is in this process, so CPU seconds barely move with the
     machine's other load: the figure to compare versions by on a busy machine."""
-    from sqlalchemy import select
-
     from phonesys.storage.inventory.assignment import assign_chunk
-    from phonesys.storage.inventory.jobs import start_job
-    from phonesys.storage.inventory.schema import template_rows
 
-    template = build_draft(engine)
-    started = time.perf_counter()
-    start_job(engine, template, chunk_size=chunk)
-    start_seconds = time.perf_counter() - started
-    with engine.connect() as connection:
-        ids = connection.execute(select(template_rows.c.id).where(template_rows.c.template_uuid == template)
-                                 .order_by(template_rows.c.id)).scalars().all()
+    template, ids, start_seconds = started_template(engine, chunk_size=chunk)
     started, cpu = time.perf_counter(), time.process_time()
     assigned = sum(assign_chunk(engine, template, ids[i:i + chunk]).assigned for i in range(0, len(ids), chunk))
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -55,20 +44,6 @@ def measure(label: str, url: str, runs: int, chunk: int) -> None:
           f"{statistics.median(r[2] for r in results):.2f} CPU s (runs={runs}, chunk={chunk})")
 
 
-def postgres_schema(base_url: str):
-    """A private schema on the benchmark server and the URL that uses it."""
-    from urllib.parse import quote
-
-    import sqlalchemy
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(base_url)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in base_url else "?"
-    return admin, schema, f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
@@ -78,12 +53,8 @@ def main() -> None:
     measure("sqlite", f"sqlite:///{home / 'inventory.sqlite3'}", args.runs, args.chunk)
     pg = os.environ.get("PHONESYS_BENCH_POSTGRES_URL")
     if pg:
-        admin, schema, url = postgres_schema(pg)
-        try:
+        with postgres_schema(pg) as url:
             measure("postgresql", url, args.runs, args.chunk)
-        finally:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,10 @@ runs against one database never collide on a number (numbers are global across o
 from __future__ import annotations
 
 import itertools
+import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 ROWS = 15_000
 _next_index = itertools.count()
@@ -38,3 +41,41 @@ def build_draft(engine, rows: int = ROWS) -> str:
                       "number": [numbers[i // 3] if i % 3 == 0 else None for i in range(rows)]})
     accept_files(engine, template, [AcceptedFile("bench.csv", None, "0" * 64, "name", table)])
     return template
+
+
+def started_template(engine, **start_options) -> tuple[str, list[int], float]:
+    """A fresh draft started with ``start_options``: (template UUID, its row ids in order, start seconds)."""
+    from sqlalchemy import select
+
+    from phonesys.storage.inventory.jobs import start_job
+    from phonesys.storage.inventory.schema import template_rows
+
+    template = build_draft(engine)
+    started = time.perf_counter()
+    start_job(engine, template, **start_options)
+    start_seconds = time.perf_counter() - started
+    with engine.connect() as connection:
+        ids = list(connection.execute(select(template_rows.c.id).where(template_rows.c.template_uuid == template)
+                                      .order_by(template_rows.c.id)).scalars())
+    return template, ids, start_seconds
+
+
+@contextmanager
+def postgres_schema(base_url: str) -> Iterator[str]:
+    """A URL using a private schema on the benchmark server, dropped afterwards: runs never meet
+    another run's organizations or numbers."""
+    from urllib.parse import quote
+
+    import sqlalchemy
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(base_url)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

@@ -1,10 +1,10 @@
 """Profile: where a 15,000-row job's chunk transactions spend their time, statement by statement.
 
-Builds a fresh organization and template on the database of PHONESYS_DATABASE_URL (default: a
-SQLite file in a temporary folder), starts it, runs ``assign_chunk`` over chunks of --chunk rows,
-and prints the chunks' wall time, then the statements by total time (count, seconds, SQL head),
-then the other steps of the flow (report, export, counts) timed once. Point it at an empty
-PostgreSQL database to see what PostgreSQL pays per statement.
+Builds a fresh organization and template (SQLite in a temporary folder, or, with
+PHONESYS_BENCH_POSTGRES_URL set, a private schema on that PostgreSQL server, dropped after),
+starts it, runs ``assign_chunk`` over chunks of --chunk rows, and prints the chunks' wall time,
+then the statements by total time (count, seconds, SQL head), then the other steps of the flow
+(report, export, counts) timed once.
 Usage: python benchmarks/chunk_statements.py [--chunk 5000] [--top 12]
 """
 
@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench_org import build_draft
-from sqlalchemy import Engine, event, select
+from bench_org import postgres_schema, started_template
+from sqlalchemy import Engine, event
 
 
 def statement_timer(engine: Engine) -> dict[str, list[float]]:
@@ -53,30 +53,32 @@ def main() -> None:
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="phonesys-profile-"))
     os.environ.setdefault("PHONESYS_HOME", str(home))
-    from phonesys.settings import load_settings
+    postgres = os.environ.get("PHONESYS_BENCH_POSTGRES_URL")
+    if postgres:
+        with postgres_schema(postgres) as url:
+            profile(url, home, args.chunk, args.top)
+    else:
+        profile(f"sqlite:///{home / 'inventory.sqlite3'}", home, args.chunk, args.top)
+
+
+def profile(url: str, home: Path, chunk: int, top: int) -> None:
     from phonesys.storage.inventory.assignment import assign_chunk
     from phonesys.storage.inventory.engine import open_engine
-    from phonesys.storage.inventory.jobs import start_job
-    from phonesys.storage.inventory.schema import template_rows
 
-    engine = open_engine(load_settings().inventory_url)
-    template = build_draft(engine)
-    started = time.perf_counter()
-    start_job(engine, template)
-    print(f"{engine.url.get_backend_name()}: start {time.perf_counter() - started:.2f}s")
-    with engine.connect() as connection:
-        ids = list(connection.execute(select(template_rows.c.id).where(template_rows.c.template_uuid == template)
-                                      .order_by(template_rows.c.id)).scalars())
+    engine = open_engine(url)
+    template, ids, start_seconds = started_template(engine)
+    print(f"{engine.url.get_backend_name()}: start {start_seconds:.2f}s")
     stats = statement_timer(engine)
     started = time.perf_counter()
-    for first in range(0, len(ids), args.chunk):
-        assign_chunk(engine, template, ids[first:first + args.chunk])
+    for first in range(0, len(ids), chunk):
+        assign_chunk(engine, template, ids[first:first + chunk])
     wall = time.perf_counter() - started
     print(f"chunks {wall:.2f}s ({len(ids) / wall:,.0f} rows/s), of which statements "
           f"{sum(s[1] for s in stats.values()):.2f}s")
-    for sql, (count, seconds) in sorted(stats.items(), key=lambda item: -item[1][1])[:args.top]:
+    for sql, (count, seconds) in sorted(stats.items(), key=lambda item: -item[1][1])[:top]:
         print(f"  {seconds:6.3f}s {int(count):4d}x  {sql}")
     other_steps(engine, template, home)
+    engine.dispose()
 
 
 def other_steps(engine: Engine, template: str, home: Path) -> None:

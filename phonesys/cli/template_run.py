@@ -60,6 +60,7 @@ def start(
 
     Example: phonesys template start 7c1d...9a --wait --policy all-or-nothing
     """
+    from phonesys.jobs.bulk_run import resumable
     from phonesys.storage.inventory.jobs import start_job
 
     engine = inventory()
@@ -71,14 +72,8 @@ def start(
             raise typer.Exit(1 if plan["problems"] else 0)
         template = plan["uuid"]
     else:
-        template = attempt(as_json, lambda: _resumable(engine, template))
+        template = attempt(as_json, lambda: resumable(engine, template))
     _run_and_report(engine, template, chunk_size if resume else None, wait, as_json, foreground)
-
-
-def _resumable(engine: Engine, template_ref: str) -> str:
-    from phonesys.jobs.bulk_run import resumable
-
-    return resumable(engine, template_ref)
 
 
 def _run_and_report(engine: Engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool,

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, select
 
+from phonesys.rules.decisions import Holder
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.values import check_number, check_sku, consecutive_ext_keys
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.extensions import number_problems, user_problems
-from phonesys.storage.inventory.holds import Holder
 from phonesys.storage.inventory.lookup import get_extension, lock_org, resolve_user
 from phonesys.storage.inventory.pools import (
     addon_problems,
