@@ -127,6 +127,13 @@ def give_user(engine: Engine, org_uuid: str, ext_key: str, identity_uuid: str) -
                            .values(identity_uuid=identity_uuid))
 
 
+def rekey_by_hand(engine: Engine, org_uuid: str, ext_key: str, new_key: str) -> None:
+    """Change an extension's key the way ``ext edit --key`` does, ignoring any hold."""
+    with write_transaction(engine) as connection:
+        connection.execute(extensions.update().where(extensions.c.org_uuid == org_uuid,
+                                                     extensions.c.ext_key == ext_key).values(ext_key=new_key))
+
+
 def _extension_out_of_band(engine: Engine, org_uuid: str, ext_key: str, **values) -> None:
     with write_transaction(engine) as connection:
         connection.execute(organizations.update().where(organizations.c.org_uuid == org_uuid)

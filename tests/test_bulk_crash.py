@@ -10,6 +10,7 @@ extension exists that the ledger does not record, and the report lists every row
 
 from __future__ import annotations
 
+import json
 import random
 import subprocess
 
@@ -37,6 +38,7 @@ from tests.bulkfixtures import (
     make_rows,
     make_template,
     read_report,
+    rekey_by_hand,
     spawn_flow,
     start,
     take_number,
@@ -195,3 +197,63 @@ def test_random_kills_then_rerun(engine, phonesys_env, prefect_api_url, store, t
         state = run_flow_in_foreground(template)
         assert state.is_completed(), state.message
     assert_finished(engine, store, org, rows, template, before, done)
+
+
+def test_all_or_nothing_undo_after_a_kill_deletes_only_what_the_template_made(
+        engine, phonesys_env, prefect_api_url, cli):
+    """200 rows in chunks of 50, killed between chunks 2 and 3. While it is down an admin deletes
+    the newest extension (the last one the template made) and provisions 700, which a store that
+    reuses ids numbers like the deleted one; a pending row's user is given to 700 out of band. The
+    resumed all-or-nothing run must undo the template's extensions and leave 700 alone, and its
+    message must count what it did: 100 rolled back (one already deleted), 99 never attempted."""
+    org = bulk_org(engine, users=220, numbers=220)
+    rows = make_rows(org, 200)
+    template = make_template(engine, org, rows, addons=("Voicemail",))
+    start(engine, template, chunk_size=50, policy="all-or-nothing")
+    before = extension_ids(engine, org.org_uuid)
+    kill_at_failpoint(template, child_env(phonesys_env, prefect_api_url), "between-chunks:2")
+    assert len(decided(ledger(engine, template))) == 100
+    newest = max(extension_ids(engine, org.org_uuid))
+
+    assert cli("ext", "delete", org.org_uuid, rows[99]["ext_key"]).exit_code == 0
+    assert cli("provision", org.org_uuid, "--start", "700").exit_code == 0
+    give_user(engine, org.org_uuid, "700", rows[150]["identity_uuid"])
+    (ext_700,) = extension_ids(engine, org.org_uuid) - before - {e["extension_id"] for e in ledger(
+        engine, template).values() if e["extension_id"]}
+    assert ext_700 > newest, "an extension id was given out a second time"
+
+    result = cli("template", "start", template, "--resume", "--json")
+
+    assert result.exit_code == 3, result.output
+    assert json.loads(result.stdout)["message"] == (
+        "all-or-nothing: rows failed (user-assigned x1); 100 rolled back, 99 not attempted, nothing changed")
+    assert extension_ids(engine, org.org_uuid) == before | {ext_700}
+    kept = {e["ext_key"]: e for e in inventory_state(engine, org.org_uuid)["extensions"]}["700"]
+    assert kept["user"]["identity_uuid"] == rows[150]["identity_uuid"]
+    codes = [e["code"] for e in ledger(engine, template).values()]
+    assert codes[150] == "user-assigned"
+    assert set(codes[:100]) == {"rolled-back"} and set(codes[100:150] + codes[151:]) == {"not-attempted"}
+    assert_invariants(engine)
+
+
+def test_an_extension_rekeyed_by_hand_survives_the_undo_and_its_row_says_so(engine, phonesys_env, prefect_api_url):
+    """After the kill, an admin re-keys one of the template's extensions: it is no longer only the
+    template's to remove, so the undo leaves it and the row is ``changed-since``."""
+    org = bulk_org(engine)
+    rows = make_rows(org, ROWS)
+    template = make_template(engine, org, rows)
+    provision(engine, org.org_uuid, 1, "900")
+    start(engine, template, chunk_size=CHUNK, policy="all-or-nothing")
+    kill_at_failpoint(template, child_env(phonesys_env, prefect_api_url), "between-chunks:1")
+    rekey_by_hand(engine, org.org_uuid, rows[3]["ext_key"], "3003")
+    give_user(engine, org.org_uuid, "900", rows[60]["identity_uuid"])
+
+    state = run_flow_in_foreground(template)
+
+    assert state.message == ("all-or-nothing: rows failed (user-assigned x1); 19 rolled back, "
+                             "79 not attempted; 1 kept: their extension changed since")
+    entries = list(ledger(engine, template).values())
+    assert (entries[3]["code"], entries[60]["code"]) == ("changed-since", "user-assigned")
+    keys = {e["ext_key"] for e in inventory_state(engine, org.org_uuid)["extensions"]}
+    assert keys == {"900", "3003"}
+    assert_invariants(engine)

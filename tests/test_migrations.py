@@ -75,3 +75,52 @@ def test_rows_failed_under_a_merged_code_get_the_kept_one(engine):
             user_name="Ann", status="failed", reason_code="number-in-use", reason="in use"))
         command.upgrade(config, "head")
         assert connection.execute(select(template_rows.c.reason_code)).scalar_one() == "number-assigned"
+
+
+def test_ids_are_never_given_out_twice(engine, org):
+    """The newest extension deleted, the next one still gets a new id (SQLite would reuse it
+    without AUTOINCREMENT, and a ledger keeping the old id would then name a stranger)."""
+    from phonesys.storage.inventory.provisioning import delete_extension, provision
+    from tests.bulkfixtures import extension_ids as extension_ids_of
+
+    provision(engine, org.org_uuid, 2, "101")
+    newest = max(extension_ids_of(engine, org.org_uuid))
+    delete_extension(engine, org.org_uuid, "102")
+    provision(engine, org.org_uuid, 1, "700")
+    assert max(extension_ids_of(engine, org.org_uuid)) > newest
+
+
+def test_stable_ids_migration_starts_above_every_recorded_id_and_stamps_bulk_extensions(engine):
+    """Migration 0007 on a database at 0006: extension 3 was made by a template and then deleted,
+    its ledger row still names it; the next extension must not be 3, and extension 2, made by the
+    template, learns which template made it."""
+    from alembic import command
+    from sqlalchemy import insert, select
+
+    from phonesys.storage.inventory.engine import _alembic_config
+    from phonesys.storage.inventory.schema import template_files, template_rows, templates
+
+    config = _alembic_config()
+    org_uuid, template_uuid = "o" * 36, "t" * 36
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006")
+        connection.execute(insert(organizations).values(org_uuid=org_uuid, name="Old", base_total=5))
+        connection.execute(insert(templates).values(template_uuid=template_uuid, org_uuid=org_uuid, name="Old run"))
+        file_id = connection.execute(insert(template_files).values(
+            template_uuid=template_uuid, file_name="users.csv", sha256="0" * 64, rows=2, identifier_kind="uuid")
+            .returning(template_files.c.id)).scalar_one()
+        ids = [connection.execute(insert(extensions).values(org_uuid=org_uuid, ext_key=key)
+                                  .returning(extensions.c.id)).scalar_one() for key in ("100", "101", "102")]
+        for row_number, key, ext_id in ((2, "101", ids[1]), (3, "102", ids[2])):
+            connection.execute(insert(template_rows).values(
+                template_uuid=template_uuid, file_id=file_id, row_number=row_number, ext_key=key,
+                identity_uuid=f"u{row_number}".ljust(36, "0"), user_name="Ann", status="assigned",
+                extension_id=ext_id))
+        connection.execute(extensions.delete().where(extensions.c.id == ids[2]))
+        command.upgrade(config, "head")
+        made_by = dict(connection.execute(select(extensions.c.id, extensions.c.template_uuid)).all())
+        assert made_by == {ids[0]: None, ids[1]: template_uuid}
+        new_id = connection.execute(insert(extensions).values(org_uuid=org_uuid, ext_key="700")
+                                    .returning(extensions.c.id)).scalar_one()
+        assert new_id > ids[2]

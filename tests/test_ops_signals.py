@@ -79,7 +79,7 @@ def test_all_or_nothing_rolled_back_fails_the_run_exits_3_and_alerts_once(alert_
     document = json.loads(result.stdout)
     assert (document["ok"], document["flow_state"]) == (True, ROLLED_BACK)
     assert document["message"] == ("all-or-nothing: rows failed (number-assigned x1); "
-                                   "all 4 rows rolled back, nothing changed")
+                                   "0 rolled back, 3 not attempted, nothing changed")
     assert document["counts"] == {"pending": 0, "assigned": 0, "failed": 4}
     event = one_event("phonesys.template.failed", f"phonesys.template.{template}")
     assert event.payload["codes"] == {"not-attempted": 3, "number-assigned": 1}

@@ -28,7 +28,7 @@ from phonesys.jobs.bulk_job import JobOutcome, Policy
 NOTHING_FOUND = "nothing-found"  # tag of a scan run that claimed no request: filter it out of the runs list
 PARTIAL = "Partially completed"
 ROLLED_BACK = "Rolled back"
-CAUSES_HIDDEN = {"rolled-back", "not-attempted"}  # consequences of the real causes, not causes
+CAUSES_HIDDEN = {"rolled-back", "not-attempted", "changed-since"}  # consequences of the real causes, not causes
 
 
 def bulk_state(policy: Policy, outcome: JobOutcome) -> State:
@@ -38,10 +38,19 @@ def bulk_state(policy: Policy, outcome: JobOutcome) -> State:
         return Completed(message=f"{counts.assigned} of {counts.rows} rows assigned", data=result)
     causes = codes_text(outcome.codes)
     if verdict == "failed":
-        return Failed(name=ROLLED_BACK, data=result, message=f"all-or-nothing: rows failed ({causes}); "
-                      f"all {counts.rows} rows rolled back, nothing changed")
+        return Failed(name=ROLLED_BACK, data=result,
+                      message=f"all-or-nothing: rows failed ({causes}); {rollback_text(outcome)}")
     return Completed(name=PARTIAL, data=result,
                      message=f"{counts.assigned} of {counts.rows} rows assigned, {counts.failed} failed ({causes})")
+
+
+def rollback_text(outcome: JobOutcome) -> str:
+    """What the undo really did: rows it rolled back, rows it never tried, and any it had to keep
+    because their extension was changed by hand meanwhile (then something did change)."""
+    codes = outcome.codes
+    done = f"{codes.get('rolled-back', 0)} rolled back, {codes.get('not-attempted', 0)} not attempted"
+    kept = codes.get("changed-since", 0)
+    return f"{done}; {kept} kept: their extension changed since" if kept else f"{done}, nothing changed"
 
 
 def codes_text(codes: dict[str, int]) -> str:

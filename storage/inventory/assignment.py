@@ -85,9 +85,9 @@ def _create_extensions(connection: Connection, org_uuid: str, assigned: list[Row
     row_ids = [d.row.id for d in assigned]
     chosen = one_of(connection, template_rows.c.id, row_ids)
     connection.execute(insert(extensions).from_select(
-        ["org_uuid", "ext_key", "identity_uuid", "number"],
+        ["org_uuid", "ext_key", "identity_uuid", "number", "template_uuid"],
         select(literal(org_uuid, String), template_rows.c.ext_key, template_rows.c.identity_uuid,
-               template_rows.c.number).where(chosen).order_by(template_rows.c.id)))
+               template_rows.c.number, template_rows.c.template_uuid).where(chosen).order_by(template_rows.c.id)))
     of_rows = and_(extensions.c.org_uuid == org_uuid, extensions.c.ext_key == template_rows.c.ext_key, chosen)
     for sku in skus:
         connection.execute(insert(extension_addons).from_select(

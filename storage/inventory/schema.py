@@ -3,7 +3,9 @@
 The DDL itself lives in the Alembic migrations (``storage/migrations/versions``), which add the
 dialect-specific CHECK constraints; ``tests/test_migrations.py`` proves the two agree. Counters
 (``base_used``, ``addon_pools.used``) exist so that a single conditional UPDATE can claim a license
-atomically; the CHECKs make oversubscription impossible even for buggy callers.
+atomically; the CHECKs make oversubscription impossible even for buggy callers. Tables with an id
+are ``sqlite_autoincrement`` so that SQLite, like PostgreSQL's sequences, never gives an id out twice:
+ledgers keep ids, and an id handed out again would name a stranger.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ extensions = Table(
     Column("identity_uuid", String(36), nullable=True),
     Column("number", String(16), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("template_uuid", String(36), nullable=True),  # the template whose bulk run made it; NULL: by hand
     UniqueConstraint("org_uuid", "ext_key", name="uq_extensions_org_key"),
     UniqueConstraint("identity_uuid", name="uq_extensions_user"),
     UniqueConstraint("number", name="uq_extensions_number"),
@@ -90,6 +93,8 @@ extensions = Table(
                          name="fk_extensions_user"),
     ForeignKeyConstraint(["org_uuid", "number"], ["numbers.org_uuid", "numbers.number"],
                          name="fk_extensions_number"),
+    Index("ix_extensions_org_template", "org_uuid", "template_uuid"),
+    sqlite_autoincrement=True,
 )
 
 extension_addons = Table(
@@ -145,6 +150,7 @@ template_files = Table(
     Column("identifier_kind", String(8), nullable=False),
     Column("uploaded_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
     Index("ix_template_files_template", "template_uuid"),
+    sqlite_autoincrement=True,
 )
 
 template_rows = Table(
@@ -167,6 +173,7 @@ template_rows = Table(
     UniqueConstraint("template_uuid", "identity_uuid", name="uq_template_rows_user"),
     UniqueConstraint("template_uuid", "number", name="uq_template_rows_number"),
     Index("ix_template_rows_template_status", "template_uuid", "status"),
+    sqlite_autoincrement=True,
 )
 
 # One row per pending row of an in-progress template: what it holds until the row is decided.
@@ -200,4 +207,5 @@ dropfolder_requests = Table(
     Column("finished_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("manifest_key", "version", name="uq_dropfolder_manifest_version"),
     Index("ix_dropfolder_template", "template_uuid"),
+    sqlite_autoincrement=True,
 )

@@ -3,8 +3,9 @@
 ``revalidate`` finds rows that can no longer be assigned before anything is claimed; ``fail_all``
 then records every row as failed and gives back the template's holds. If a row still fails during
 assignment (another job took its number meanwhile), ``undo_job`` deletes the extensions the job
-created and returns their licenses, numbers and users, and gives back the holds of the rows never
-attempted, in one transaction with the ledger update.
+created (and only those: matched by id, organization, key and the template that made them) and
+returns their licenses, numbers and users, and gives back the holds of the rows never attempted,
+in one transaction with the ledger update.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from phonesys.storage.inventory.templates import get_template
 
 ROLLED_BACK = "rolled-back"
 NOT_ATTEMPTED = "not-attempted"
+CHANGED_SINCE = "changed-since"
 
 
 def revalidate(engine: Engine, template_uuid: str) -> list[RowDecision]:
@@ -50,24 +52,52 @@ def fail_all(engine: Engine, template_uuid: str, decisions: list[RowDecision]) -
 
 
 def undo_job(engine: Engine, template_uuid: str) -> int:
-    """Delete what the job assigned and mark those rows rolled back; returns how many were undone."""
+    """Delete what the job assigned and mark those rows rolled back; returns how many were undone.
+
+    An extension is deleted only while it is still the one its row made: the ledger's id, in the
+    same organization, with the row's key and stamped with this template. One deleted by hand
+    meanwhile has nothing left to undo; one changed by hand since (re-keyed, say) is left as it
+    is and its row says so (``changed-since``), so the summary counts only what was really undone."""
     with write_transaction(engine) as connection:
         org_uuid = get_template(connection, template_uuid).org_uuid
         lock_org(connection, org_uuid)
-        assigned = connection.execute(select(template_rows.c.id, template_rows.c.extension_id).where(
-            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "assigned")).all()
-        _delete_extensions(connection, org_uuid, [r.extension_id for r in assigned])
+        ours, gone, changed = _assigned_extensions(connection, org_uuid, template_uuid)
+        _delete_extensions(connection, org_uuid, list(ours.values()))
         first_failed = connection.execute(select(template_rows.c.row_number).where(
             template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
             .order_by(template_rows.c.id).limit(1)).scalar()
-        for row in assigned:
-            _fail_row(connection, row.id, Problem(ROLLED_BACK, "Rolled back: row "
+        for row_id in [*ours, *gone]:
+            _fail_row(connection, row_id, Problem(ROLLED_BACK, "Rolled back: row "
                       f"{first_failed} failed and the policy is all-or-nothing."), "assigned")
+        for row_id, ext_key in changed.items():
+            _fail_row(connection, row_id, _changed_since(first_failed, ext_key), "assigned")
         for row_id in connection.execute(select(template_rows.c.id).where(
                 template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")).scalars():
             _fail_row(connection, row_id, _not_attempted(first_failed), "pending")
         holds.release(connection, org_uuid, template_uuid, template_skus(connection, template_uuid))
-        return len(assigned)
+        return len(ours) + len(gone)
+
+
+def _assigned_extensions(connection: Connection, org_uuid: str, template_uuid: str
+                         ) -> tuple[dict[int, int], list[int], dict[int, str]]:
+    """The assigned rows, split: row -> extension still the template's, rows whose extension is
+    gone, and row -> current key of an extension changed since."""
+    rows = connection.execute(select(template_rows.c.id, template_rows.c.ext_key, extensions.c.id.label("ext_id"),
+                                     extensions.c.org_uuid, extensions.c.ext_key.label("key_now"),
+                                     extensions.c.template_uuid.label("made_by"))
+                              .join(extensions, extensions.c.id == template_rows.c.extension_id, isouter=True)
+                              .where(template_rows.c.template_uuid == template_uuid,
+                                     template_rows.c.status == "assigned")).all()
+    ours = {r.id: r.ext_id for r in rows if r.ext_id is not None
+            and (r.org_uuid, r.key_now, r.made_by) == (org_uuid, r.ext_key, template_uuid)}
+    gone = [r.id for r in rows if r.ext_id is None]
+    changed = {r.id: r.key_now for r in rows if r.ext_id is not None and r.id not in ours}
+    return ours, gone, changed
+
+
+def _changed_since(first_failed_row: int | None, key_now: str) -> Problem:
+    return Problem(CHANGED_SINCE, f"Not rolled back: row {first_failed_row} failed, but this row's extension "
+                   f"was changed since it was assigned (its key is now {key_now}); it is left as it is.")
 
 
 def _not_attempted(first_failed_row: int | None) -> Problem:
@@ -92,5 +122,6 @@ def _delete_extensions(connection: Connection, org_uuid: str, extension_ids: lis
         connection.execute(update(addon_pools).where(addon_pools.c.org_uuid == org_uuid, addon_pools.c.sku == sku)
                            .values(used=addon_pools.c.used - count))
     deleted = connection.execute(delete(extensions).where(extensions.c.org_uuid == org_uuid,
+                                                          extensions.c.template_uuid.is_not(None),
                                                           extensions.c.id.in_(extension_ids))).rowcount
     release_base(connection, org_uuid, deleted)
