@@ -147,3 +147,38 @@ def test_rows_stream_in_bounded_batches(engine, populated, monkeypatch):
     monkeypatch.setattr(queries, "BATCH_ROWS", 3)
     sizes = [b.num_rows for b in queries.extension_batches(engine, populated.org_uuid)]
     assert sizes == [3, 1]
+
+
+def _unusable_outputs(tmp_path) -> list:
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("not a folder")
+    return [a_file / "copies", a_file / "copy.csv", "/proc/phonesys-copies"]
+
+
+def _stored(phonesys_env, prefix: str) -> list[str]:
+    return list(open_object_store(f"{phonesys_env['PHONESYS_HOME']}/objects").list(prefix))
+
+
+@pytest.mark.parametrize("command", [["export", "numbers"], ["export", "extensions"]])
+def test_export_to_an_unusable_output_is_refused_before_anything_is_written(
+        cli, populated, tmp_path, phonesys_env, command):
+    for output in _unusable_outputs(tmp_path):
+        result = cli(*command, populated.org_uuid, "--output", str(output), "--json")
+        assert result.exit_code == 1, result.output
+        assert '"code": "output-path-unusable"' in result.stdout, result.stdout
+        text = cli(*command, populated.org_uuid, "--output", str(output))
+        assert text.exit_code == 1 and text.stderr.startswith("error output-path-unusable: Cannot write"), text.output
+    assert _stored(phonesys_env, "exports/") == []
+
+
+def test_template_report_to_an_unusable_output_is_refused_before_a_report_is_written(
+        cli, engine, org, tmp_path, phonesys_env):
+    template = make_template(engine, org, make_rows(org, 3, first_number=None))
+    start(engine, template)
+    for output in _unusable_outputs(tmp_path):
+        result = cli("template", "report", template, "--output", str(output))
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith("error output-path-unusable: "), result.output
+    assert _stored(phonesys_env, "reports/") == []
+    result = cli("template", "report", template, "--output", str(tmp_path / "ok"))
+    assert result.exit_code == 0 and len(list((tmp_path / "ok").iterdir())) == 1, result.output

@@ -156,3 +156,28 @@ class held_migration_lock:
             self.connection.execute(text("SELECT pg_advisory_unlock_all()"))
             self.connection.close()
             self.engine.dispose()
+
+
+def test_a_job_that_waits_for_its_slots_says_so_at_warning(prefect_server, caplog):
+    """Workers run at WARNING, so a queued job's wait must be visible there (not only at INFO)."""
+    from prefect.concurrency.sync import concurrency
+
+    org = str(uuid.uuid4())
+    limits.ensure_limits(org, 4)
+    holding, release = threading.Event(), threading.Event()
+
+    def other_job() -> None:
+        with concurrency(limits.org_limit(org), strict=True):
+            holding.set()
+            release.wait(30)
+
+    other = threading.Thread(target=other_job, daemon=True)
+    other.start()
+    assert holding.wait(30)
+    threading.Timer(2.0, release.set).start()
+    with caplog.at_level(logging.WARNING, "phonesys.jobs.limits"), limits.bulk_job_slots(org):
+        pass
+    other.join(30)
+    (line,) = [r for r in caplog.records if r.name == "phonesys.jobs.limits"]
+    assert line.levelno == logging.WARNING and "held after waiting" in line.getMessage()
+    assert float(line.getMessage().split("waiting ")[1].split(" s")[0]) >= 1.5

@@ -132,3 +132,19 @@ def test_start_report_upload_are_refused_where_the_seed_forbids_them(cli, engine
     command = RUN_COMMANDS[action]
     problems = refused(cli, "template", command[0], template, *command[1:])
     assert [p["code"] for p in problems] == ["template-action-not-allowed"]
+
+
+def test_resume_of_a_draft_or_completed_template_says_it_is_not_in_progress(cli, engine, template):
+    """``start --resume`` is a resume, whatever the status: the README's code, not the report action's."""
+    for status in ("draft", "completed"):
+        set_status(engine, template, status)
+        problems = refused(cli, "template", "start", template, "--resume")
+        assert [p["code"] for p in problems] == ["template-not-in-progress"], problems
+        assert status in problems[0]["message"]
+
+
+def test_duplicate_with_an_empty_name_is_refused_like_create_and_rename(cli, org, template):
+    for command in (["create", org.org_uuid, "--name", ""], ["rename", template, ""],
+                    ["duplicate", template, "--name", ""], ["duplicate", template, "--name", "  "]):
+        assert [p["code"] for p in refused(cli, "template", *command)] == ["template-name-invalid"], command
+    assert [t["name"] for t in ok(cli, "template", "list", org.org_uuid)["templates"]] == ["Sales onboarding"]

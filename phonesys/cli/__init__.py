@@ -10,6 +10,7 @@ import typer
 
 from phonesys.cli import alerts, db, dropfolder, export, ext, ops, org, template, template_run  # noqa: F401 - registers commands
 from phonesys.cli.demo import demo
+from phonesys.cli.s3_events import notify_from_sqs
 from phonesys.cli.sample import sample_csv
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.command("demo")(demo)
 app.command("sample-csv")(sample_csv)
 app.command("serve")(ops.serve)
 app.command("notify")(ops.notify)
+app.command("notify-from-sqs")(notify_from_sqs)
 
 
 def main() -> None:

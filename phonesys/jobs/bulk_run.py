@@ -96,7 +96,7 @@ def resumable(engine: Engine, template_ref: str) -> str:
     """Only an in-progress template can be resumed; its flow run finishes the pending rows."""
     from phonesys.storage.inventory.template_views import template_detail
 
-    detail = template_detail(engine, template_ref, action="report")
+    detail = template_detail(engine, template_ref, action="show")
     if detail["status"] != "in_progress":
         raise Refused(Problem("template-not-in-progress", f"Template {detail['uuid']} is {detail['status']}; "
                               "only an in-progress template can be resumed.", "template", template_ref))

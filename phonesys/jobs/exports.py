@@ -19,6 +19,7 @@ from typing import Literal
 import pyarrow as pa
 from sqlalchemy import Engine
 
+from phonesys.jobs.local_copy import copy_target, require_usable
 from phonesys.rules.safecsv import write_csv, write_parquet
 from phonesys.storage.inventory.exports import (
     EXTENSION_SCHEMA,
@@ -77,6 +78,8 @@ def export_numbers(engine: Engine, store, org_ref: str, fmt: ExportFormat = "csv
 def write_file(store, key: str, fmt: ExportFormat, batches: Callable[[], Iterator[pa.RecordBatch]],
                schema: pa.Schema, output: Path | None = None) -> ExportResult:
     """Write Arrow batches as a CSV or Parquet object at ``key`` (and optionally a local copy)."""
+    if output is not None:
+        require_usable(output)
     writer = write_parquet if fmt == "parquet" else write_csv
     with tempfile.TemporaryDirectory(prefix="phonesys-export-") as tmp:
         local = Path(tmp) / key.rsplit("/", 1)[-1]
@@ -88,7 +91,7 @@ def write_file(store, key: str, fmt: ExportFormat, batches: Callable[[], Iterato
 
 def _save_copy(local: Path, output: Path) -> str:
     """``--output`` names a file (with an extension) or a folder, made if needed, keeping the name."""
-    target = output / local.name if output.is_dir() or not output.suffix else output
+    target = copy_target(output, local.name)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(local, target)
     return str(target)

@@ -31,6 +31,7 @@ from phonesys.settings import DEFAULT_BULK_JOBS
 
 GLOBAL_LIMIT = "phonesys-bulk-jobs"
 LEASE_SECONDS = 60  # the shortest lease Prefect accepts; renewed every 45 s while the job is alive
+NOTABLE_WAIT_SECONDS = 1.0  # a job that waited longer for its slots logs it at WARNING
 _skipped: list[str] = []  # why the limits were skipped, once logged (log once per process)
 
 
@@ -58,9 +59,16 @@ def bulk_job_slots(org_uuid: str, jobs: int = DEFAULT_BULK_JOBS, *, enabled: boo
     asked = time.monotonic()
     with concurrency([GLOBAL_LIMIT, org_limit(org_uuid)], lease_duration=LEASE_SECONDS, strict=True,
                      holder=_holder(), raise_on_lease_renewal_failure=False):
-        _logger().info("Bulk job slots %s and %s held after %.1f s", GLOBAL_LIMIT, org_limit(org_uuid),
-                       time.monotonic() - asked)
+        _log_wait(org_uuid, time.monotonic() - asked)
         yield
+
+
+def _log_wait(org_uuid: str, waited: float) -> None:
+    """A job that queued says so at WARNING, the level workers run at: queueing is what ops look for
+    when a job starts late. Getting the slots at once stays at INFO."""
+    level = logging.WARNING if waited >= NOTABLE_WAIT_SECONDS else logging.INFO
+    _logger().log(level, "Bulk job slots %s and %s held after waiting %.1f s", GLOBAL_LIMIT,
+                  org_limit(org_uuid), waited)
 
 
 def ensure_limits(org_uuid: str, jobs: int) -> None:

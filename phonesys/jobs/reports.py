@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from phonesys.failpoints import failpoint
 from phonesys.jobs.exports import ExportResult, export_timestamp, write_file
+from phonesys.jobs.local_copy import copy_target, require_usable
 from phonesys.storage.inventory.exports import REPORT_SCHEMA, report_batches
 
 REPORT_SUFFIX = "license_phonesystem_bulk_assignment_report"
@@ -39,13 +40,15 @@ def report_location(engine: Engine, detail: dict, output: Path | None = None) ->
     from phonesys.settings import load_settings
     from phonesys.storage.objects import open_object_store
 
+    if output is not None:
+        require_usable(output)
     store = open_object_store(load_settings().objects_url)
     files = {"report": None, "export": None, "local_copy": None}
     for name in ("report", "export"):
         if detail.get(f"{name}_key"):
             files[name] = store.location(detail[f"{name}_key"])
     if output is not None and detail["report_key"]:
-        target = output / detail["report_key"].rsplit("/", 1)[-1] if output.is_dir() or not output.suffix else output
+        target = copy_target(output, detail["report_key"].rsplit("/", 1)[-1])
         target.parent.mkdir(parents=True, exist_ok=True)
         files["local_copy"] = str(store.download(detail["report_key"], target))
     elif output is not None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 FILES: dict[str, str] = {
     "file-not-found": "The file named on the command line does not exist.",
+    "output-path-unusable": "--output names a place where no file can be written (below a file, read-only, "
+                            "no permission).",
     "file-too-large": "The file is over its limit: an upload 5 MB, an org document 20 MB, a users CSV 200 MB.",
     "file-empty": "The file has no content at all.",
     "file-not-csv": "The file is a spreadsheet workbook (.xlsx/.xls), not CSV; save it as CSV UTF-8.",
@@ -106,6 +108,7 @@ TEMPLATES: dict[str, str] = {
     "upload-nothing": "template upload was given no FILE and no --key.",
     "rolled-back": "Bulk row: assigned, then undone because another row failed (all-or-nothing).",
     "not-attempted": "Bulk row: not assigned because another row failed (all-or-nothing).",
+    "changed-since": "Bulk row: not rolled back because its extension was changed by hand after it was assigned.",
     "flow-failed": "The bulk-assignment flow run failed or crashed; resume it with template start --resume.",
 }
 

@@ -126,7 +126,7 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
     """
     with write_transaction(engine) as connection:
         source = locked_template(connection, template_ref, "duplicate")
-        new_name = check_template_name(name or f"Copy of {source.name}"[:200])
+        new_name = check_template_name(f"Copy of {source.name}"[:200] if name is None else name)
         refuse_if([new_name] if isinstance(new_name, Problem) else [])
         new_uuid = str(uuid.uuid4())
         connection.execute(insert(templates).values(template_uuid=new_uuid, org_uuid=source.org_uuid,
