@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from alembic import command
@@ -112,8 +112,19 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
     with _transient_errors_mapped(engine):
         with engine.connect() as connection:
             connection.execution_options(**{LOCK_WAIT: lock_wait_of(engine)})
-            yield connection
-            connection.commit()
+            try:
+                yield connection
+                connection.commit()
+            except BaseException:
+                _roll_back(connection)
+                raise
+
+
+def _roll_back(connection: Connection) -> None:
+    """Roll back, also after a failed COMMIT: that leaves SQLAlchemy's transaction inactive but still
+    attached, and closing the connection would then skip the pool's rollback of the DBAPI connection."""
+    with suppress(DBAPIError):  # the error being raised says more; the pool resets or drops the connection
+        connection.rollback()
 
 
 @contextmanager
