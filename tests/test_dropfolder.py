@@ -199,6 +199,21 @@ def test_status_says_how_the_rows_ended(prefect_server, engine, store, org, phon
     assert document["template_uuid"] == template and document["flow_run_id"]
 
 
+def test_status_says_failed_when_the_run_fails(prefect_server, engine, store, org, phonesys_env, chunk_spy):
+    from phonesys.jobs.runner import run_flow_in_foreground
+
+    template = started_request(engine, store, org, "fails", [0, 1])
+
+    def bug(_number, _row_ids):
+        raise RuntimeError("a bug in the chunk")
+
+    chunk_spy(bug)
+    assert run_flow_in_foreground(template).is_failed()
+    document = request_status(store, org, "fails")
+    assert (document["status"], document["counts"]) == ("failed", {"pending": 2, "assigned": 0, "failed": 0})
+    assert "a bug in the chunk" in document["message"]
+
+
 @pytest.mark.slow
 def test_status_is_in_progress_while_running_crashed_when_killed_and_completed_when_resumed(
         engine, store, org, phonesys_env, prefect_api_url, cli):
