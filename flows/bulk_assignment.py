@@ -3,23 +3,27 @@
 load -> (all-or-nothing: fail every row if any cannot be assigned) -> assign chunks -> (all-or-
 nothing: undo if a row failed meanwhile) -> report + export -> complete -> summary artifacts.
 Re-running it for a template that crashed mid-way finishes the remaining rows; the ledger in the
-inventory makes every row's outcome exactly-once.
+inventory makes every row's outcome exactly-once. A template that came from the drop folder has its
+request's status.json follow the run (``phonesys.jobs.request_status``): the flow writes
+``in_progress`` and how its rows ended, and its state hooks write ``failed``, ``crashed`` or
+``cancelled``, also when the runner or worker that saw the process die runs them.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, cast
 from uuid import UUID
 
-from prefect import flow
+from prefect import Flow, flow
 from prefect.artifacts import (
     create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
     update_progress_artifact,
 )
-from prefect.client.schemas.objects import State
+from prefect.client.schemas.objects import FlowRun, State
 from pydantic import BaseModel, Field
 
 from phonesys.failpoints import failpoint
@@ -27,17 +31,20 @@ from phonesys.flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
 from phonesys.jobs.bulk_job import Job, JobOutcome
 from phonesys.jobs.job_summary import summary_markdown
 from phonesys.jobs.limits import bulk_job_slots
+from phonesys.jobs.request_status import IN_PROGRESS, broken_status, decided_status, publish
 from phonesys.jobs.run_events import outcome_payload, template_event
-from phonesys.jobs.run_states import bulk_state
+from phonesys.jobs.run_states import bulk_state, rows_decided
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.inventory.jobs import failed_rows, template_names
+from phonesys.storage.objects import open_object_store
 from phonesys.tasks import bulk
 from phonesys.tasks.dropfolder import publish_request_status
 from phonesys.tasks.exports import write_export
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress artifact updates: the UI polls, no need for more
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+logger = logging.getLogger("phonesys.flows.bulk_assignment")
 
 
 class BulkAssignmentParameters(BaseModel):
@@ -48,25 +55,47 @@ class BulkAssignmentParameters(BaseModel):
                                    description="Rows per task; default: the start's, else sized by time")
 
 
+def _template_of(parameters: dict[str, Any]) -> str:
+    """The template a run was given: a dict from the API, the model when called in-process."""
+    given = parameters["parameters"]
+    return str(given["template_uuid"] if isinstance(given, dict) else given.template_uuid)
+
+
 def _run_name() -> str:
     """``<org name> / <template name>``, so runs are recognisable in the UI."""
     from prefect.runtime import flow_run
 
-    given = flow_run.parameters["parameters"]
-    template_uuid = given["template_uuid"] if isinstance(given, dict) else given.template_uuid
+    template_uuid = _template_of(flow_run.parameters)
     try:
         return " / ".join(template_names(open_engine(load_settings().inventory_url), template_uuid))
     except Exception:  # noqa: BLE001 - a name is cosmetic; the run itself reports real errors
         return f"bulk-assignment {template_uuid}"
 
 
-@flow(name="bulk-assignment", flow_run_name=_run_name)
+def publish_broken_run(flow: Flow[..., Any], flow_run: FlowRun, state: State) -> None:
+    """State hook (failed, crashed, cancelled): a run that left rows pending says so in its drop-folder
+    request's status.json. A ``Rolled back`` run decided its rows and wrote its own status. (The
+    parameter names are those of Prefect's hook protocol; ``flow`` is not needed.)"""
+    if rows_decided(state):
+        return
+    try:
+        settings = load_settings()
+        publish(open_engine(settings.inventory_url), open_object_store(settings.objects_url),
+                _template_of(flow_run.parameters), broken_status(state), flow_run_id=str(flow_run.id),
+                message=state.message)
+    except Exception as exc:  # noqa: BLE001 - a hook must not hide the run's own failure behind its own
+        logger.warning("status.json of the request of flow run %s not updated: %s", flow_run.name, exc)
+
+
+@flow(name="bulk-assignment", flow_run_name=_run_name, on_failure=[publish_broken_run],
+      on_crashed=[publish_broken_run], on_cancellation=[publish_broken_run])
 def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
     """Assign a started template's rows; the final state says whether all, some or none were assigned."""
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
     job: Job = bulk.load_job(database_url, parameters.template_uuid)
     template_event("started", job, outcome_payload(job.counts))
+    publish_request_status(database_url, storage_url, job.template_uuid, IN_PROGRESS)
     before = bulk.usage_snapshot(database_url, job.org_uuid)
     if job.all_or_nothing:
         bulk.fail_all_if_any_row_fails(database_url, job.template_uuid)
@@ -78,7 +107,7 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
     export = write_export("extensions", job.org_uuid, database_url, storage_url)
     outcome: JobOutcome = bulk.complete_job(database_url, job.template_uuid, report, export)
     after = bulk.usage_snapshot(database_url, job.org_uuid)
-    publish_request_status(database_url, storage_url, job.template_uuid)
+    publish_request_status(database_url, storage_url, job.template_uuid, decided_status(job.policy, outcome))
     publish_summary(database_url, job, outcome, before, after)
     return finish(job, outcome)
 

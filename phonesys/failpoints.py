@@ -1,7 +1,8 @@
 """Named places where a test can freeze a process to kill it there (crash tests, nothing else).
 
 Set ``PHONESYS_FAILPOINT=NAME`` (or ``NAME:N`` for the N-th time it is reached) and the process
-prints ``FAILPOINT NAME`` on stderr and sleeps, so the test can SIGKILL it at exactly that point.
+prints ``FAILPOINT NAME pid PID`` on stderr and sleeps, so the test can SIGKILL it at exactly that
+point (the pid finds a process someone else started, such as a served flow run).
 Unset, a failpoint costs one dictionary lookup.
 """
 
@@ -24,6 +25,6 @@ def failpoint(name: str) -> None:
         return
     _hits[name] += 1
     if _hits[name] == int(nth or 1):
-        sys.stderr.write(f"FAILPOINT {name}\n")
+        sys.stderr.write(f"FAILPOINT {name} pid {os.getpid()}\n")
         sys.stderr.flush()
         time.sleep(3600)

@@ -166,3 +166,75 @@ def test_scan_flow_runs_the_bulk_assignment_and_updates_status(prefect_server, e
     assert len(report) == 3 and all('"assigned"' in line for line in report[1:])
     assert {e["ext_key"] for e in list_extensions(engine, org.org_uuid)} == {"301", "302"}
     assert_invariants(engine)
+
+
+# -- status.json follows the bulk run -------------------------------------------------------------------
+
+def started_request(engine, store, org, name: str, users: list[int], **manifest) -> str:
+    """A request of one row per user index, claimed and started by a scan; its template's UUID."""
+    rows = [[str(301 + i), org.users[i].identity_uuid, ""] for i in users]
+    drop(store, org.org_uuid, name, {"a.csv": csv_bytes(rows)}, {"template": name, **manifest})
+    [outcome] = scan_once(engine, store)
+    assert outcome.status == "started", outcome.problems
+    return outcome.template_uuid
+
+
+def request_status(store, org, name: str) -> dict:
+    return json.loads(store.read_bytes(f"processed/{org.org_uuid}/{name}/status.json"))
+
+
+@pytest.mark.parametrize("policy, status, counts", [
+    ("continue", "partially-completed", {"pending": 0, "assigned": 2, "failed": 1}),
+    ("all-or-nothing", "rolled-back", {"pending": 0, "assigned": 0, "failed": 3}),
+])
+def test_status_says_how_the_rows_ended(prefect_server, engine, store, org, phonesys_env, policy, status, counts):
+    from phonesys.jobs.runner import run_flow_in_foreground
+    from tests.bulkfixtures import take_user
+
+    template = started_request(engine, store, org, "ends", [0, 1, 2], policy=policy)
+    take_user(engine, org, org.users[1].identity_uuid, "900")  # changed outside phonesys: row 2 fails
+    run_flow_in_foreground(template)
+    document = request_status(store, org, "ends")
+    assert (document["status"], document["counts"]) == (status, counts)
+    assert document["template_uuid"] == template and document["flow_run_id"]
+
+
+def test_status_says_failed_when_the_run_fails(prefect_server, engine, store, org, phonesys_env, chunk_spy):
+    from phonesys.jobs.runner import run_flow_in_foreground
+
+    template = started_request(engine, store, org, "fails", [0, 1])
+
+    def bug(_number, _row_ids):
+        raise RuntimeError("a bug in the chunk")
+
+    chunk_spy(bug)
+    assert run_flow_in_foreground(template).is_failed()
+    document = request_status(store, org, "fails")
+    assert (document["status"], document["counts"]) == ("failed", {"pending": 2, "assigned": 0, "failed": 0})
+    assert "a bug in the chunk" in document["message"]
+
+
+@pytest.mark.slow
+def test_status_is_in_progress_while_running_crashed_when_killed_and_completed_when_resumed(
+        engine, store, org, phonesys_env, prefect_api_url, cli):
+    from tests.bulkfixtures import StderrWatch, child_env, kill, spawn_flow
+
+    template = started_request(engine, store, org, "crash", [0, 1, 2])
+    child = spawn_flow(template, child_env(phonesys_env, prefect_api_url, PHONESYS_FAILPOINT="before-first-chunk"))
+    try:
+        StderrWatch(child).wait_for("FAILPOINT before-first-chunk")
+        running = request_status(store, org, "crash")
+        assert (running["status"], running["counts"]) == ("in_progress", {"pending": 3, "assigned": 0, "failed": 0})
+        child.terminate()  # SIGTERM, as a worker or an operator stops a process: Prefect calls it Crashed
+        child.wait(timeout=60)
+    finally:
+        kill(child)
+    crashed = request_status(store, org, "crash")
+    assert (crashed["status"], crashed["counts"]["pending"]) == ("crashed", 3), crashed
+    assert crashed["message"]
+
+    result = cli("template", "start", template, "--resume", "--json")
+    assert result.exit_code == 0, result.output
+    resumed = request_status(store, org, "crash")
+    assert (resumed["status"], resumed["counts"]) == ("completed", {"pending": 0, "assigned": 3, "failed": 0})
+    assert resumed["flow_run_id"] != crashed["flow_run_id"] and "message" not in resumed

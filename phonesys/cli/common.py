@@ -1,7 +1,9 @@
 """What every command shares: the ``--json`` option, opening the inventory, and one way to fail.
 
 ``run`` is the single place that turns a refusal into output: one line per problem on stderr and
-exit status 1 (or a JSON document with ``ok: false`` on stdout), so scripts can rely on both.
+exit status 1 (or a JSON document with ``ok: false`` on stdout), so scripts can rely on both. An
+organization another job holds longer than ``PHONESYS_LOCK_TIMEOUT`` is the same kind of output
+with exit status 75 (EX_TEMPFAIL: try again later).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from phonesys.rules.errors import Refused, TransientError
+from phonesys.rules.errors import Busy, Problem, Refused, TransientError
 from phonesys.settings import load_settings
 
 T = TypeVar("T")
 EXIT_REFUSED = 1
 EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE: the database could not be reached
+EXIT_TEMPFAIL = 75  # sysexits EX_TEMPFAIL: another job holds the organization; try again later
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 OrgArg = Annotated[str, typer.Argument(metavar="ORG", help="Organization UUID (see `phonesys org list`).",
@@ -35,12 +38,13 @@ err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True
 
 
 def inventory() -> Engine:
-    """The inventory engine for the configured database, migrated on first use."""
-    from phonesys.storage.inventory.engine import open_engine
+    """The inventory engine for the configured database, migrated on first use; a command's writes
+    wait at most ``PHONESYS_LOCK_TIMEOUT`` for an organization another job holds."""
+    from phonesys.storage.inventory.engine import interactive, open_engine
 
     settings = load_settings()
     settings.ensure_home()
-    return open_engine(settings.inventory_url)
+    return interactive(open_engine(settings.inventory_url), settings.lock_timeout)
 
 
 def attempt(as_json: bool, action: Callable[[], T]) -> T:
@@ -50,6 +54,9 @@ def attempt(as_json: bool, action: Callable[[], T]) -> T:
     except Refused as refused:
         _print_refusal(refused, as_json)
         raise typer.Exit(EXIT_REFUSED) from None
+    except Busy as busy:
+        _print_problems([busy.problem], as_json)
+        raise typer.Exit(EXIT_TEMPFAIL) from None
     except (TransientError, DBAPIError) as exc:
         _print_unavailable(exc, as_json)
         raise typer.Exit(EXIT_UNAVAILABLE) from None
@@ -70,18 +77,25 @@ def print_json(document: Any) -> None:
 
 
 def _print_refusal(refused: Refused, as_json: bool) -> None:
-    from phonesys.rules.values import printable  # here, not at the top: rules loads phonenumbers
-
+    _print_problems(refused.problems, as_json, refused.details)
     if as_json:
-        print_json({"ok": False, "problems": [p.as_dict() for p in refused.problems], **refused.details})
         return
-    for problem in refused.problems:
-        # the contract: one line per problem; a hostile value quoted in a message cannot drive the terminal
-        one_line = printable(" ".join(str(problem).splitlines()))
-        err_console.print(Text.assemble(("error", "red"), f" {one_line}"), soft_wrap=True)
     for name, value in refused.details.items():
         for item in value if isinstance(value, list) else [value]:
             err_console.print(f"note {name.replace('_', ' ').rstrip('s')}: {item}", soft_wrap=True)
+
+
+def _print_problems(problems: list[Problem], as_json: bool, details: dict[str, Any] | None = None) -> None:
+    """One ``error <code>: <message>`` line per problem on stderr, or ``{"ok": false, "problems"}``."""
+    from phonesys.rules.values import printable  # here, not at the top: rules loads phonenumbers
+
+    if as_json:
+        print_json({"ok": False, "problems": [p.as_dict() for p in problems], **(details or {})})
+        return
+    for problem in problems:
+        # the contract: one line per problem; a hostile value quoted in a message cannot drive the terminal
+        one_line = printable(" ".join(str(problem).splitlines()))
+        err_console.print(Text.assemble(("error", "red"), f" {one_line}"), soft_wrap=True)
 
 
 def _print_unavailable(exc: Exception, as_json: bool) -> None:

@@ -1,7 +1,8 @@
 """``phonesys template start`` and ``template report``: run a template and see what happened.
 
 Exit status of ``start``: 0 every row assigned (or a dry run that would succeed), 1 refused,
-3 finished with failed rows, 70 the flow itself failed (rerun ``start --resume`` to finish it).
+3 finished with failed rows, 70 the flow itself failed (rerun ``start --resume`` to finish it),
+75 another job held the organization past ``PHONESYS_LOCK_TIMEOUT`` (nothing started; try again).
 A start handed to a served deployment (``phonesys.jobs.handoff``) without ``--wait`` exits 0 once the
 run is accepted; with ``--wait`` it follows the run and keeps the same contract.
 """

@@ -6,9 +6,11 @@
     │   ├── NotFound       the org / extension / user named does not exist
     │   └── Conflict       the state changed under us (a key, user or number was taken)
     └── TransientError     the database or storage hiccupped; safe to retry the same call
+        └── Busy           another job held the organization longer than this caller waits
 
 Callers retry only ``TransientError``. A ``Refused`` is an answer, not a failure: the CLI prints
-each problem on its own line and exits non-zero.
+each problem on its own line and exits non-zero. ``Busy`` is both: tasks retry it, and a command
+prints its problem (``org-busy``) and exits 75, "try again later".
 """
 
 from __future__ import annotations
@@ -71,3 +73,20 @@ def refuse_if(problems: list[Problem]) -> None:
     """Raise ``Refused`` with all collected problems, if there are any."""
     if problems:
         raise Refused(problems)
+
+
+class Busy(TransientError):
+    """A write gave up waiting for a lock another job holds (a bulk chunk, another command): nothing
+    was changed, and the same call will work once that job lets go, so it is transient.
+
+    ``org_uuid`` is the organization it waited for, when known. On SQLite the lock is the database
+    file's one write lock, so the job holding it may be working on another organization.
+    """
+
+    def __init__(self, org_uuid: str | None, waited: float, sqlite: bool = False):
+        self.org_uuid = org_uuid
+        held = f"organization {org_uuid}" if org_uuid else "the inventory"
+        lock = "SQLite's write lock, one writer at a time" if sqlite else "its lock"
+        self.problem = Problem("org-busy", f"another job holds {held}, try again (waited {waited:g} s for "
+                               f"{lock}; nothing was changed)", "org" if org_uuid else None, org_uuid)
+        super().__init__(self.problem.message)

@@ -4,13 +4,18 @@ SQLite is tuned for several writer processes on one file: WAL, a busy timeout, f
 and write transactions that start with ``BEGIN IMMEDIATE`` so two writers queue on the lock instead
 of failing when a read lock cannot be upgraded. Read-only work uses a plain deferred ``BEGIN``.
 PostgreSQL: writers lock the organization row they change; reads run at REPEATABLE READ.
+
+How long a write waits for a lock another job holds is bounded on both (``SET LOCAL lock_timeout``,
+SQLite's busy timeout): a command someone is waiting on uses an engine from ``interactive`` (a few
+seconds, ``PHONESYS_LOCK_TIMEOUT``), background work such as bulk chunks the longer
+``BACKGROUND_LOCK_WAIT`` and its task retries. Running out is ``Busy``, never a hang.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from alembic import command
@@ -21,10 +26,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from phonesys.rules.errors import Conflict, Problem, TransientError
+from phonesys.rules.errors import Busy, Conflict, Problem, TransientError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _READ_ONLY = "phonesys_read_only"
+LOCK_WAIT = "phonesys_lock_wait"  # execution option: seconds a write waits for another job's lock
+BACKGROUND_LOCK_WAIT = 60.0  # flows and tasks: long enough for any chunk ahead of them, then retried
 _MIGRATION_LOCK_KEY = 0x70686F6E  # "phon": PostgreSQL advisory lock held while migrating
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -41,6 +48,12 @@ def open_engine(url: str) -> Engine:
         return engine
 
 
+def interactive(engine: Engine, lock_wait: float) -> Engine:
+    """``engine`` for a command someone waits on: its writes give up after ``lock_wait`` seconds
+    behind another job's lock (``Busy``) instead of waiting as long as background work does."""
+    return engine.execution_options(**{LOCK_WAIT: lock_wait})
+
+
 def dispose_engines() -> None:
     """Forget cached engines (tests and forked workers must not share pooled connections)."""
     with _lock:
@@ -54,7 +67,9 @@ def _create_engine(url: str) -> Engine:
         # psycopg prepares a statement run 5 times, and PostgreSQL then plans it once for any
         # parameters: a 500-value IN list becomes a linear scan per row instead of a hash, 40x
         # slower on a chunk (benchmarks/assign_chunks.py). Batch statements plan in microseconds.
-        return create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+        engine = create_engine(url, pool_pre_ping=True, connect_args={"prepare_threshold": None})
+        event.listen(engine, "begin", _postgresql_on_begin)
+        return engine
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -73,16 +88,43 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    read_only = connection.get_execution_options().get(_READ_ONLY, False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    """The busy timeout is set per transaction: pooled connections serve commands and chunks alike."""
+    options = connection.get_execution_options()
+    wait_ms = int(1000 * options.get(LOCK_WAIT, BACKGROUND_LOCK_WAIT))
+    connection.exec_driver_sql(f"PRAGMA busy_timeout = {wait_ms}")
+    connection.exec_driver_sql("BEGIN" if options.get(_READ_ONLY, False) else "BEGIN IMMEDIATE")
+
+
+def _postgresql_on_begin(connection: Connection) -> None:
+    """A write transaction's bound on lock waits; SET LOCAL ends with the transaction."""
+    options = connection.get_execution_options()
+    if LOCK_WAIT in options and not options.get(_READ_ONLY, False):
+        connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(1000 * options[LOCK_WAIT])}ms'")
 
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One atomic write: commits on success, rolls back on any error, maps hiccups to TransientError."""
-    with _transient_errors_mapped():
-        with engine.begin() as connection:
-            yield connection
+    """One atomic write: commits on success, rolls back on any error, maps hiccups to TransientError.
+
+    The transaction begins with its first statement (usually ``lock_org``), so a lock wait that
+    runs out is raised where the organization is known and ``Busy`` can name it.
+    """
+    with _transient_errors_mapped(engine):
+        with engine.connect() as connection:
+            connection.execution_options(**{LOCK_WAIT: lock_wait_of(engine)})
+            try:
+                yield connection
+                connection.commit()
+            except BaseException:
+                _roll_back(connection)
+                raise
+
+
+def _roll_back(connection: Connection) -> None:
+    """Roll back, also after a failed COMMIT: that leaves SQLAlchemy's transaction inactive but still
+    attached, and closing the connection would then skip the pool's rollback of the DBAPI connection."""
+    with suppress(DBAPIError):  # the error being raised says more; the pool resets or drops the connection
+        connection.rollback()
 
 
 @contextmanager
@@ -93,7 +135,7 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     READ COMMITTED takes a new snapshot per statement, so reads ask for REPEATABLE READ (a read-only
     transaction at that level never fails to serialize).
     """
-    with _transient_errors_mapped():
+    with _transient_errors_mapped(engine):
         with engine.connect() as connection:
             options: dict = {_READ_ONLY: True}
             if connection.dialect.name == "postgresql":
@@ -104,13 +146,15 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def _transient_errors_mapped() -> Iterator[None]:
+def _transient_errors_mapped(engine: Engine) -> Iterator[None]:
     try:
         yield
     except IntegrityError as exc:
         raise Conflict(Problem("inventory-conflict", "The inventory changed while this request ran "
                                f"({_constraint_name(exc)}); nothing was changed, try again.")) from exc
     except DBAPIError as exc:
+        if is_lock_wait(exc):
+            raise Busy(None, lock_wait_of(engine), engine.dialect.name == "sqlite") from exc
         if is_transient(exc):
             raise TransientError(f"inventory database temporarily unavailable: {exc.orig}") from exc
         raise
@@ -132,6 +176,22 @@ def is_transient(exc: DBAPIError) -> bool:
     return isinstance(exc, OperationalError) and ("locked" in message or "busy" in message
                                                   or "could not connect" in message
                                                   or "connection" in message and "closed" in message)
+
+
+def is_lock_wait(exc: DBAPIError) -> bool:
+    """The statement gave up waiting for a lock another transaction holds: PostgreSQL's
+    lock_timeout (SQLSTATE 55P03) or SQLite's busy timeout ("database is locked")."""
+    if getattr(exc.orig, "sqlstate", None) == "55P03":
+        return True
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (and their extended codes)
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig).lower()
+
+
+def lock_wait_of(bind: Engine | Connection) -> float:
+    """The seconds writes of this engine or connection wait for a lock (what ``Busy`` says it waited)."""
+    return float(bind.get_execution_options().get(LOCK_WAIT, BACKGROUND_LOCK_WAIT))
 
 
 def upgrade(engine: Engine) -> None:

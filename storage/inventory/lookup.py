@@ -3,6 +3,7 @@
 Every query is scoped by ``org_uuid``: a request for org B can never see org A's rows (invariant 5).
 ``lock_org`` is how every write starts: it takes the organization row lock on PostgreSQL (SQLite's
 ``BEGIN IMMEDIATE`` already serializes writers), so checks made afterwards stay true until commit.
+A wait for that lock that runs out (``phonesys.storage.inventory.engine``) is ``Busy`` naming the org.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import Connection, Row, select
+from sqlalchemy.exc import DBAPIError
 
-from phonesys.rules.errors import NotFound, Problem, Refused
+from phonesys.rules.errors import Busy, NotFound, Problem, Refused
 from phonesys.rules.values import check_ext_key, check_uuid, name_key
 from phonesys.storage.inventory.schema import extensions, organizations, users
 
@@ -46,7 +48,16 @@ def org_name(engine, org_uuid: str) -> str | None:
 
 
 def lock_org(connection: Connection, org_ref: str) -> Row:
-    return get_org(connection, org_ref, lock=True)
+    """The organization's row, locked until commit; ``Busy`` when another job holds it longer than
+    this transaction waits (on SQLite the wait is for the write lock its first statement takes)."""
+    from phonesys.storage.inventory.engine import is_lock_wait, lock_wait_of
+
+    try:
+        return get_org(connection, org_ref, lock=True)
+    except DBAPIError as exc:
+        if not is_lock_wait(exc):
+            raise
+        raise Busy(canonical_org_uuid(org_ref), lock_wait_of(connection), connection.dialect.name == "sqlite") from exc
 
 
 def get_extension(connection: Connection, org_uuid: str, ext_key: str) -> Row:
