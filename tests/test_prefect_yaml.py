@@ -41,6 +41,12 @@ def test_the_four_deployments_and_their_flows():
     assert sorted(f"{load_flow(s.entrypoint).name}/{s.name}" for s in SPECS.values()) == sorted(DEPLOYMENTS)
 
 
+def test_a_cli_scan_carries_the_served_scans_tags():
+    from phonesys.jobs.runner import scan_tags
+
+    assert scan_tags() == SPECS["drop-folder-scan"].tags
+
+
 def test_prefect_reads_the_file_as_we_do():
     from prefect.cli.deploy._models import PrefectYamlModel
 

@@ -32,6 +32,15 @@ def quiet_prefect() -> None:
         os.environ.setdefault(name, value)
 
 
+SCAN_TAGS = ("phonesys", "drop-folder")  # the drop-folder-scan deployment's tags in prefect.yaml
+
+
+def scan_tags() -> list[str]:
+    """Tags of a scan run started here (``phonesys dropfolder scan``): the served scan's own, so the
+    UI's filters and the alert on tag ``phonesys`` see both alike."""
+    return list(SCAN_TAGS)
+
+
 def run_tags(org_uuid: str) -> list[str]:
     """Tags every bulk assignment run carries, so ops can filter the Prefect UI by organization."""
     return ["phonesys", "bulk-assignment", f"org:{org_uuid}"]
