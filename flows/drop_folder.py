@@ -13,10 +13,10 @@ from prefect import flow, tags
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
+from phonesys.failpoints import failpoint
 from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
 from phonesys.jobs.handoff import served_deployment, submit, wait_for_final_state
 from phonesys.jobs.run_states import NOTHING_FOUND, scan_state, tag_this_run
-from phonesys.failpoints import failpoint
 from phonesys.jobs.runner import run_tags
 from phonesys.settings import load_settings
 from phonesys.tasks.dropfolder import find_complete_requests, process_one

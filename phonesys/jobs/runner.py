@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 
+from phonesys.jobs.heartbeats import HEARTBEAT_ENV
 from phonesys.storage.inventory.jobs import status_counts
 
 if TYPE_CHECKING:
@@ -23,11 +24,13 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 QUIET_PREFECT = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                 "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
+                 "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+                 **HEARTBEAT_ENV}
 
 
 def quiet_prefect() -> None:
-    """Keep a terminal run free of telemetry and INFO chatter unless the user asked for it."""
+    """Keep a terminal run free of telemetry and INFO chatter unless the user asked for it, and give
+    it the heartbeat every phonesys run sends (so a killed CLI run is marked Crashed, not left Running)."""
     for name, value in QUIET_PREFECT.items():
         os.environ.setdefault(name, value)
 
