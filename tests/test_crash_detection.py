@@ -73,36 +73,71 @@ def flow_run(flow_run_id: str):
         return client.read_flow_run(flow_run_id)
 
 
-def test_a_run_killed_with_its_serve_process_becomes_crashed_and_alerts(alert_hook, cli, engine, phonesys_env,
+@pytest.fixture
+def short_window(alert_hook, cli):
+    """The alerts, with the heartbeat automation's window shortened for the test, then put back."""
+    shortened = cli("alerts", "setup", "--webhook-url", alert_hook.url, "--crash-after", str(WINDOW), "--json")
+    assert shortened.exit_code == 0 and CRASH_DETECTOR in json.loads(shortened.stdout)["automations"], shortened.output
+    yield alert_hook
+    cli("alerts", "setup", "--webhook-url", alert_hook.url)
+
+
+def hand_off_a_frozen_run(cli, engine) -> str:
+    """A template started with the CLI, handed to the served deployment; its run freezes before its
+    first chunk. Returns the run's id once its first heartbeat is on the server."""
+    wait_until(served_deployment, timeout=120, what="the bulk-assignment deployment to be served")
+    _, template = started_template(engine, 3, name="Lost with its machine", start=False)
+    started = cli("template", "start", template, "--json")
+    assert started.exit_code == 0 and json.loads(started.stdout)["handed_off"], started.output
+    run_id = json.loads(started.stdout)["flow_run_id"]
+    wait_until(lambda: read_events("prefect.flow-run.heartbeat", f"prefect.flow-run.{run_id}"), timeout=90,
+               what="the run's first heartbeat")
+    return run_id
+
+
+def kill_and_expect_crashed(pid: int, run_id: str, alert_hook) -> None:
+    """SIGKILL ``pid`` and everything below it (the flow-run process sent heartbeats every 30 s), then
+    wait for the run to be Crashed by the automation and for the alert."""
+    processes = [pid, *descendants(pid)]
+    assert any(environment(child).get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY") == "30" for child in processes[1:])
+    for each in processes:
+        os.kill(each, signal.SIGKILL)
+    killed = time.monotonic()
+    time.sleep(1)
+    assert flow_run(run_id).state.is_running(), "nobody is left to say the run died"
+    crashed = wait_until(lambda: (run := flow_run(run_id)).state.is_crashed() and run, timeout=WINDOW + 45,
+                         interval=1, what="the heartbeat automation to mark the run Crashed")
+    assert time.monotonic() - killed < WINDOW + 45 and crashed.state.message == CRASH_MESSAGE
+    wait_until(lambda: alert_hook.matching(crashed.name, "prefect.flow-run.Crashed"), timeout=60,
+               what="the failed-or-crashed alert")
+
+
+def test_a_run_killed_with_its_serve_process_becomes_crashed_and_alerts(short_window, cli, engine, phonesys_env,
                                                                          tmp_path):
     log = tmp_path / "serve.log"
     process = start_serve(serve_env(phonesys_env, PREFECT_API_URL.value(), PHONESYS_FAILPOINT="before-first-chunk"),
                           log)
     try:
-        wait_until(lambda: process.poll() is None and served_deployment(), timeout=120, what=f"serve (log: {log})")
-        shortened = cli("alerts", "setup", "--webhook-url", alert_hook.url, "--crash-after", str(WINDOW), "--json")
-        assert shortened.exit_code == 0 and CRASH_DETECTOR in json.loads(shortened.stdout)["automations"], shortened.output
-        _, template = started_template(engine, 3, name="Lost with its machine", start=False)
-        started = cli("template", "start", template, "--json")
-        assert started.exit_code == 0, started.output
-        run_id = json.loads(started.stdout)["flow_run_id"]
-        wait_until(lambda: read_events("prefect.flow-run.heartbeat", f"prefect.flow-run.{run_id}"), timeout=60,
-                   what="the run's first heartbeat")
-
-        processes = [process.pid, *descendants(process.pid)]
-        assert any(environment(pid).get("PREFECT_FLOWS_HEARTBEAT_FREQUENCY") == "30" for pid in processes[1:])
-        for pid in processes:
-            os.kill(pid, signal.SIGKILL)
+        run_id = hand_off_a_frozen_run(cli, engine)
+        kill_and_expect_crashed(process.pid, run_id, short_window)
         process.wait(timeout=30)
-        killed = time.monotonic()
-        assert flow_run(run_id).state.is_running(), "nobody is left to say the run died"
-
-        crashed = wait_until(lambda: (run := flow_run(run_id)).state.is_crashed() and run, timeout=WINDOW + 45,
-                             interval=1, what="the heartbeat automation to mark the run Crashed")
-        assert time.monotonic() - killed < WINDOW + 45 and crashed.state.message == CRASH_MESSAGE
-        wait_until(lambda: alert_hook.matching(crashed.name, "prefect.flow-run.Crashed"), timeout=60,
-                   what="the failed-or-crashed alert")
     finally:
         stop_serve(process)
-        cli("alerts", "setup", "--webhook-url", alert_hook.url)  # the default window again
+        delete_deployments()
+
+
+def test_a_run_killed_with_its_worker_becomes_crashed_and_alerts(short_window, cli, engine, phonesys_env, tmp_path):
+    """A process worker as README's Scale-out section starts it (no PREFECT_* settings of its own but
+    the API URL): the heartbeat setting reaches its flow-run process through prefect.yaml's job variables."""
+    from benchmarks.scale_out import register_deployment, worker_env, worker_processes
+
+    env = worker_env(PREFECT_API_URL.value(), phonesys_env["PHONESYS_DATABASE_URL"], tmp_path, 4)
+    env.update(PHONESYS_FAILPOINT="before-first-chunk", PHONESYS_STORAGE_URL=str(tmp_path / "home" / "objects"))
+    assert "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" not in env
+    register_deployment(env)
+    try:
+        with worker_processes(env, 1, tmp_path / "workers") as [worker]:
+            run_id = hand_off_a_frozen_run(cli, engine)
+            kill_and_expect_crashed(worker.pid, run_id, short_window)
+    finally:
         delete_deployments()
