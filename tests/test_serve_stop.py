@@ -13,6 +13,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL
 
 from phonesys.jobs.handoff import served_deployment
+from phonesys.jobs.heartbeats import CRASH_AFTER, CRASH_DETECTOR
 from phonesys.storage.inventory.engine import dispose_engines
 from phonesys.storage.inventory.jobs import status_counts
 from phonesys.storage.inventory.orgs import load_org
@@ -49,9 +50,23 @@ def serve_then_stop(phonesys_env: dict[str, str], log) -> None:
 
 @pytest.fixture
 def stopped_serve(prefect_server, phonesys_env, tmp_path):
+    """A serve that came and went, on a server without the heartbeat automation before it came."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        for automation in client.read_automations_by_name(CRASH_DETECTOR):
+            client.delete_automation(automation.id)
     serve_then_stop(phonesys_env, tmp_path / "serve.log")
     yield
     delete_deployments()
+
+
+def test_serve_creates_the_heartbeat_automation_when_missing(stopped_serve):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        [detector] = client.read_automations_by_name(CRASH_DETECTOR)
+    assert detector.trigger.within == CRASH_AFTER and detector.enabled
 
 
 def test_a_stopped_serve_gets_no_work_its_deployment_is_paused(stopped_serve, cli, engine):
