@@ -20,9 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+from uuid import UUID
 
 from phonesys.rules.errors import Problem, Refused
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.events.schemas.automations import AutomationCore
 
 BLOCK_NAME = "phonesys-alerts"
 WEBHOOK_URL_ENV = "PHONESYS_ALERT_WEBHOOK_URL"
@@ -115,7 +120,7 @@ def _automation(rule: AlertRule, block_id):
                           actions=[SendNotification(block_document_id=block_id, subject=rule.subject, body=_BODY)])
 
 
-def upsert_automation(client, automation):
+def upsert_automation(client: SyncPrefectClient, automation: AutomationCore) -> UUID:
     """Create ``automation``, or update the one of its name in place (deleting any extra copies)."""
     existing = client.read_automations_by_name(automation.name)
     if not existing:

@@ -16,6 +16,12 @@ setup`` creates or updates it (``--crash-after`` changes the window).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.events.schemas.automations import AutomationCore
 
 HEARTBEAT_SECONDS = 30  # Prefect's minimum; a run's heartbeat thread beats even while it computes
 CRASH_AFTER = timedelta(seconds=90)  # three missed heartbeats
@@ -25,7 +31,7 @@ CRASH_DETECTOR = "phonesys: crash runs whose heartbeat stopped"
 CRASH_MESSAGE = "No heartbeat from the flow-run process: it was killed or its machine was lost"
 
 
-def crash_detector(within: timedelta = CRASH_AFTER):
+def crash_detector(within: timedelta = CRASH_AFTER) -> AutomationCore:
     """The automation: for each phonesys flow run, after Running or a heartbeat, expect any flow-run
     event (a heartbeat, or a final state of any name, ``Partially completed`` and ``Rolled back``
     included) within ``within``; else set the run Crashed. A run already final refuses the change."""
@@ -33,7 +39,8 @@ def crash_detector(within: timedelta = CRASH_AFTER):
     from prefect.events.actions import ChangeFlowRunState
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 
-    phonesys_tag = {"prefect.resource.role": "tag", "prefect.resource.id": "prefect.tag.phonesys"}
+    phonesys_tag: dict[str, str | list[str]] = {"prefect.resource.role": "tag",
+                                                "prefect.resource.id": "prefect.tag.phonesys"}
     trigger = EventTrigger(after={"prefect.flow-run.heartbeat", "prefect.flow-run.Running"},
                            expect={"prefect.flow-run.*"}, for_each={"prefect.resource.id"},
                            match={"prefect.resource.id": "prefect.flow-run.*"}, match_related=phonesys_tag,
@@ -41,10 +48,11 @@ def crash_detector(within: timedelta = CRASH_AFTER):
     return AutomationCore(name=CRASH_DETECTOR, enabled=True, trigger=trigger,
                           description=f"A phonesys flow run sent no heartbeat for {within.total_seconds():.0f} s "
                                       "(heartbeats every 30 s): its process is gone, so mark it Crashed.",
-                          actions=[ChangeFlowRunState(state=StateType.CRASHED, message=CRASH_MESSAGE)])
+                          actions=[ChangeFlowRunState(name=None, state=StateType.CRASHED, message=CRASH_MESSAGE,
+                                                      force=False)])
 
 
-def ensure_crash_detector(client, within: timedelta | None = None):
+def ensure_crash_detector(client: SyncPrefectClient, within: timedelta | None = None) -> UUID:
     """Create the automation if it is missing; with ``within``, also bring an existing one up to date.
     Returns its id. ``phonesys serve`` passes no ``within``, so it never undoes an operator's setting."""
     from phonesys.jobs.alerts import upsert_automation

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun
@@ -48,7 +49,7 @@ def waiting_scan() -> FlowRun | None:
         run.state.type.value, run.state.name, run.expected_start_time, now)), None)
 
 
-def _unstarted_runs(deployment_id) -> list[FlowRun]:
+def _unstarted_runs(deployment_id: UUID) -> list[FlowRun]:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         DeploymentFilter,
