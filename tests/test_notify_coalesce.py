@@ -30,10 +30,10 @@ def database_url(tmp_path):
 
 @pytest.fixture
 def slow_scans(prefect_server, phonesys_env, tmp_path):
-    """`phonesys serve` whose every scan takes about 20 s; yields the scan deployment."""
+    """`phonesys serve` whose every scan takes about 30 s; yields the scan deployment."""
     log = tmp_path / "serve.log"
     env = serve_env(phonesys_env, PREFECT_API_URL.value(), PHONESYS_FAILPOINT="scan-started",
-                    PHONESYS_FAILPOINT_SECONDS="20")
+                    PHONESYS_FAILPOINT_SECONDS="30")
     process = start_serve(env, log)
     try:
         yield wait_until(lambda: process.poll() is None and served_deployment(SCAN), timeout=120,
