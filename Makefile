@@ -37,7 +37,8 @@ postgres:
 	@bash .ci/postgres.sh
 
 # A local Prefect server (UI at http://127.0.0.1:$(PREFECT_PORT), data in $$PHONESYS_HOME/prefect) and
-# `phonesys serve` serving every deployment of prefect.yaml against it; Ctrl-C stops both.
+# `phonesys serve` serving every deployment of prefect.yaml against it (runs heartbeat every 30 s; a
+# run killed outright is marked Crashed 90 s after its last heartbeat); Ctrl-C stops both.
 PREFECT_PORT ?= 4200
 serve: $(STAMP)
 	@$(VENV)/bin/python -m phonesys.jobs.localserver --port $(PREFECT_PORT)

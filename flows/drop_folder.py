@@ -13,6 +13,7 @@ from prefect import flow, tags
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
+from phonesys.failpoints import failpoint
 from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
 from phonesys.jobs.handoff import served_deployment, submit, wait_for_final_state
 from phonesys.jobs.run_states import NOTHING_FOUND, scan_state, tag_this_run
@@ -30,6 +31,7 @@ def _run_name() -> str:
 @flow(name="drop-folder-scan", flow_run_name=_run_name)
 def drop_folder_scan(wait: bool = True) -> State:
     """One pass over the drop folder; ``wait``: follow the bulk runs handed to the deployment to their end."""
+    failpoint("scan-started")
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
     requests = find_complete_requests(storage_url)

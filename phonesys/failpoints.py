@@ -3,7 +3,8 @@
 Set ``PHONESYS_FAILPOINT=NAME`` (or ``NAME:N`` for the N-th time it is reached) and the process
 prints ``FAILPOINT NAME pid PID`` on stderr and sleeps, so the test can SIGKILL it at exactly that
 point (the pid finds a process someone else started, such as a served flow run).
-Unset, a failpoint costs one dictionary lookup.
+``PHONESYS_FAILPOINT_SECONDS`` shortens the sleep (default an hour), for a test that needs a run to
+stay busy for a while and then go on. Unset, a failpoint costs one dictionary lookup.
 """
 
 from __future__ import annotations
@@ -27,4 +28,4 @@ def failpoint(name: str) -> None:
     if _hits[name] == int(nth or 1):
         sys.stderr.write(f"FAILPOINT {name} pid {os.getpid()}\n")
         sys.stderr.flush()
-        time.sleep(3600)
+        time.sleep(float(os.environ.get("PHONESYS_FAILPOINT_SECONDS") or 3600))

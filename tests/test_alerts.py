@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from phonesys.jobs.alerts import RULES
+from phonesys.jobs.heartbeats import CRASH_DETECTOR
 from tests.opsfixtures import wait_until
 
 pytestmark = pytest.mark.slow
@@ -18,6 +19,9 @@ def test_setup_is_idempotent_and_refuses_a_bad_url(alert_hook, cli):
 
     with get_client(sync_client=True) as client:
         assert [len(client.read_automations_by_name(rule.name)) for rule in RULES] == [1, 1, 1]
+        [detector] = client.read_automations_by_name(CRASH_DETECTOR)
+    assert detector.trigger.posture == "Proactive" and detector.trigger.within.total_seconds() == 90
+    assert [action.type for action in detector.actions] == ["change-flow-run-state"]
     refused = cli("alerts", "setup", "--webhook-url", "ftp://example.org/x")
     assert refused.exit_code == 1 and "alert-webhook-url-invalid" in refused.stderr
 

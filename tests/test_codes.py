@@ -24,6 +24,7 @@ NAME_CALLS = {"failpoint", "command", "add_typer", "Typer", "Table", "uuid5", "l
 NOT_CODES = {
     "all-or-nothing": "a bulk assignment policy",
     "bulk-assignment": "a Prefect tag",
+    "drop-folder": "a Prefect tag",
     "set-addons": "a template action, named after its command",
     "all-orgs": "part of an export flow run's name",
     "phonesys-alerts": "the notification block's name",

@@ -149,6 +149,7 @@ def test_a_scan_that_finds_nothing_leaves_no_artifact_no_log_and_a_tag(phonesys_
         run = client.read_flow_run(document["flow_run_id"])
         logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
     assert NOTHING_FOUND in run.tags and run.state.is_completed() and not read_artifacts(run.id)
+    assert {"phonesys", "drop-folder"} <= set(run.tags), "the served scan's tags: the alert filter sees it"
     assert len(logs) <= 1, [log.message for log in logs]
 
 

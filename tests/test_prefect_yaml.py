@@ -41,6 +41,12 @@ def test_the_four_deployments_and_their_flows():
     assert sorted(f"{load_flow(s.entrypoint).name}/{s.name}" for s in SPECS.values()) == sorted(DEPLOYMENTS)
 
 
+def test_a_cli_scan_carries_the_served_scans_tags():
+    from phonesys.jobs.runner import scan_tags
+
+    assert scan_tags() == SPECS["drop-folder-scan"].tags
+
+
 def test_prefect_reads_the_file_as_we_do():
     from prefect.cli.deploy._models import PrefectYamlModel
 
@@ -140,7 +146,7 @@ def test_prefect_deploy_and_phonesys_serve_register_the_same_deployments(prefect
         assert {d["work_pool"] for d in deployed.values()} == {POOL}
         assert {n: (len(d["schedules"]), len(d["triggers"])) for n, d in deployed.items()} == {
             DEPLOYMENTS[0]: (1, 1), DEPLOYMENTS[1]: (0, 0), DEPLOYMENTS[2]: (1, 0), DEPLOYMENTS[3]: (1, 0)}
-        assert deployed[DEPLOYMENTS[0]]["concurrency"] == (1, "CANCEL_NEW")  # one scan at a time
+        assert deployed[DEPLOYMENTS[0]]["concurrency"] == (1, "ENQUEUE")  # one scan at a time, none cancelled
         delete_deployments()  # a fresh registration: an update would keep the pool it had
         for deployment in runner_deployments():
             deployment.apply()

@@ -86,6 +86,11 @@ def test_a_deployment_is_served_when_ready_and_recently_polled(status, polled, e
     assert is_served(status, polled, NOW) is expected
 
 
+def test_a_paused_deployment_is_not_served_however_fresh_its_poll():
+    """A stopped `phonesys serve` pauses its deployments; the server calls them READY for a minute more."""
+    assert is_served("READY", NOW - timedelta(seconds=2), NOW, paused=True) is False
+
+
 def test_nothing_to_hand_off_to_without_a_deployment(prefect_server):
     assert served_deployment("bulk-assignment/no-such-deployment") is None
     with temporary_settings(updates={PREFECT_API_URL: f"http://127.0.0.1:{free_port()}/api"}):

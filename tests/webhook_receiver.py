@@ -16,7 +16,9 @@ import pytest
 
 
 class Received(list):
-    """The JSON (or text) bodies posted so far, in arrival order."""
+    """The JSON (or text) bodies posted so far, in arrival order; ``url`` is where they are posted."""
+
+    url = ""
 
     def matching(self, *needles: str) -> list:
         return [body for body in list(self) if all(n in json.dumps(body) for n in needles)]
@@ -53,6 +55,7 @@ def webhook_receiver() -> Iterator[tuple[str, Received]]:
 def alert_hook(prefect_server, cli) -> Iterator[Received]:
     """What the alert automations deliver while the test runs."""
     with webhook_receiver() as (url, received):
+        received.url = url
         first = cli("alerts", "setup", "--webhook-url", url, "--json")
         assert first.exit_code == 0, first.output
         again = cli("alerts", "setup", "--webhook-url", url, "--json")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from enum import Enum
 from typing import Annotated
 
@@ -10,6 +11,9 @@ import typer
 
 from phonesys.cli.common import JsonOption, console, print_json
 from phonesys.cli.ops import with_prefect
+from phonesys.jobs.heartbeats import CRASH_AFTER, MIN_CRASH_AFTER
+
+CRASH_SECONDS, MIN_CRASH_SECONDS = int(CRASH_AFTER.total_seconds()), int(MIN_CRASH_AFTER.total_seconds())
 
 app = typer.Typer(help="Alerts for ops: rejected requests, failed rows, failed or crashed runs.",
                   no_args_is_help=True)
@@ -27,12 +31,16 @@ def setup(
                                                        "(default: $PHONESYS_ALERT_WEBHOOK_URL).")] = None,
     kind: Annotated[Kind, typer.Option("--kind", help="custom: POST {\"subject\", \"body\"} as JSON; slack: "
                                        "a Slack incoming webhook; teams: a Teams workflow webhook.")] = Kind.custom,
+    crash_after: Annotated[int, typer.Option("--crash-after", min=MIN_CRASH_SECONDS, help="Seconds without "
+                                             "a heartbeat (runs send one every 30 s) before a run is marked "
+                                             "Crashed.")] = CRASH_SECONDS,
     as_json: JsonOption = False,
 ) -> None:
     """Create or update, on the Prefect server at PREFECT_API_URL, the notification block
     `phonesys-alerts` and three automations: a drop-folder request was rejected, a bulk
-    assignment ended with failed rows, a phonesys flow run failed or crashed. Safe to run again:
-    it updates them in place.
+    assignment ended with failed rows, a phonesys flow run failed or crashed. A fourth marks a
+    phonesys run Crashed when its heartbeat stops (its process was killed), so that alert fires
+    for it too. Safe to run again: it updates them in place.
 
     Example: PHONESYS_ALERT_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/XX phonesys alerts setup --kind slack
     """
@@ -43,7 +51,7 @@ def setup(
 
     def action() -> dict:
         require_api()
-        return setup_alerts(url or "", kind.value)
+        return setup_alerts(url or "", kind.value, timedelta(seconds=crash_after))
 
     result = with_prefect(as_json, action)
     if as_json:

@@ -24,12 +24,15 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
 
     Example: PHONESYS_STORAGE_URL=s3://acme-phonesys phonesys dropfolder scan
     """
-    from phonesys.jobs.runner import quiet_prefect
+    from phonesys.jobs.runner import quiet_prefect, scan_tags
 
     quiet_prefect()
+    from prefect import tags
+
     from phonesys.flows.drop_folder import drop_folder_scan
 
-    state = drop_folder_scan(wait=wait, return_state=True)
+    with tags(*scan_tags()):
+        state = drop_folder_scan(wait=wait, return_state=True)
     if not state.is_completed():
         console.print(f"error scan-failed: {state.message}", soft_wrap=True)
         raise typer.Exit(70)

@@ -46,18 +46,34 @@ def notify(key: Annotated[str, typer.Argument(metavar="KEY", help="Object key re
 
     For an S3 event-notification consumer: call it with each created object's key (relative to
     PHONESYS_STORAGE_URL's prefix). The key must pass the object key allowlist. Exits 0 once the
-    Prefect server has the event, 69 if it could not be reached (retry later; the every-minute
-    scan finds the request anyway).
+    Prefect server has the event, or when a scan is about to start anyway (it will find the request;
+    no event is sent, so no second scan queues behind it), 69 if the server could not be reached
+    (retry later; the every-minute scan finds the request anyway).
 
     Example: phonesys notify incoming/0b9f6a1e-4c7d-4e1a-9d55-1b7e2f1c8e01/june-hires/request.json
     """
     from phonesys.jobs.events import notify_object_created
 
-    event = with_prefect(as_json, lambda: notify_object_created(key))
+    notice = with_prefect(as_json, lambda: notify_object_created(key))
+    if notice.waiting_scan is not None:
+        _print_coalesced(as_json, key, notice.waiting_scan)
+    elif notice.event is not None:
+        event = notice.event
+        if as_json:
+            print_json({"ok": True, "coalesced": False, "event": event.event, "id": str(event.id),
+                        "resource": event.resource.id})
+        else:
+            console.print(f"Sent {event.event} for {key} ({event.id})")
+
+
+def _print_coalesced(as_json: bool, key: str, run) -> None:
+    """No event: a scan about to start finds the manifest; say which one, so the receipt is still a run."""
+    state = run.state.name if run.state else None
     if as_json:
-        print_json({"ok": True, "event": event.event, "id": str(event.id), "resource": event.resource.id})
+        print_json({"ok": True, "coalesced": True, "key": key,
+                    "scan": {"id": str(run.id), "name": run.name, "state": state}})
     else:
-        console.print(f"Sent {event.event} for {key} ({event.id})")
+        console.print(f"Scan {run.name} ({state}) is about to start and will pick up {key}; no event sent")
 
 
 def with_prefect(as_json: bool, action: Callable[[], T]) -> T:

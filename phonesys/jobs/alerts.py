@@ -6,7 +6,9 @@ so running it again after an upgrade changes them in place instead of adding cop
 - a drop-folder request was rejected (event ``phonesys.request.rejected``);
 - a bulk run ended with failed rows (``phonesys.template.partially-completed`` or
   ``phonesys.template.failed``);
-- a phonesys flow run (tag ``phonesys``) ended Failed or Crashed.
+- a phonesys flow run (tag ``phonesys``) ended Failed or Crashed; a run whose process was killed
+  outright is set Crashed by the heartbeat automation (``phonesys.jobs.heartbeats``), which setup
+  creates as well.
 
 Each sends through one notification block, ``phonesys-alerts``: a generic JSON webhook (``custom``,
 the default: ``{"subject": ..., "body": ...}``), a Slack incoming webhook (``slack``) or a Microsoft
@@ -17,9 +19,15 @@ organization, the template) and the event's payload (the counts, the codes).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+from uuid import UUID
 
 from phonesys.rules.errors import Problem, Refused
+
+if TYPE_CHECKING:
+    from prefect.client.orchestration import SyncPrefectClient
+    from prefect.events.schemas.automations import AutomationCore
 
 BLOCK_NAME = "phonesys-alerts"
 WEBHOOK_URL_ENV = "PHONESYS_ALERT_WEBHOOK_URL"
@@ -83,16 +91,21 @@ def check_url(url: str | None) -> str:
     return url
 
 
-def setup_alerts(url: str, kind: WebhookKind = "custom") -> dict:
-    """Save the notification block and create or update the three automations; returns their ids.
+def setup_alerts(url: str, kind: WebhookKind = "custom", crash_after: timedelta | None = None) -> dict:
+    """Save the notification block and create or update the three automations, plus the one that
+    marks a run Crashed when its heartbeat stops (``crash_after``, default 90 s), so a killed run
+    fires the failed-or-crashed alert too; returns their ids.
 
     Idempotent: automations are found by name, updated in place, and extra copies (left by hand or
     by an older version) are deleted, so there is always exactly one of each."""
     from prefect.client.orchestration import get_client
 
+    from phonesys.jobs.heartbeats import CRASH_AFTER, CRASH_DETECTOR, ensure_crash_detector
+
     block_id = notification_block(kind, check_url(url)).save(BLOCK_NAME, overwrite=True)
     with get_client(sync_client=True) as client:
-        ids = {rule.name: str(_upsert(client, _automation(rule, block_id))) for rule in RULES}
+        ids = {rule.name: str(upsert_automation(client, _automation(rule, block_id))) for rule in RULES}
+        ids[CRASH_DETECTOR] = str(ensure_crash_detector(client, crash_after or CRASH_AFTER))
     return {"block": BLOCK_NAME, "kind": kind, "automations": ids}
 
 
@@ -107,7 +120,8 @@ def _automation(rule: AlertRule, block_id):
                           actions=[SendNotification(block_document_id=block_id, subject=rule.subject, body=_BODY)])
 
 
-def _upsert(client, automation):
+def upsert_automation(client: SyncPrefectClient, automation: AutomationCore) -> UUID:
+    """Create ``automation``, or update the one of its name in place (deleting any extra copies)."""
     existing = client.read_automations_by_name(automation.name)
     if not existing:
         return client.create_automation(automation)

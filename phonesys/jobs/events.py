@@ -3,7 +3,8 @@
 An S3 event-notification consumer (a Lambda, an SQS poller, a MinIO webhook) calls ``phonesys
 notify KEY``; the event starts the ``drop-folder-scan`` deployment through the trigger in
 ``prefect.yaml``, which matches manifests only. The minute schedule still catches anything an
-event missed, so losing one delays a request, never drops it.
+event missed, so losing one delays a request, never drops it. A manifest that a scan about to start
+will find anyway is not announced (``phonesys.jobs.scans``): notifications coalesce into that scan.
 
 The event is sent with Prefect's events client and awaited, instead of ``emit_event``'s background
 queue, because that queue swallows delivery errors: the consumer must see a failure to retry.
@@ -12,11 +13,13 @@ queue, because that queue swallows delivery errors: the consumer must see a fail
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from phonesys.storage.objects.keys import check_key
 
 if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
     from prefect.events import Event
 
 OBJECT_CREATED = "phonesys.jobs.dropfolder.object-created"
@@ -55,11 +58,25 @@ def send(event: Event, attempts: int = 3) -> None:
         raise unavailable(str(configured_api_url()), f"did not take the event ({type(exc).__name__}: {exc})") from exc
 
 
-def notify_object_created(key: str) -> Event:
-    """Check ``key`` and the API, then announce the key; returns the event sent (its id is the receipt)."""
+@dataclass(frozen=True)
+class Notice:
+    """What ``notify`` did: sent ``event`` (its id is the receipt), or found ``waiting_scan`` about to
+    start, which will find the manifest, and sent nothing (see ``phonesys.jobs.scans``)."""
+
+    key: str
+    event: Event | None = None
+    waiting_scan: FlowRun | None = None
+
+
+def notify_object_created(key: str) -> Notice:
+    """Check ``key`` and the API, then announce the key, unless it is a manifest and a scan is about
+    to start anyway: a second scan would meet it and queue behind it for nothing."""
     from phonesys.jobs.prefect_api import require_api
+    from phonesys.jobs.scans import waiting_scan
 
     event = object_created_event(key)
     require_api()
+    if event.resource["phonesys.object.name"] == MANIFEST_NAME and (scan := waiting_scan()) is not None:
+        return Notice(key, waiting_scan=scan)
     send(event)
-    return event
+    return Notice(key, event=event)

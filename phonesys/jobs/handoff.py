@@ -8,7 +8,9 @@ there, where the ops view, retries and logs live, and the CLI only submits and o
 polls the API for them, and each poll sets the deployment's ``last_polled`` and status READY (a
 runner polls every 10 s, a worker every 15 s). A deployment that merely exists (registered once,
 its server long gone) would take the run and never start it, so a poll older than a minute means
-"not served" and the run stays in the foreground.
+"not served" and the run stays in the foreground. A paused deployment is not served either: a
+stopped ``phonesys serve`` pauses its deployments on the way out, while the server still calls them
+READY, polled seconds ago, for up to a minute; a run handed over then would sit Late for good.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ POLL_FRESHNESS = timedelta(seconds=60)  # the server's own NOT_READY threshold (
 START_TIMEOUT = 120.0  # seconds a handed-off run may wait to be picked up before --wait gives up
 
 
-def is_served(status: str | None, last_polled: datetime | None, now: datetime,
+def is_served(status: str | None, last_polled: datetime | None, now: datetime, *, paused: bool = False,
               freshness: timedelta = POLL_FRESHNESS) -> bool:
-    """True when the deployment is READY and was polled within ``freshness`` of ``now``."""
-    return (status or "").upper() == "READY" and last_polled is not None and now - last_polled <= freshness
+    """True when the deployment is not paused, READY, and was polled within ``freshness`` of ``now``."""
+    fresh = last_polled is not None and now - last_polled <= freshness
+    return not paused and (status or "").upper() == "READY" and fresh
 
 
 def served_deployment(name: str = BULK_DEPLOYMENT) -> DeploymentResponse | None:
@@ -50,7 +53,8 @@ def served_deployment(name: str = BULK_DEPLOYMENT) -> DeploymentResponse | None:
     except Exception:  # noqa: BLE001 - ObjectNotFound, HTTP and connection errors alike mean "not served"
         return None
     status = getattr(deployment.status, "value", deployment.status)
-    return deployment if is_served(status, deployment.last_polled, datetime.now(UTC)) else None
+    served = is_served(status, deployment.last_polled, datetime.now(UTC), paused=bool(deployment.paused))
+    return deployment if served else None
 
 
 def submit(deployment: DeploymentResponse, template_uuid: str, chunk_size: int | None, *,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 
+from phonesys.jobs.heartbeats import HEARTBEAT_ENV
 from phonesys.storage.inventory.jobs import status_counts
 
 if TYPE_CHECKING:
@@ -23,13 +24,24 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 QUIET_PREFECT = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                 "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}
+                 "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+                 **HEARTBEAT_ENV}
 
 
 def quiet_prefect() -> None:
-    """Keep a terminal run free of telemetry and INFO chatter unless the user asked for it."""
+    """Keep a terminal run free of telemetry and INFO chatter unless the user asked for it, and give
+    it the heartbeat every phonesys run sends (so a killed CLI run is marked Crashed, not left Running)."""
     for name, value in QUIET_PREFECT.items():
         os.environ.setdefault(name, value)
+
+
+SCAN_TAGS = ("phonesys", "drop-folder")  # the drop-folder-scan deployment's tags in prefect.yaml
+
+
+def scan_tags() -> list[str]:
+    """Tags of a scan run started here (``phonesys dropfolder scan``): the served scan's own, so the
+    UI's filters and the alert on tag ``phonesys`` see both alike."""
+    return list(SCAN_TAGS)
 
 
 def run_tags(org_uuid: str) -> list[str]:
