@@ -28,7 +28,7 @@ from phonesys.jobs.bulk_job import Job, JobOutcome
 from phonesys.jobs.job_summary import summary_markdown
 from phonesys.jobs.limits import bulk_job_slots
 from phonesys.jobs.run_events import outcome_payload, template_event
-from phonesys.jobs.run_states import bulk_state
+from phonesys.jobs.run_states import bulk_state, planned, quiet_planned_outcomes
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.inventory.jobs import failed_rows, template_names
@@ -63,6 +63,7 @@ def _run_name() -> str:
 @flow(name="bulk-assignment", flow_run_name=_run_name)
 def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
     """Assign a started template's rows; the final state says whether all, some or none were assigned."""
+    quiet_planned_outcomes()
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
     job: Job = bulk.load_job(database_url, parameters.template_uuid)
@@ -86,7 +87,7 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
 def finish(job: Job, outcome: JobOutcome) -> State:
     """Tell ops how it ended: the event automations react to, the state the runs list shows."""
     template_event(outcome.verdict(job.policy), job, outcome_payload(outcome.counts, outcome.codes))
-    return bulk_state(job.policy, outcome)
+    return planned(bulk_state(job.policy, outcome))
 
 
 def assign_all_chunks(database_url: str, job: Job, chunk_size: int | None) -> None:
