@@ -1,8 +1,9 @@
 """Named places where a test can freeze a process to kill it there (crash tests, nothing else).
 
 Set ``PHONESYS_FAILPOINT=NAME`` (or ``NAME:N`` for the N-th time it is reached) and the process
-prints ``FAILPOINT NAME`` on stderr and sleeps, so the test can SIGKILL it at exactly that point.
-Unset, a failpoint costs one dictionary lookup.
+prints ``FAILPOINT NAME`` on stderr and sleeps, so the test can SIGKILL it at exactly that point,
+or, with ``PHONESYS_FAILPOINT_GO=PATH``, only until that file exists, so the test can change the
+world there (stop a server) and let the process go on. Unset, a failpoint costs one dictionary lookup.
 """
 
 from __future__ import annotations
@@ -26,4 +27,10 @@ def failpoint(name: str) -> None:
     if _hits[name] == int(nth or 1):
         sys.stderr.write(f"FAILPOINT {name}\n")
         sys.stderr.flush()
-        time.sleep(3600)
+        _pause(os.environ.get("PHONESYS_FAILPOINT_GO"))
+
+
+def _pause(go: str | None, limit: float = 3600) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and not (go and os.path.exists(go)):
+        time.sleep(0.05)

@@ -111,6 +111,16 @@ def rows_decided(state: State) -> bool:
     return state.is_completed() or (state.is_failed() and state.name == ROLLED_BACK)
 
 
+def how_it_ended(state: State) -> str:
+    """What became of a run that left rows pending, for a sentence: ``crashed``, ``was cancelled``."""
+    if state.is_scheduled() or state.is_pending():
+        return f"was never picked up ({state.name})"
+    if state.is_running():
+        return "is still running (its process may be gone)"
+    return {"CRASHED": "crashed", "FAILED": "failed", "CANCELLED": "was cancelled"}.get(state.type.value,
+                                                                                     f"ended {state.name}")
+
+
 def scan_state(summary: dict[str, int], result: dict[str, Any]) -> State:
     """The final state of a drop-folder scan; its message names rejected requests first."""
     if not summary["claimed"]:
