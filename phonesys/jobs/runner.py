@@ -1,9 +1,10 @@
 """Running a started template's bulk assignment flow from the CLI, with a progress bar.
 
 The flow runs in the foreground (against ``PREFECT_API_URL`` if set, else Prefect's temporary local
-server, one per process that ends with it: ``phonesys.jobs.tempserver``). Progress comes from the inventory's ledger, polled from a second thread, so the bar moves
-whatever process does the work: ``follow`` also watches a run handed to the served deployment
-(``phonesys.jobs.handoff`` decides when that happens).
+server, one per process that ends with it: ``phonesys.jobs.tempserver``). Progress comes from the
+inventory's ledger, polled from a second thread, so the bar moves whatever process does the work:
+``follow`` also watches a run handed to the served deployment (``phonesys.jobs.handoff`` decides
+when that happens).
 """
 
 from __future__ import annotations
@@ -36,9 +37,12 @@ def prepare_prefect() -> None:
     """Before a flow runs in this process: quiet, and, without PREFECT_API_URL, a temporary server
     that ends with this process and shares no database (``phonesys.jobs.tempserver``)."""
     quiet_prefect()
-    from phonesys.jobs.tempserver import use_temporary_server
+    from phonesys.jobs.prefect_api import configured_api_url
 
-    use_temporary_server()
+    if not configured_api_url():  # else no temporary server, and no need to import Prefect's server code
+        from phonesys.jobs.tempserver import use_temporary_server
+
+        use_temporary_server()
 
 
 def run_tags(org_uuid: str) -> list[str]:

@@ -45,9 +45,6 @@ class TemporaryServer(SubprocessASGIServer):
 def use_temporary_server() -> None:
     """Make the temporary server Prefect is about to start (if it needs one) a ``TemporaryServer``.
 
-    Call it before the first flow run of the process; with PREFECT_API_URL set there is no
-    temporary server and nothing to do. A server already started stays as it is."""
-    from phonesys.jobs.prefect_api import configured_api_url
-
-    if not configured_api_url():
-        TemporaryServer()  # registers itself as the one instance every Prefect client asks for
+    Call it before the first flow run of a process without PREFECT_API_URL (with it there is no
+    temporary server). A server already started stays as it is."""
+    TemporaryServer()  # registers itself as the one instance every Prefect client asks for
