@@ -25,7 +25,7 @@ from phonesys.jobs.handoff import (
 from phonesys.jobs.localserver import free_port
 from phonesys.jobs.run_states import ROLLED_BACK
 from phonesys.storage.inventory.engine import dispose_engines
-from phonesys.storage.inventory.jobs import status_counts
+from phonesys.storage.inventory.jobs import start_job, status_counts
 from phonesys.storage.inventory.orgs import load_org
 from tests.bulkfixtures import take_number
 from tests.conftest import make_document
@@ -188,8 +188,7 @@ def test_a_handed_off_run_that_rolls_back_logs_no_traceback(served, serve_log, c
     """A planned outcome: the run is Rolled back (type Failed) with its message, and neither the
     serving process nor the run's own logs on the server carry an ERROR or a traceback."""
     org, template_uuid = started_template(engine, 4, name="Handed off rollback", start=False)
-    result = cli("template", "start", template_uuid, "--policy", "all-or-nothing", "--chunk-size", "2")
-    assert result.exit_code == 0, result.output
+    start_job(engine, template_uuid, policy="all-or-nothing", chunk_size=2)  # holds taken, no run yet
     take_number(engine, org, org.numbers[3], "901")  # out of band, before the served run checks its rows
     before = serve_log.read_text(errors="replace")
 

@@ -60,7 +60,9 @@ def start(
 
     When PREFECT_API_URL names a server where the bulk-assignment deployment is being served
     (`phonesys serve` or a worker), the run is handed to it: the command prints the flow run and
-    its UI address and, with --wait, follows it to the end (same exit status as a local run).
+    its UI address and, with --wait, follows it until it ends or another run (--resume) finishes
+    the template (same exit status as a local run). With PREFECT_API_URL set the server must answer
+    first: if it does not, nothing changes and the exit status is 69.
 
     Example: phonesys template start 7c1d...9a --wait --policy all-or-nothing
     """
