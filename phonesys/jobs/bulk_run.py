@@ -8,6 +8,7 @@ ledger's counts are reported to ``on_progress`` while it runs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from phonesys.jobs.bulk_job import RowCounts
 from phonesys.rules.errors import Problem, Refused
 
 Progress = Callable[[RowCounts], None]
+ELSEWHERE_GRACE = 30.0  # seconds a followed run may take to end after its template was completed
 
 
 @dataclass(frozen=True)
@@ -81,9 +83,9 @@ def _run_template(engine: Engine, template_uuid: str, chunk_size: int | None, fo
         return handed
     if on_handoff is not None:
         on_handoff(handed)
-    # a run that died with its machine stays Running: stop following once another run finished the rows
-    return _end(engine, template_uuid, _follow(engine, template_uuid, lambda: wait_for_final_state(
-        handed.flow_run_id, give_up=lambda: not in_progress(engine, template_uuid)), on_progress), handed)
+    gone = finished_elsewhere(engine, template_uuid)  # a run that died with its machine stays Running
+    return _end(engine, template_uuid, _follow(
+        engine, template_uuid, lambda: wait_for_final_state(handed.flow_run_id, give_up=gone), on_progress), handed)
 
 
 def hand_off(engine: Engine, template_uuid: str, chunk_size: int | None, deployment: Any) -> HandedOff:
@@ -114,6 +116,23 @@ def _end(engine: Engine, template_uuid: str, state: State, handed: HandedOff | N
         return RunEnd(state, True, handed)
     elsewhere = not in_progress(engine, template_uuid)
     return RunEnd(state, elsewhere, handed, elsewhere)
+
+
+def finished_elsewhere(engine: Engine, template_uuid: str, grace: float = ELSEWHERE_GRACE) -> Callable[[], bool]:
+    """A probe, true once the template has been out of in-progress for ``grace`` seconds.
+
+    The followed run completes the template itself a moment before its own state is final (it
+    still writes its summary), so only a run still not final after ``grace`` is taken as dead, its
+    rows decided by another run (a ``--resume``)."""
+    left: list[float] = []
+
+    def gone() -> bool:
+        if in_progress(engine, template_uuid):
+            return False
+        left[:] = left or [time.monotonic()]
+        return time.monotonic() - left[0] >= grace
+
+    return gone
 
 
 def in_progress(engine: Engine, template_uuid: str) -> bool:
