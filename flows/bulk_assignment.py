@@ -33,7 +33,7 @@ from phonesys.jobs.job_summary import summary_markdown
 from phonesys.jobs.limits import bulk_job_slots
 from phonesys.jobs.request_status import IN_PROGRESS, broken_status, decided_status, publish
 from phonesys.jobs.run_events import outcome_payload, template_event
-from phonesys.jobs.run_states import bulk_state, rows_decided
+from phonesys.jobs.run_states import bulk_state, planned, quiet_planned_outcomes, rows_decided
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.inventory.jobs import failed_rows, template_names
@@ -91,6 +91,7 @@ def publish_broken_run(flow: Flow[..., Any], flow_run: FlowRun, state: State) ->
       on_crashed=[publish_broken_run], on_cancellation=[publish_broken_run])
 def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
     """Assign a started template's rows; the final state says whether all, some or none were assigned."""
+    quiet_planned_outcomes()
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url
     job: Job = bulk.load_job(database_url, parameters.template_uuid)
@@ -115,7 +116,7 @@ def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
 def finish(job: Job, outcome: JobOutcome) -> State:
     """Tell ops how it ended: the event automations react to, the state the runs list shows."""
     template_event(outcome.verdict(job.policy), job, outcome_payload(outcome.counts, outcome.codes))
-    return bulk_state(job.policy, outcome)
+    return planned(bulk_state(job.policy, outcome))
 
 
 def assign_all_chunks(database_url: str, job: Job, chunk_size: int | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -22,9 +23,11 @@ from phonesys.jobs.handoff import (
     wait_for_final_state,
 )
 from phonesys.jobs.localserver import free_port
+from phonesys.jobs.run_states import ROLLED_BACK
 from phonesys.storage.inventory.engine import dispose_engines
-from phonesys.storage.inventory.jobs import status_counts
+from phonesys.storage.inventory.jobs import start_job, status_counts
 from phonesys.storage.inventory.orgs import load_org
+from tests.bulkfixtures import take_number
 from tests.conftest import make_document
 from tests.opsfixtures import (
     delete_deployments,
@@ -60,9 +63,15 @@ def phonesys_env(ops_env, monkeypatch) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def served(prefect_server, ops_env, tmp_path_factory):
+def serve_log(tmp_path_factory) -> Path:
+    """Where the module's `phonesys serve` child writes its output (and its flow runs theirs)."""
+    return tmp_path_factory.mktemp("serve") / "serve.log"
+
+
+@pytest.fixture(scope="module")
+def served(prefect_server, ops_env, serve_log):
     """`phonesys serve` against the test server until the module ends; yields the bulk deployment."""
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    log = serve_log
     process = start_serve(serve_env(ops_env, PREFECT_API_URL.value()), log)
     try:
         yield wait_until(lambda: process.poll() is None and served_deployment(), timeout=120,
@@ -133,6 +142,25 @@ def test_serve_and_notify_say_when_the_server_does_not_answer(cli):
         assert result.exit_code == 69 and '"code": "prefect-api-unreachable"' in result.stdout
 
 
+def test_start_checks_the_prefect_api_before_taking_holds(cli, engine):
+    """An unreachable PREFECT_API_URL refuses the start like serve and notify (69), with nothing held."""
+    from phonesys.storage.inventory.template_views import template_detail
+    from phonesys.storage.inventory.usage import org_usage
+
+    org, template_uuid = started_template(engine, 3, name="API down", start=False)
+    before = org_usage(engine, org.org_uuid)
+    url = f"http://127.0.0.1:{free_port()}/api"
+    with temporary_settings(updates={PREFECT_API_URL: url}):
+        result = cli("template", "start", template_uuid, "--wait")
+        assert result.exit_code == 69, result.output
+        assert f"error prefect-api-unreachable: The Prefect API at {url} did not answer" in result.stderr
+        assert "nothing changed" in result.stderr and "Traceback" not in result.output
+        result = cli("template", "start", template_uuid, "--json")
+        assert result.exit_code == 69 and '"code": "prefect-api-unreachable"' in result.stdout
+    assert template_detail(engine, template_uuid)["status"] == "draft"
+    assert org_usage(engine, org.org_uuid) == before
+
+
 @pytest.mark.parametrize("key", ["incoming/../etc/passwd", "/incoming/a/request.json", "incoming/a\u2215b"])
 def test_notify_refuses_a_key_outside_the_allowlist(cli, key):
     result = cli("notify", key)
@@ -159,6 +187,44 @@ def test_handed_off_run_with_failed_rows_keeps_exit_status_3(served, cli, engine
     assert result.exit_code == 3, result.output
     document = _json(result.stdout)
     assert document["handed_off"] is True and document["counts"] == {"pending": 0, "assigned": 3, "failed": 2}
+
+
+def test_a_handed_off_run_that_rolls_back_logs_no_traceback(served, serve_log, cli, engine):
+    """A planned outcome: the run is Rolled back (type Failed) with its message, and neither the
+    serving process nor the run's own logs on the server carry an ERROR or a traceback."""
+    org, template_uuid = started_template(engine, 4, name="Handed off rollback", start=False)
+    start_job(engine, template_uuid, policy="all-or-nothing", chunk_size=2)  # holds taken, no run yet
+    take_number(engine, org, org.numbers[3], "901")  # out of band, before the served run checks its rows
+    before = serve_log.read_text(errors="replace")
+
+    result = cli("template", "start", template_uuid, "--resume", "--wait", "--json")
+
+    assert result.exit_code == 3, result.output
+    document = _json(result.stdout)
+    assert (document["handed_off"], document["flow_state"]) == (True, ROLLED_BACK)
+    assert document["message"].startswith("all-or-nothing: rows failed (number-assigned x1); all 4 rows rolled back")
+    run = _flow_run(document["flow_run_id"])
+    assert (run.state.type.value, run.state.name, run.state.message) == ("FAILED", ROLLED_BACK, document["message"])
+    served_output = serve_log.read_text(errors="replace")[len(before):]
+    logs = _run_logs(run.id, settle=10)
+    for text in (result.stderr, served_output, *[log.message for log in logs]):
+        assert "Traceback" not in text and "ERROR" not in text and "Unexpected result" not in text, text
+    assert all(log.level < 40 for log in logs), [log.message for log in logs]
+
+
+def _run_logs(flow_run_id, settle: float) -> list:
+    """The run's logs on the server, read for ``settle`` seconds: its process ships them after the
+    final state is set (an engine error comes last), so an early read could miss them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    deadline = time.monotonic() + settle
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+            if time.monotonic() > deadline or any(log.level >= 40 for log in logs):
+                return logs
+            time.sleep(1)
 
 
 def test_start_without_wait_returns_once_the_run_is_accepted(served, cli, engine):

@@ -24,9 +24,9 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
 
     Example: PHONESYS_STORAGE_URL=s3://acme-phonesys phonesys dropfolder scan
     """
-    from phonesys.jobs.runner import quiet_prefect, scan_tags
+    from phonesys.jobs.runner import prepare_prefect, scan_tags
 
-    quiet_prefect()
+    prepare_prefect()
     from prefect import tags
 
     from phonesys.flows.drop_folder import drop_folder_scan

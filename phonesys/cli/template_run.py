@@ -1,8 +1,10 @@
 """``phonesys template start`` and ``template report``: run a template and see what happened.
 
 Exit status of ``start``: 0 every row assigned (or a dry run that would succeed), 1 refused,
-3 finished with failed rows, 70 the flow itself failed (rerun ``start --resume`` to finish it),
-75 another job held the organization past ``PHONESYS_LOCK_TIMEOUT`` (nothing started; try again).
+3 finished with failed rows, 69 the Prefect API named by PREFECT_API_URL did not answer (before the
+start: nothing changed; after it: resume once it answers), 70 the flow itself failed (rerun
+``start --resume`` to finish it), 75 another job held the organization past
+``PHONESYS_LOCK_TIMEOUT`` (nothing started; try again).
 A start handed to a served deployment (``phonesys.jobs.handoff``) without ``--wait`` exits 0 once the
 run is accepted; with ``--wait`` it follows the run and keeps the same contract.
 """
@@ -20,11 +22,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from phonesys.cli.common import JsonOption, attempt, console, err_console, inventory, print_json, run
 from phonesys.cli.template import TemplateArg, app
+from phonesys.failpoints import failpoint
 from phonesys.jobs.bulk_job import RowCounts
 
 if TYPE_CHECKING:
-    from prefect.client.schemas.objects import State
     from sqlalchemy import Engine
+
+    from phonesys.jobs.bulk_run import RunEnd
 
 EXIT_ROWS_FAILED, EXIT_FLOW_FAILED = 3, 70
 
@@ -57,14 +61,20 @@ def start(
 
     When PREFECT_API_URL names a server where the bulk-assignment deployment is being served
     (`phonesys serve` or a worker), the run is handed to it: the command prints the flow run and
-    its UI address and, with --wait, follows it to the end (same exit status as a local run).
+    its UI address and, with --wait, follows it until it ends or another run (--resume) finishes
+    the template (same exit status as a local run). With PREFECT_API_URL set the server must answer
+    first: if it does not, nothing changes and the exit status is 69.
 
     Example: phonesys template start 7c1d...9a --wait --policy all-or-nothing
     """
+    from phonesys.cli.ops import with_prefect
     from phonesys.jobs.bulk_run import resumable
+    from phonesys.jobs.prefect_api import check_configured_api
     from phonesys.storage.inventory.jobs import start_job
 
     engine = inventory()
+    if not dry_run:  # before the holds: a server that does not answer would strand them
+        with_prefect(as_json, check_configured_api)
     if not resume:
         plan = attempt(as_json, lambda: start_job(engine, template, policy=policy.value,
                                                   chunk_size=chunk_size, dry_run=dry_run))
@@ -72,6 +82,7 @@ def start(
             print_json({"ok": not plan["problems"], **plan}) if as_json else _print_plan(plan)
             raise typer.Exit(1 if plan["problems"] else 0)
         template = plan["uuid"]
+        failpoint("template-started")
     else:
         template = attempt(as_json, lambda: resumable(engine, template))
     _run_and_report(engine, template, chunk_size if resume else None, wait, as_json, foreground)
@@ -80,6 +91,7 @@ def start(
 def _run_and_report(engine: Engine, template_uuid: str, chunk_size: int | None, wait: bool, as_json: bool,
                     foreground: bool = False) -> None:
     """Render a run: a progress bar while it runs (``--wait``, not ``--json``), then its outcome."""
+    from phonesys.cli.ops import with_prefect
     from phonesys.jobs.bulk_run import HandedOff, run_template
 
     def announce(handed: HandedOff) -> None:
@@ -88,13 +100,12 @@ def _run_and_report(engine: Engine, template_uuid: str, chunk_size: int | None, 
                               f"({handed.flow_run_id}) {handed.url or ''}".rstrip())
 
     with _progress_bar(enabled=wait and not as_json) as on_progress:
-        end = run_template(engine, template_uuid, chunk_size, foreground=foreground, wait=wait,
-                           on_progress=on_progress, on_handoff=announce)
+        end = with_prefect(as_json, lambda: run_template(engine, template_uuid, chunk_size, foreground=foreground,
+                                                         wait=wait, on_progress=on_progress, on_handoff=announce))
     if isinstance(end, HandedOff):
         _print_submitted(template_uuid, end.as_dict(), as_json)
         return
-    extra = {"handed_off": True, **end.handed_off.as_dict()} if end.handed_off else None
-    _finish(engine, template_uuid, end.state, end.decided, as_json, extra)
+    _finish(engine, template_uuid, end, as_json)
 
 
 @contextmanager
@@ -119,19 +130,32 @@ def _print_submitted(template_uuid: str, run: dict[str, Any], as_json: bool) -> 
     console.print(f"  follow it: {run['url'] or 'the Prefect UI'}, or `phonesys template report {template_uuid}`")
 
 
-def _finish(engine: Engine, template_uuid: str, state: State, decided: bool, as_json: bool,
-            extra: dict[str, Any] | None = None) -> None:
+def _finish(engine: Engine, template_uuid: str, end: RunEnd, as_json: bool) -> None:
     """Print the outcome; exit 3 when rows failed (Partially completed, Rolled back), 70 when the
-    run itself did not finish its rows (Failed, Crashed, never picked up)."""
-    summary = {**_summary(engine, template_uuid), **(extra or {}), "flow_state": state.name,
-               "message": str(state.message or "")}
-    _print_summary(summary) if not as_json else print_json({"ok": decided, **summary})
-    if not decided:
-        err_console.print(f"error flow-failed: the run ended {state.name}: {state.message}; "
-                          f"finish it with `phonesys template start {template_uuid} --resume`", soft_wrap=True)
+    run itself did not finish its rows (Failed, Crashed, never picked up) and nothing else did."""
+    extra: dict[str, Any] = {"handed_off": True, **end.handed_off.as_dict()} if end.handed_off else {}
+    if end.elsewhere:
+        extra.update(completed_elsewhere=True, note="the template was completed by another run: see "
+                     f"`phonesys template report {template_uuid}`")
+    summary = {**_summary(engine, template_uuid), **extra, "flow_state": end.state.name,
+               "message": str(end.state.message or "")}
+    _print_summary(summary) if not as_json else print_json({"ok": end.decided, **summary})
+    if end.elsewhere and not as_json:
+        err_console.print(f"note: {extra['note']}", soft_wrap=True)
+    if not end.decided:
+        err_console.print(_flow_failed(template_uuid, end, summary["counts"]["pending"]), soft_wrap=True)
         raise typer.Exit(EXIT_FLOW_FAILED)
     if summary["counts"]["failed"]:
         raise typer.Exit(EXIT_ROWS_FAILED)
+
+
+def _flow_failed(template_uuid: str, end: RunEnd, pending: int) -> str:
+    """``error flow-failed: the run <id> crashed; 3 rows are pending: run `...--resume` (why)``."""
+    from phonesys.jobs.run_states import how_it_ended
+
+    run_id = end.handed_off.flow_run_id if end.handed_off else end.state.state_details.flow_run_id
+    return (f"error flow-failed: the run {run_id} {how_it_ended(end.state)}; {pending} rows are pending: run "
+            f"`phonesys template start {template_uuid} --resume` ({end.state.name}: {end.state.message})")
 
 
 @app.command("report")

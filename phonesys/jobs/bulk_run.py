@@ -8,6 +8,7 @@ ledger's counts are reported to ``on_progress`` while it runs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from phonesys.jobs.bulk_job import RowCounts
 from phonesys.rules.errors import Problem, Refused
 
 Progress = Callable[[RowCounts], None]
+ELSEWHERE_GRACE = 30.0  # seconds a followed run may take to end after its template was completed
 
 
 @dataclass(frozen=True)
@@ -38,31 +40,52 @@ class HandedOff:
 
 @dataclass(frozen=True)
 class RunEnd:
-    """How a followed run ended: ``decided`` when every row got its outcome (exit 0 or 3, not 70)."""
+    """How a followed run ended: ``decided`` when every row got its outcome (exit 0 or 3, not 70);
+    ``elsewhere`` when another run did that (a ``--resume``) while the followed one had not ended
+    well (died with its machine, still Running on the server, or crashed)."""
 
     state: State
     decided: bool
     handed_off: HandedOff | None = None
+    elsewhere: bool = False
 
 
 def run_template(engine: Engine, template_uuid: str, chunk_size: int | None, *, foreground: bool = False,
                  wait: bool = True, on_progress: Progress | None = None,
                  on_handoff: Callable[[HandedOff], None] | None = None) -> RunEnd | HandedOff:
-    """Run the template's flow to its end, or only hand it off when a deployment serves it and not ``wait``."""
+    """Run the template's flow to its end, or only hand it off when a deployment serves it and not ``wait``.
+
+    The template is already started (its holds taken): if the configured Prefect API stops answering
+    on the way, that is PrefectUnavailable naming the command that resumes, not an internal error."""
+    from phonesys.jobs.prefect_api import lost_api
+
+    try:
+        return _run_template(engine, template_uuid, chunk_size, foreground, wait, on_progress, on_handoff)
+    except Exception as exc:
+        lost = lost_api(template_uuid)
+        if lost is None:
+            raise
+        raise lost from exc
+
+
+def _run_template(engine: Engine, template_uuid: str, chunk_size: int | None, foreground: bool, wait: bool,
+                  on_progress: Progress | None,
+                  on_handoff: Callable[[HandedOff], None] | None) -> RunEnd | HandedOff:
     from phonesys.jobs.handoff import served_deployment, wait_for_final_state
     from phonesys.jobs.runner import run_flow_in_foreground
 
     deployment = None if foreground else served_deployment()
     if deployment is None:
-        return _end(_follow(engine, template_uuid, lambda: run_flow_in_foreground(template_uuid, chunk_size),
-                            on_progress))
+        return _end(engine, template_uuid, _follow(
+            engine, template_uuid, lambda: run_flow_in_foreground(template_uuid, chunk_size), on_progress))
     handed = hand_off(engine, template_uuid, chunk_size, deployment)
     if not wait:
         return handed
     if on_handoff is not None:
         on_handoff(handed)
-    return _end(_follow(engine, template_uuid, lambda: wait_for_final_state(handed.flow_run_id), on_progress),
-                handed)
+    gone = finished_elsewhere(engine, template_uuid)  # a run that died with its machine stays Running
+    return _end(engine, template_uuid, _follow(
+        engine, template_uuid, lambda: wait_for_final_state(handed.flow_run_id, give_up=gone), on_progress), handed)
 
 
 def hand_off(engine: Engine, template_uuid: str, chunk_size: int | None, deployment: Any) -> HandedOff:
@@ -86,10 +109,39 @@ def _follow(engine: Engine, template_uuid: str, work: Callable[[], State], on_pr
     return follow(engine, template_uuid, work, lambda counts: on_progress(RowCounts.of(counts)))
 
 
-def _end(state: State, handed: HandedOff | None = None) -> RunEnd:
+def _end(engine: Engine, template_uuid: str, state: State, handed: HandedOff | None = None) -> RunEnd:
     from phonesys.jobs.run_states import rows_decided
 
-    return RunEnd(state, rows_decided(state), handed)
+    if rows_decided(state):
+        return RunEnd(state, True, handed)
+    elsewhere = not in_progress(engine, template_uuid)
+    return RunEnd(state, elsewhere, handed, elsewhere)
+
+
+def finished_elsewhere(engine: Engine, template_uuid: str, grace: float = ELSEWHERE_GRACE) -> Callable[[], bool]:
+    """A probe, true once the template has been out of in-progress for ``grace`` seconds.
+
+    The followed run completes the template itself a moment before its own state is final (it
+    still writes its summary), so only a run still not final after ``grace`` is taken as dead, its
+    rows decided by another run (a ``--resume``)."""
+    left: list[float] = []
+
+    def gone() -> bool:
+        if in_progress(engine, template_uuid):
+            return False
+        left[:] = left or [time.monotonic()]
+        return time.monotonic() - left[0] >= grace
+
+    return gone
+
+
+def in_progress(engine: Engine, template_uuid: str) -> bool:
+    """Whether the template still has a run to finish (False once a run completed it)."""
+    from phonesys.storage.inventory.engine import read_transaction
+    from phonesys.storage.inventory.templates import get_template
+
+    with read_transaction(engine) as connection:
+        return bool(get_template(connection, template_uuid).status == "in_progress")
 
 
 def resumable(engine: Engine, template_ref: str) -> str:

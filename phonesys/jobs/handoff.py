@@ -16,6 +16,7 @@ READY, polled seconds ago, for up to a minute; a run handed over then would sit 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
@@ -77,11 +78,14 @@ def run_url(flow_run: FlowRun) -> str | None:
     return url_for(flow_run)
 
 
-def wait_for_final_state(flow_run_id: UUID | str, interval: float = 1.0, start_timeout: float = START_TIMEOUT) -> State:
+def wait_for_final_state(flow_run_id: UUID | str, interval: float = 1.0, start_timeout: float = START_TIMEOUT,
+                         give_up: Callable[[], bool] | None = None) -> State:
     """Poll the API until the run is in a final state (completed, failed, crashed, cancelled).
 
     A run nobody picks up (the serving process stopped right after the check) stays Scheduled, then
-    Late, forever; after ``start_timeout`` seconds that state is returned instead of waiting on."""
+    Late, forever; after ``start_timeout`` seconds that state is returned instead of waiting on.
+    A run whose process died with its machine stays Running; ``give_up`` (asked every poll) returns
+    the state it has then, e.g. once another run finished the work."""
     from prefect.client.orchestration import get_client
 
     deadline = time.monotonic() + start_timeout
@@ -89,5 +93,7 @@ def wait_for_final_state(flow_run_id: UUID | str, interval: float = 1.0, start_t
         while True:
             state = client.read_flow_run(UUID(str(flow_run_id))).state
             if state is not None and (state.is_final() or (state.is_scheduled() and time.monotonic() > deadline)):
+                return state
+            if state is not None and give_up is not None and give_up():
                 return state
             time.sleep(interval)

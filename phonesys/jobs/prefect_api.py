@@ -40,6 +40,27 @@ def require_api() -> str:
     return url
 
 
+def check_configured_api() -> None:
+    """When PREFECT_API_URL is set it must answer before a command changes anything that needs it
+    (``template start`` takes holds, then hands its run to that server): PrefectUnavailable if not."""
+    url = configured_api_url()
+    if url and (problem := health_problem(url)):
+        raise unavailable(url, f"did not answer its health check ({problem}); nothing changed: start the "
+                               "server, or unset PREFECT_API_URL to run the flow in this process")
+
+
+def lost_api(template_uuid: str) -> PrefectUnavailable | None:
+    """PrefectUnavailable naming the resume command when the configured API no longer answers (a run
+    that failed after the template's holds were taken because its server went away); else None."""
+    url = configured_api_url()
+    problem = health_problem(url) if url else None
+    if url is None or problem is None:
+        return None
+    return unavailable(url, f"stopped answering ({problem}) after template {template_uuid} was started; "
+                            "its rows stay held and pending: once the server answers, run "
+                            f"`phonesys template start {template_uuid} --resume`")
+
+
 def unavailable(url: str, what: str) -> PrefectUnavailable:
     return PrefectUnavailable(Problem("prefect-api-unreachable", f"The Prefect API at {url} {what}",
                                       "PREFECT_API_URL", url))

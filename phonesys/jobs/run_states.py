@@ -13,11 +13,17 @@ happened, and Prefect's own ``prefect.flow-run.<state name>`` events say it too:
 | drop-folder-scan | ``Completed``, tag ``nothing-found`` | no request to claim: no artifact either |
 
 The data of each state is the flow's result dict, so ``state.result()`` (``raise_on_failure=False``
-for ``Rolled back``) still gives callers the counts, report and export.
+for ``Rolled back``) still gives callers the counts, report and export. A ``Rolled back`` state holds
+it as a ``RolledBack`` exception that reads like that dict: Prefect resolves a Failed run's data into
+the exception the run raises (a deployment's process raises it at the end), and a plain dict there
+is its own ``TypeError`` with a traceback in the run's logs. A planned outcome is no error, so
+``quiet_planned_outcomes`` keeps the engine's last "unexpected exception" line out of the logs.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from prefect.client.schemas.objects import State
@@ -53,6 +59,54 @@ def rollback_text(outcome: JobOutcome) -> str:
     return f"{done}; {kept} kept: their extension changed since" if kept else f"{done}, nothing changed"
 
 
+class RolledBack(Exception, Mapping[str, Any]):
+    """The data of a ``Rolled back`` state: an exception for Prefect, the run's result dict for readers."""
+
+    __hash__ = Exception.__hash__  # Mapping's __eq__ would make it unhashable, and tracebacks hash
+
+    def __init__(self, message: str, result: dict[str, Any]):
+        super().__init__(message, result)
+        self.message, self.result = message, result
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    def __getitem__(self, key: str) -> Any:
+        return self.result[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.result)
+
+    def __len__(self) -> int:
+        return len(self.result)
+
+
+def planned(state: State) -> State:
+    """``state`` with a ``Rolled back`` run's result dict wrapped in ``RolledBack`` (others unchanged)."""
+    if state.is_failed() and state.name == ROLLED_BACK and isinstance(state.data, dict):
+        state.data = RolledBack(str(state.message or ROLLED_BACK), state.data)
+    return state
+
+
+class _PlannedOutcomes(logging.Filter):
+    """Drops a log record about a ``RolledBack``: the run ended as planned, its state says how."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], RolledBack))
+
+
+def quiet_planned_outcomes() -> None:
+    """Keep Prefect's "Engine execution exited with unexpected exception" off a Rolled back run: a
+    deployment's flow process raises the final state's exception after the run ended and logs it to
+    ``prefect.flow_runs``, the run's own logger (idempotent; called by the flow)."""
+    runs = logging.getLogger("prefect.flow_runs")
+    if not any(isinstance(f, _PlannedOutcomes) for f in runs.filters):
+        runs.addFilter(_PlannedOutcomes())
+
+
 def codes_text(codes: dict[str, int]) -> str:
     """``user-assigned x2, number-assigned x1``: the causes, most frequent first."""
     causes = {code: n for code, n in codes.items() if code not in CAUSES_HIDDEN} or codes
@@ -64,6 +118,16 @@ def rows_decided(state: State) -> bool:
 
     Anything else (Failed, Crashed, Cancelled, a run never picked up) left rows pending."""
     return state.is_completed() or (state.is_failed() and state.name == ROLLED_BACK)
+
+
+def how_it_ended(state: State) -> str:
+    """What became of a run that left rows pending, for a sentence: ``crashed``, ``was cancelled``."""
+    if state.is_scheduled() or state.is_pending():
+        return f"was never picked up ({state.name})"
+    if state.is_running():
+        return "is still running (its process may be gone)"
+    return {"CRASHED": "crashed", "FAILED": "failed", "CANCELLED": "was cancelled"}.get(state.type.value,
+                                                                                     f"ended {state.name}")
 
 
 def scan_state(summary: dict[str, int], result: dict[str, Any]) -> State:

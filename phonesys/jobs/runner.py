@@ -1,9 +1,10 @@
 """Running a started template's bulk assignment flow from the CLI, with a progress bar.
 
 The flow runs in the foreground (against ``PREFECT_API_URL`` if set, else Prefect's temporary local
-server). Progress comes from the inventory's ledger, polled from a second thread, so the bar moves
-whatever process does the work: ``follow`` also watches a run handed to the served deployment
-(``phonesys.jobs.handoff`` decides when that happens).
+server, one per process that ends with it: ``phonesys.jobs.tempserver``). Progress comes from the
+inventory's ledger, polled from a second thread, so the bar moves whatever process does the work:
+``follow`` also watches a run handed to the served deployment (``phonesys.jobs.handoff`` decides
+when that happens).
 """
 
 from __future__ import annotations
@@ -44,6 +45,18 @@ def scan_tags() -> list[str]:
     return list(SCAN_TAGS)
 
 
+def prepare_prefect() -> None:
+    """Before a flow runs in this process: quiet, and, without PREFECT_API_URL, a temporary server
+    that ends with this process and shares no database (``phonesys.jobs.tempserver``)."""
+    quiet_prefect()
+    from phonesys.jobs.prefect_api import configured_api_url
+
+    if not configured_api_url():  # else no temporary server, and no need to import Prefect's server code
+        from phonesys.jobs.tempserver import use_temporary_server
+
+        use_temporary_server()
+
+
 def run_tags(org_uuid: str) -> list[str]:
     """Tags every bulk assignment run carries, so ops can filter the Prefect UI by organization."""
     return ["phonesys", "bulk-assignment", f"org:{org_uuid}"]
@@ -51,7 +64,7 @@ def run_tags(org_uuid: str) -> list[str]:
 
 def run_flow_in_foreground(template_uuid: str, chunk_size: int | None = None, org_uuid: str | None = None) -> State:
     """Run the flow to its end in this process; returns the final Prefect state."""
-    quiet_prefect()
+    prepare_prefect()
     from prefect import tags
 
     from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
