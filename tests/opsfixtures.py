@@ -97,7 +97,7 @@ def stop_serve(process: subprocess.Popen) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=90)  # a loaded machine can take a while to shut a runner down
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -140,3 +140,20 @@ def drop_request(phonesys_env: dict[str, str], org_uuid: str, name: str, csv: st
     store.write_bytes(prefix + "a.csv", csv.encode())
     store.write_bytes(prefix + "request.json", json.dumps(manifest).encode())
     return store
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, children first, from /proc (a flow run may sit in a session of
+    its own, so process groups would miss it)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended while we looked
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found

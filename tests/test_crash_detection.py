@@ -24,6 +24,7 @@ from phonesys.jobs.heartbeats import CRASH_DETECTOR, CRASH_MESSAGE
 from phonesys.storage.inventory.engine import dispose_engines
 from tests.opsfixtures import (
     delete_deployments,
+    descendants,
     read_events,
     serve_env,
     start_serve,
@@ -34,6 +35,9 @@ from tests.opsfixtures import (
 
 pytestmark = pytest.mark.slow
 
+# The killed run is frozen inside its bulk-job slots, and on the session's test server its expired
+# lease was seen to keep them for the rest of the session, starving later jobs (test_scale_out).
+NO_LIMITS = "off"
 WINDOW = 35  # seconds without a heartbeat before the run is Crashed (the default is 90)
 
 
@@ -42,23 +46,6 @@ def database_url(tmp_path):
     """One SQLite inventory shared with the serve child."""
     yield f"sqlite:///{tmp_path / 'inventory.sqlite3'}"
     dispose_engines()
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc), children first."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
 
 
 def environment(pid: int) -> dict[str, str]:
@@ -115,8 +102,8 @@ def kill_and_expect_crashed(pid: int, run_id: str, alert_hook) -> None:
 def test_a_run_killed_with_its_serve_process_becomes_crashed_and_alerts(short_window, cli, engine, phonesys_env,
                                                                          tmp_path):
     log = tmp_path / "serve.log"
-    process = start_serve(serve_env(phonesys_env, PREFECT_API_URL.value(), PHONESYS_FAILPOINT="before-first-chunk"),
-                          log)
+    process = start_serve(serve_env(phonesys_env, PREFECT_API_URL.value(), PHONESYS_FAILPOINT="before-first-chunk",
+                                    PHONESYS_BULK_LIMITS=NO_LIMITS), log)
     try:
         run_id = hand_off_a_frozen_run(cli, engine)
         kill_and_expect_crashed(process.pid, run_id, short_window)
@@ -132,7 +119,8 @@ def test_a_run_killed_with_its_worker_becomes_crashed_and_alerts(short_window, c
     from benchmarks.scale_out import register_deployment, worker_env, worker_processes
 
     env = worker_env(PREFECT_API_URL.value(), phonesys_env["PHONESYS_DATABASE_URL"], tmp_path, 4)
-    env.update(PHONESYS_FAILPOINT="before-first-chunk", PHONESYS_STORAGE_URL=str(tmp_path / "home" / "objects"))
+    env.update(PHONESYS_FAILPOINT="before-first-chunk", PHONESYS_STORAGE_URL=str(tmp_path / "home" / "objects"),
+               PHONESYS_BULK_LIMITS=NO_LIMITS)
     assert "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" not in env
     register_deployment(env)
     try:

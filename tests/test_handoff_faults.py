@@ -27,7 +27,7 @@ from phonesys.jobs.localserver import free_port, start_server, wait_healthy
 from phonesys.storage.inventory.engine import dispose_engines
 from phonesys.storage.inventory.jobs import status_counts
 from tests.bulkfixtures import ROOT, StderrWatch, child_env, template_status
-from tests.opsfixtures import delete_deployments, serve_env, started_template, wait_until
+from tests.opsfixtures import delete_deployments, descendants, serve_env, started_template, wait_until
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-c", "from phonesys.cli import main; main()"]
@@ -97,24 +97,6 @@ def frozen_serve(prefect_api_url, phonesys_env, tmp_path):
         kill_tree(serve.pid)
         serve.wait()
         delete_deployments()
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, from /proc (a flow run may sit in a session of its own)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text()
-        except (OSError, ValueError):
-            continue
-        if entry.name.isdigit():
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [child for child, parent in parents.items() if parent in frontier]
-        found += children
-        frontier = children
-    return found
 
 
 def kill_tree(pid: int) -> None:

@@ -15,8 +15,10 @@ def serve_all(limit: int | None = None) -> None:
     when its heartbeats stop is created if missing: a run killed with this process (SIGKILL, a lost
     machine) becomes Crashed and alerts instead of showing Running for good.
 
-    On shutdown Prefect pauses the schedules, so a stopped ``phonesys serve`` leaves no pile of
-    late runs behind; starting it again resumes them."""
+    On shutdown the deployments are paused, so a stopped ``phonesys serve`` leaves no pile of late
+    runs behind and gets no work handed to it (starting it again resumes them). Prefect's runner
+    pauses them on its way out, but that step runs inside a cancelled event loop and can be cut
+    short; the ``finally`` does it again, synchronously."""
     import prefect
     from prefect.client.orchestration import get_client
 
@@ -28,4 +30,21 @@ def serve_all(limit: int | None = None) -> None:
     deployments = runner_deployments()
     with get_client(sync_client=True) as client:
         ensure_crash_detector(client)
-    prefect.serve(*deployments, limit=limit, heartbeat_seconds=HEARTBEAT_SECONDS)
+    try:
+        prefect.serve(*deployments, limit=limit, heartbeat_seconds=HEARTBEAT_SECONDS)
+    finally:
+        pause_deployments([f"{d.flow_name}/{d.name}" for d in deployments])
+
+
+def pause_deployments(names: list[str]) -> None:
+    """Pause the named deployments that are not paused yet; a server gone by now is nothing to do."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            for name in names:
+                deployment = client.read_deployment_by_name(name)
+                if not deployment.paused:
+                    client.pause_deployment(deployment.id)
+    except Exception:  # noqa: BLE001 - shutting down: the server may be gone, and Ctrl-C must not print a traceback
+        return
