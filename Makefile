@@ -41,7 +41,7 @@ postgres:
 # run killed outright is marked Crashed 90 s after its last heartbeat); Ctrl-C stops both.
 PREFECT_PORT ?= 4200
 serve: $(STAMP)
-	@$(VENV)/bin/python -m phonesys.jobs.localserver --port $(PREFECT_PORT)
+	@$(VENV)/bin/python -m phonesys.ops.localserver --port $(PREFECT_PORT)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/import_users.py

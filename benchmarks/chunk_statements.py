@@ -83,8 +83,8 @@ def profile(url: str, home: Path, chunk: int, top: int) -> None:
 
 def other_steps(engine: Engine, template: str, home: Path) -> None:
     """The flow's steps after the chunks, each timed once (no Prefect)."""
-    from phonesys.jobs.exports import export_extensions
-    from phonesys.jobs.reports import write_report
+    from phonesys.services.exports import export_extensions
+    from phonesys.services.reports import write_report
     from phonesys.storage.inventory import jobs
     from phonesys.storage.inventory.engine import read_transaction
     from phonesys.storage.inventory.templates import get_template

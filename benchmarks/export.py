@@ -59,7 +59,7 @@ def _bind(name: str):
 
 CHILD = """
 import sys, time, resource
-from phonesys.jobs.exports import export_extensions
+from phonesys.services.exports import export_extensions
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.objects import open_object_store
 engine, store = open_engine(sys.argv[1]), open_object_store(sys.argv[2])

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from phonesys.jobs.invariants import invariant_violations, ledger_violations
 from phonesys.rules.orgfile import OrgDocument, UserEntry
 from phonesys.storage.inventory.jobs import start_job, status_counts
 from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.templates import AcceptedFile, accept_files, create_template
+from tests.invariant_queries import invariant_violations, ledger_violations
 
 ADDON = "Call Recording"
 _RUN_TAG = random.randrange(100_000)  # numbers of two benchmark runs in one database never collide

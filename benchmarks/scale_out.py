@@ -6,7 +6,7 @@ prefect.yaml together; W `prefect worker start` processes on a process work pool
 run per worker at a time, so W is the number of jobs running at once. Everything runs as in
 production: a `prefect server start` of its own (on a free loopback port), `prefect work-pool create`
 and `prefect deploy` as ops would, workers whose flow runs are separate processes, the inventory on
-PostgreSQL, and the concurrency limits of ``phonesys.jobs.limits`` (``PHONESYS_BULK_JOBS`` set to the
+PostgreSQL, and the concurrency limits of ``phonesys.ops.limits`` (``PHONESYS_BULK_JOBS`` set to the
 largest W unless given, so the limit does not cap the measurement).
 
 Prints per W: aggregate rows/s (all rows over the time from submitting the runs to the last one
@@ -96,7 +96,7 @@ def run_scale_out(orgs: int = 8, rows: int = 15_000, workers: tuple[int, ...] = 
 @contextmanager
 def prefect_server(home: Path) -> Iterator[str]:
     """A `prefect server start` of the benchmark's own: nothing else polls its pool."""
-    from phonesys.jobs.localserver import free_port, start_server, wait_healthy
+    from phonesys.ops.localserver import free_port, start_server, wait_healthy
 
     server = start_server(home / "prefect", port=free_port())
     try:
@@ -176,7 +176,7 @@ def measure_round(jobs: list[Job], workers: int) -> Round:
     """Submit every job's run at once, wait for all of them; times come from the Prefect API."""
     from prefect.deployments import run_deployment
 
-    from phonesys.jobs.runner import run_tags
+    from phonesys.flows.runner import run_tags
 
     submitted = datetime.now(UTC)
     ids = [run_deployment(DEPLOYMENT, parameters={"parameters": {"template_uuid": job.template_uuid}},

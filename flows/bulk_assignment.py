@@ -4,7 +4,7 @@ load -> (all-or-nothing: fail every row if any cannot be assigned) -> assign chu
 nothing: undo if a row failed meanwhile) -> report + export -> complete -> summary artifacts.
 Re-running it for a template that crashed mid-way finishes the remaining rows; the ledger in the
 inventory makes every row's outcome exactly-once. A template that came from the drop folder has its
-request's status.json follow the run (``phonesys.jobs.request_status``): the flow writes
+request's status.json follow the run (``phonesys.ops.request_status``): the flow writes
 ``in_progress`` and how its rows ended, and its state hooks write ``failed``, ``crashed`` or
 ``cancelled``, also when the runner or worker that saw the process die runs them.
 """
@@ -28,12 +28,12 @@ from pydantic import BaseModel, Field
 
 from phonesys.failpoints import failpoint
 from phonesys.flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
-from phonesys.jobs.bulk_job import Job, JobOutcome
-from phonesys.jobs.job_summary import summary_markdown
-from phonesys.jobs.limits import bulk_job_slots
-from phonesys.jobs.request_status import IN_PROGRESS, broken_status, decided_status, publish
-from phonesys.jobs.run_events import outcome_payload, template_event
-from phonesys.jobs.run_states import bulk_state, planned, quiet_planned_outcomes, rows_decided
+from phonesys.ops.limits import bulk_job_slots
+from phonesys.ops.request_status import IN_PROGRESS, broken_status, decided_status, publish
+from phonesys.ops.run_events import outcome_payload, template_event
+from phonesys.ops.run_states import bulk_state, planned, quiet_planned_outcomes, rows_decided
+from phonesys.services.bulk_job import Job, JobOutcome
+from phonesys.services.job_summary import summary_markdown
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.inventory.jobs import failed_rows, template_names
@@ -121,7 +121,7 @@ def finish(job: Job, outcome: JobOutcome) -> State:
 
 def assign_all_chunks(database_url: str, job: Job, chunk_size: int | None) -> None:
     """Chunks run one after another: they serialize on the organization lock anyway (and the
-    caller holds the organization's only bulk-job slot, see ``phonesys.jobs.limits``). Their size is
+    caller holds the organization's only bulk-job slot, see ``phonesys.ops.limits``). Their size is
     ``chunk_size`` when given, else sized by time (``phonesys.flows.chunking``).
 
     Under all-or-nothing the first failed row ends the assignment: everything will be undone, so

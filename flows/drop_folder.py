@@ -15,9 +15,9 @@ from prefect.states import State
 
 from phonesys.failpoints import failpoint
 from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
-from phonesys.jobs.handoff import served_deployment, submit, wait_for_final_state
-from phonesys.jobs.run_states import NOTHING_FOUND, scan_state, tag_this_run
-from phonesys.jobs.runner import run_tags
+from phonesys.flows.runner import run_tags
+from phonesys.ops.handoff import served_deployment, submit, wait_for_final_state
+from phonesys.ops.run_states import NOTHING_FOUND, scan_state, tag_this_run
 from phonesys.settings import load_settings
 from phonesys.tasks.dropfolder import find_complete_requests, process_one
 

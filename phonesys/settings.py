@@ -7,7 +7,7 @@ reports and exports live in the folder ``objects`` inside it unless ``PHONESYS_S
 another folder (a path or ``file://`` URL) or an S3 bucket (``s3://bucket/prefix``).
 ``PHONESYS_BULK_JOBS`` caps the bulk jobs writing at once across all workers, and
 ``PHONESYS_BULK_LIMITS=off`` turns that cap and the one-job-per-organization rule off
-(``phonesys.jobs.limits``). ``PHONESYS_LOCK_TIMEOUT`` is how long a command waits for an organization
+(``phonesys.ops.limits``). ``PHONESYS_LOCK_TIMEOUT`` is how long a command waits for an organization
 another job holds before it gives up with ``org-busy`` (someone is waiting for the answer; bulk
 chunks wait longer and retry, see ``phonesys.storage.inventory.engine``).
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_BULK_JOBS = 4  # bulk jobs writing at once across all workers (phonesys.jobs.limits)
+DEFAULT_BULK_JOBS = 4  # bulk jobs writing at once across all workers (phonesys.ops.limits)
 DEFAULT_LOCK_TIMEOUT = 5.0  # seconds a command waits for an organization another job holds
 
 

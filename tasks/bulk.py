@@ -10,8 +10,8 @@ from typing import Any
 
 from prefect import task
 
-from phonesys.jobs.bulk_job import Job, JobOutcome, RowCounts, as_policy
-from phonesys.jobs.reports import write_report
+from phonesys.services.bulk_job import Job, JobOutcome, RowCounts, as_policy
+from phonesys.services.reports import write_report
 from phonesys.storage.inventory import jobs, undo
 from phonesys.storage.inventory.assignment import ChunkOutcome, assign_chunk, template_skus
 from phonesys.storage.inventory.engine import open_engine, read_transaction

@@ -1,4 +1,4 @@
-"""Tasks of the drop-folder scan (wrapping ``phonesys.jobs.dropfolder`` and ``dropfolder_process``)."""
+"""Tasks of the drop-folder scan (wrapping ``phonesys.services.dropfolder`` and ``dropfolder_process``)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from dataclasses import asdict
 
 from prefect import task
 
-from phonesys.jobs.dropfolder import find_requests
-from phonesys.jobs.dropfolder_process import process_request
-from phonesys.jobs.request_status import publish
-from phonesys.jobs.run_events import announce_request, request_event
+from phonesys.ops.request_status import publish
+from phonesys.ops.run_events import announce_request, request_event
+from phonesys.services.dropfolder import find_requests
+from phonesys.services.dropfolder_process import process_request
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.inventory.lookup import org_name
 from phonesys.storage.objects import open_object_store
@@ -26,7 +26,7 @@ def find_complete_requests(storage_url: str) -> list[dict]:
 @task(name="process-request", task_run_name="process-{ref[org_uuid]}-{ref[name]}", **RETRYING)
 def process_one(database_url: str, storage_url: str, ref: dict) -> dict:
     """Process one request, announcing its claim and its end (``phonesys.request.*`` events)."""
-    from phonesys.jobs.dropfolder import RequestRef
+    from phonesys.services.dropfolder import RequestRef
 
     engine = open_engine(database_url)
     org = org_name(engine, ref["org_uuid"])

@@ -1,10 +1,10 @@
-"""Tasks that write the organization export files (wrapping ``phonesys.jobs.exports``)."""
+"""Tasks that write the organization export files (wrapping ``phonesys.services.exports``)."""
 
 from __future__ import annotations
 
 from prefect import task
 
-from phonesys.jobs import exports
+from phonesys.services import exports
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.objects import open_object_store
 from phonesys.tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient

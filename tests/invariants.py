@@ -10,15 +10,15 @@ returns the offending rows, so a failure names exactly what is wrong:
 their extension, failed rows with a reason, and (given the extension ids from before the job)
 no extension created that the ledger does not record. Pass ``completed=False`` mid-run.
 
-The queries themselves live in ``phonesys.jobs.invariants`` (the scale-out benchmark runs them too).
+The queries themselves live in ``tests.invariant_queries`` (the scale-out benchmark runs them too).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, bindparam, text
 
-from phonesys.jobs.invariants import CHECKS, HELD_IN_USE, invariant_violations, ledger_violations
 from phonesys.storage.inventory.engine import read_transaction
+from tests.invariant_queries import CHECKS, HELD_IN_USE, invariant_violations, ledger_violations
 
 __all__ = ["CHECKS", "HELD_IN_USE", "assert_holds_respected", "assert_invariants", "assert_ledger",
            "invariant_violations", "ledger_violations"]

@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
-from phonesys.jobs.alerts import RULES
-from phonesys.jobs.heartbeats import CRASH_DETECTOR
+from phonesys.ops.alerts import RULES
+from phonesys.ops.heartbeats import CRASH_DETECTOR
 from tests.opsfixtures import wait_until
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,7 @@ def test_setup_is_idempotent_and_refuses_a_bad_url(alert_hook, cli):
 def _emit(name: str, resource: str, org: str, payload: dict, **related: str) -> None:
     from prefect.events import Event
 
-    from phonesys.jobs.events import send
+    from phonesys.ops.events import send
 
     links = [{"prefect.resource.id": f"phonesys.org.{org}", "prefect.resource.role": "organization"}]
     links += [{"prefect.resource.id": rid, "prefect.resource.role": role} for role, rid in related.items()]

@@ -18,8 +18,8 @@ import psycopg.errors
 import pytest
 from sqlalchemy import event
 
-from phonesys.jobs.run_states import ROLLED_BACK
-from phonesys.jobs.runner import run_flow_in_foreground
+from phonesys.flows.runner import run_flow_in_foreground
+from phonesys.ops.run_states import ROLLED_BACK
 from phonesys.rules.errors import Conflict, Problem, TransientError
 from phonesys.storage.inventory.extensions import unassign_user
 from phonesys.storage.inventory.jobs import status_counts

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from prefect.settings import PREFECT_API_URL
 
-from phonesys.jobs.handoff import served_deployment
-from phonesys.jobs.heartbeats import CRASH_DETECTOR, CRASH_MESSAGE
+from phonesys.ops.handoff import served_deployment
+from phonesys.ops.heartbeats import CRASH_DETECTOR, CRASH_MESSAGE
 from phonesys.storage.inventory.engine import dispose_engines
 from tests.opsfixtures import (
     delete_deployments,

@@ -54,8 +54,8 @@ def test_readme_explains_holds_and_their_codes():
 
 
 def test_readme_explains_run_states_events_and_the_quiet_scan_tag():
-    from phonesys.jobs.run_events import REQUEST_EVENTS, TEMPLATE_EVENTS
-    from phonesys.jobs.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
+    from phonesys.ops.run_events import REQUEST_EVENTS, TEMPLATE_EVENTS
+    from phonesys.ops.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
 
     operations = README.split("## Operations", 1)[1]
     for name in (PARTIAL, ROLLED_BACK, NOTHING_FOUND):
@@ -73,7 +73,7 @@ def test_readme_configuration_lists_every_setting():
 
 
 def test_readme_documents_the_scale_out_deployment():
-    from phonesys.jobs.limits import DEFAULT_BULK_JOBS, GLOBAL_LIMIT, org_limit
+    from phonesys.ops.limits import DEFAULT_BULK_JOBS, GLOBAL_LIMIT, org_limit
 
     section = README.split("## Scale-out deployment", 1)[1].split("\n## ", 1)[0]
     for needed in ("PREFECT_API_URL", "PHONESYS_DATABASE_URL", "PHONESYS_STORAGE_URL", "PHONESYS_SOURCE_DIR",

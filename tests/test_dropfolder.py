@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from phonesys.jobs.dropfolder import find_requests
-from phonesys.jobs.dropfolder_process import process_request
+from phonesys.services.dropfolder import find_requests
+from phonesys.services.dropfolder_process import process_request
 from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.inventory.views import list_extensions
@@ -128,8 +128,8 @@ def test_traversal_and_foreign_shaped_keys_are_ignored(engine, s3_client, s3_buc
 
 RACER = """
 import sys
-from phonesys.jobs.dropfolder import find_requests
-from phonesys.jobs.dropfolder_process import process_request
+from phonesys.services.dropfolder import find_requests
+from phonesys.services.dropfolder_process import process_request
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.objects import open_object_store
 store = open_object_store(sys.argv[2])
@@ -188,7 +188,7 @@ def request_status(store, org, name: str) -> dict:
     ("all-or-nothing", "rolled-back", {"pending": 0, "assigned": 0, "failed": 3}),
 ])
 def test_status_says_how_the_rows_ended(prefect_server, engine, store, org, phonesys_env, policy, status, counts):
-    from phonesys.jobs.runner import run_flow_in_foreground
+    from phonesys.flows.runner import run_flow_in_foreground
     from tests.bulkfixtures import take_user
 
     template = started_request(engine, store, org, "ends", [0, 1, 2], policy=policy)
@@ -200,7 +200,7 @@ def test_status_says_how_the_rows_ended(prefect_server, engine, store, org, phon
 
 
 def test_status_says_failed_when_the_run_fails(prefect_server, engine, store, org, phonesys_env, chunk_spy):
-    from phonesys.jobs.runner import run_flow_in_foreground
+    from phonesys.flows.runner import run_flow_in_foreground
 
     template = started_request(engine, store, org, "fails", [0, 1])
 

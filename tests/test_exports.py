@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pyarrow.parquet as pq
 import pytest
 
-from phonesys.jobs.exports import export_extensions, export_key, export_numbers, export_timestamp
 from phonesys.rules.orgfile import UserEntry
 from phonesys.rules.safecsv import neutralize
+from phonesys.services.exports import export_extensions, export_key, export_numbers, export_timestamp
 from phonesys.storage.inventory import extensions as ext_ops
 from phonesys.storage.inventory.orgs import import_users
 from phonesys.storage.inventory.provisioning import provision

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from phonesys.jobs.handoff import served_deployment
-from phonesys.jobs.localserver import free_port, start_server, wait_healthy
+from phonesys.ops.handoff import served_deployment
+from phonesys.ops.localserver import free_port, start_server, wait_healthy
 from phonesys.storage.inventory.engine import dispose_engines
 from phonesys.storage.inventory.jobs import status_counts
 from tests.bulkfixtures import ROOT, StderrWatch, child_env, template_status

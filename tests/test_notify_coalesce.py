@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 from prefect.settings import PREFECT_API_URL
 
-from phonesys.jobs.handoff import served_deployment
+from phonesys.ops.handoff import served_deployment
 from phonesys.storage.inventory.engine import dispose_engines
 from tests.opsfixtures import delete_deployments, serve_env, start_serve, stop_serve, wait_until
 
@@ -88,6 +88,6 @@ NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     ("COMPLETED", "Completed", None, False),
 ])
 def test_a_scan_is_waiting_until_it_starts(state_type, name, start, waiting):
-    from phonesys.jobs.scans import is_waiting
+    from phonesys.ops.scans import is_waiting
 
     assert is_waiting(state_type, name, start, NOW) is waiting

@@ -15,8 +15,8 @@ import yaml
 from prefect import Flow
 from prefect.flows import load_flow_from_entrypoint
 
-from phonesys.jobs import events
-from phonesys.jobs.deployments import (
+from phonesys.ops import events
+from phonesys.ops.deployments import (
     PREFECT_YAML,
     load_flow,
     load_specs,
@@ -42,7 +42,7 @@ def test_the_four_deployments_and_their_flows():
 
 
 def test_a_cli_scan_carries_the_served_scans_tags():
-    from phonesys.jobs.runner import scan_tags
+    from phonesys.flows.runner import scan_tags
 
     assert scan_tags() == SPECS["drop-folder-scan"].tags
 

@@ -16,7 +16,7 @@ import signal
 import pytest
 from prefect.settings import PREFECT_API_URL
 
-from phonesys.jobs.handoff import served_deployment
+from phonesys.ops.handoff import served_deployment
 from phonesys.storage.inventory.orgs import load_org
 from tests.conftest import make_document
 from tests.opsfixtures import delete_deployments, drop_request, serve_env, start_serve, stop_serve, wait_until

@@ -14,8 +14,8 @@ import boto3
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from phonesys.jobs.localserver import free_port
-from phonesys.jobs.s3_events import manifest_keys
+from phonesys.ops.localserver import free_port
+from phonesys.ops.s3_events import manifest_keys
 from tests.opsfixtures import wait_until
 
 BUCKET = "acme-phonesys"

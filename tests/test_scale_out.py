@@ -1,5 +1,5 @@
 """Scale-out: many organizations' jobs at once on PostgreSQL and Prefect workers, and the limits
-that keep them from swamping the database (``phonesys.jobs.limits``).
+that keep them from swamping the database (``phonesys.ops.limits``).
 
 The CI-sized benchmark runs ``benchmarks/scale_out.py`` as it runs in full: its own Prefect server,
 a process work pool, two `prefect worker start` processes, two organizations of 1,000 rows each,
@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.scale_out import format_rounds, run_scale_out
-from phonesys.jobs import limits
+from phonesys.ops import limits
 from phonesys.storage.inventory import engine as engine_module
 from phonesys.storage.inventory.engine import dispose_engines, open_engine, read_transaction
 from phonesys.storage.inventory.schema import template_rows
@@ -70,12 +70,12 @@ def test_the_limits_are_created_with_the_configured_values(prefect_server):
 def test_the_limits_are_skipped_without_a_prefect_api(monkeypatch, caplog):
     monkeypatch.setattr(limits, "_skipped", [])
     entered = []
-    with temporary_settings(restore_defaults={PREFECT_API_URL}), caplog.at_level(logging.INFO, "phonesys.jobs.limits"):
+    with temporary_settings(restore_defaults={PREFECT_API_URL}), caplog.at_level(logging.INFO, "phonesys.ops.limits"):
         for _ in range(2):
             with limits.bulk_job_slots(str(uuid.uuid4())):
                 entered.append(True)
     assert entered == [True, True]
-    assert [r.getMessage() for r in caplog.records if r.name == "phonesys.jobs.limits"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "phonesys.ops.limits"] == [
         "Bulk job concurrency limits skipped: no PREFECT_API_URL (a temporary server's limits would bind "
         "this process only)"]
 
@@ -175,9 +175,9 @@ def test_a_job_that_waits_for_its_slots_says_so_at_warning(prefect_server, caplo
     other.start()
     assert holding.wait(30)
     threading.Timer(2.0, release.set).start()
-    with caplog.at_level(logging.WARNING, "phonesys.jobs.limits"), limits.bulk_job_slots(org):
+    with caplog.at_level(logging.WARNING, "phonesys.ops.limits"), limits.bulk_job_slots(org):
         pass
     other.join(30)
-    (line,) = [r for r in caplog.records if r.name == "phonesys.jobs.limits"]
+    (line,) = [r for r in caplog.records if r.name == "phonesys.ops.limits"]
     assert line.levelno == logging.WARNING and "held after waiting" in line.getMessage()
     assert float(line.getMessage().split("waiting ")[1].split(" s")[0]) >= 1.5

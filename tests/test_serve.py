@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from phonesys.jobs.handoff import (
+from phonesys.ops.handoff import (
     BULK_DEPLOYMENT,
     is_served,
     served_deployment,
     wait_for_final_state,
 )
-from phonesys.jobs.localserver import free_port
-from phonesys.jobs.run_states import ROLLED_BACK
+from phonesys.ops.localserver import free_port
+from phonesys.ops.run_states import ROLLED_BACK
 from phonesys.storage.inventory.engine import dispose_engines
 from phonesys.storage.inventory.jobs import start_job, status_counts
 from phonesys.storage.inventory.orgs import load_org
@@ -307,6 +307,6 @@ def _flow_run(flow_run_id: str):
 
 
 def test_bulk_deployment_name_matches_prefect_yaml():
-    from phonesys.jobs.deployments import load_specs
+    from phonesys.ops.deployments import load_specs
 
     assert BULK_DEPLOYMENT.split("/")[1] in {spec.name for spec in load_specs()}

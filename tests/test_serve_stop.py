@@ -12,8 +12,8 @@ import json
 import pytest
 from prefect.settings import PREFECT_API_URL
 
-from phonesys.jobs.handoff import served_deployment
-from phonesys.jobs.heartbeats import CRASH_AFTER, CRASH_DETECTOR
+from phonesys.ops.handoff import served_deployment
+from phonesys.ops.heartbeats import CRASH_AFTER, CRASH_DETECTOR
 from phonesys.storage.inventory.engine import dispose_engines
 from phonesys.storage.inventory.jobs import status_counts
 from phonesys.storage.inventory.orgs import load_org

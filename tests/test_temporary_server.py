@@ -1,7 +1,7 @@
 """Prefect's temporary server for `template start` without PREFECT_API_URL, with real processes.
 
 A `phonesys template start` killed outright leaves no server behind, and starts running at the same
-time with one PREFECT_HOME all succeed with clean output (``phonesys.jobs.tempserver``). The CLI
+time with one PREFECT_HOME all succeed with clean output (``phonesys.ops.tempserver``). The CLI
 runs as a shell runs it: a new process with no PREFECT_API_URL and a fresh PREFECT_HOME.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from phonesys.jobs.runner import QUIET_PREFECT
+from phonesys.flows.runner import QUIET_PREFECT
 from phonesys.storage.inventory.engine import dispose_engines
 from tests.bulkfixtures import ROOT, StderrWatch
 from tests.opsfixtures import started_template, wait_until

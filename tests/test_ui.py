@@ -1,6 +1,6 @@
 """What an ops person sees: `make serve`'s stack, a hand-off from `template start`, the Prefect UI.
 
-The module starts the launcher behind `make serve` (``python -m phonesys.jobs.localserver``: a real
+The module starts the launcher behind `make serve` (``python -m phonesys.ops.localserver``: a real
 ``prefect server start`` with its UI, plus ``phonesys serve``) on a free loopback port, hands a small
 template to the served bulk-assignment deployment through the CLI, then looks at the run with a
 real headless Chromium (Debian's package, driven over DevTools). Stopping the stack with Ctrl-C
@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from phonesys.jobs.localserver import free_port, port_taken
+from phonesys.ops.localserver import free_port, port_taken
 from phonesys.storage.inventory.engine import dispose_engines, open_engine
 from tests.browser import Browser, chromium_path
 from tests.opsfixtures import ROOT, started_template, wait_until
@@ -48,7 +48,7 @@ class Stack:
                         PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PYTHONPATH=str(ROOT))
         self.log = home / "stack.log"
         with self.log.open("wb") as output:
-            self.process = subprocess.Popen([sys.executable, "-m", "phonesys.jobs.localserver", "--port", str(self.port)],
+            self.process = subprocess.Popen([sys.executable, "-m", "phonesys.ops.localserver", "--port", str(self.port)],
                                             cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT)
 
     def bulk_deployment_ready(self) -> bool:
@@ -153,7 +153,7 @@ def partial(stack) -> dict:
 
 
 def test_the_runs_list_shows_a_partial_run_as_partially_completed(chromium, stack, partial, browser, tmp_path):
-    from phonesys.jobs.run_states import PARTIAL
+    from phonesys.ops.run_states import PARTIAL
 
     assert partial["counts"] == {"pending": 0, "assigned": 2, "failed": 2}
     browser.open(f"{stack.ui_url}/runs")

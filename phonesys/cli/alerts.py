@@ -11,7 +11,7 @@ import typer
 
 from phonesys.cli.common import JsonOption, console, print_json
 from phonesys.cli.ops import with_prefect
-from phonesys.jobs.heartbeats import CRASH_AFTER, MIN_CRASH_AFTER
+from phonesys.ops.heartbeats import CRASH_AFTER, MIN_CRASH_AFTER
 
 CRASH_SECONDS, MIN_CRASH_SECONDS = int(CRASH_AFTER.total_seconds()), int(MIN_CRASH_AFTER.total_seconds())
 
@@ -44,8 +44,8 @@ def setup(
 
     Example: PHONESYS_ALERT_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/XX phonesys alerts setup --kind slack
     """
-    from phonesys.jobs.alerts import WEBHOOK_URL_ENV, setup_alerts
-    from phonesys.jobs.prefect_api import require_api
+    from phonesys.ops.alerts import WEBHOOK_URL_ENV, setup_alerts
+    from phonesys.ops.prefect_api import require_api
 
     url = webhook_url or os.environ.get(WEBHOOK_URL_ENV)
 

@@ -21,7 +21,7 @@ def demo(as_json: JsonOption = False) -> None:
 
     Example: phonesys demo
     """
-    from phonesys.cli.demo_scenario import run_scenario
+    from phonesys.demo.scenario import run_scenario
 
     say = (lambda line: None) if as_json else console.print
     run(as_json, lambda: run_scenario(inventory(), load_settings(), say, progress=not as_json), _render)

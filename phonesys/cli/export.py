@@ -25,7 +25,7 @@ OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Also 
 
 
 def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: bool, **options: bool) -> None:
-    from phonesys.jobs import exports
+    from phonesys.services import exports
     from phonesys.settings import load_settings
     from phonesys.storage.objects import open_object_store
 

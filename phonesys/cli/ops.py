@@ -34,7 +34,7 @@ def serve(limit: Annotated[int | None, typer.Option("--limit", min=1, help="Most
 
     Example: PREFECT_API_URL=http://127.0.0.1:4200/api phonesys serve
     """
-    from phonesys.jobs.serve import serve_all
+    from phonesys.ops.serve import serve_all
 
     with_prefect(False, lambda: serve_all(limit))
 
@@ -52,7 +52,7 @@ def notify(key: Annotated[str, typer.Argument(metavar="KEY", help="Object key re
 
     Example: phonesys notify incoming/0b9f6a1e-4c7d-4e1a-9d55-1b7e2f1c8e01/june-hires/request.json
     """
-    from phonesys.jobs.events import notify_object_created
+    from phonesys.ops.events import notify_object_created
 
     notice = with_prefect(as_json, lambda: notify_object_created(key))
     if notice.waiting_scan is not None:
@@ -78,7 +78,7 @@ def _print_coalesced(as_json: bool, key: str, run) -> None:
 
 def with_prefect(as_json: bool, action: Callable[[], T]) -> T:
     """``attempt`` plus the Prefect API's own failure: one line (or JSON) and exit status 69."""
-    from phonesys.jobs.prefect_api import PrefectUnavailable
+    from phonesys.ops.prefect_api import PrefectUnavailable
 
     try:
         return attempt(as_json, action)

@@ -39,9 +39,9 @@ def notify_from_sqs(
     """
     import boto3
 
-    from phonesys.jobs.events import notify_object_created
-    from phonesys.jobs.prefect_api import PrefectUnavailable, require_api
-    from phonesys.jobs.s3_events import consume
+    from phonesys.ops.events import notify_object_created
+    from phonesys.ops.prefect_api import PrefectUnavailable, require_api
+    from phonesys.ops.s3_events import consume
 
     bucket, prefix = attempt(as_json, _s3_location)
     with_prefect(as_json, require_api)

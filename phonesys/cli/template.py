@@ -179,8 +179,8 @@ def upload(template: TemplateArg,
 
     Example: phonesys template upload 7c1d...9a sales-1.csv sales-2.csv
     """
-    from phonesys.jobs.uploads import UploadSource, upload_files
     from phonesys.rules.errors import Problem, Refused
+    from phonesys.services.uploads import UploadSource, upload_files
     from phonesys.settings import load_settings
     from phonesys.storage.objects import open_object_store
 

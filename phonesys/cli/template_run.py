@@ -5,7 +5,7 @@ Exit status of ``start``: 0 every row assigned (or a dry run that would succeed)
 start: nothing changed; after it: resume once it answers), 70 the flow itself failed (rerun
 ``start --resume`` to finish it), 75 another job held the organization past
 ``PHONESYS_LOCK_TIMEOUT`` (nothing started; try again).
-A start handed to a served deployment (``phonesys.jobs.handoff``) without ``--wait`` exits 0 once the
+A start handed to a served deployment (``phonesys.ops.handoff``) without ``--wait`` exits 0 once the
 run is accepted; with ``--wait`` it follows the run and keeps the same contract.
 """
 
@@ -23,12 +23,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from phonesys.cli.common import JsonOption, attempt, console, err_console, inventory, print_json, run
 from phonesys.cli.template import TemplateArg, app
 from phonesys.failpoints import failpoint
-from phonesys.jobs.bulk_job import RowCounts
+from phonesys.services.bulk_job import RowCounts
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from phonesys.jobs.bulk_run import RunEnd
+    from phonesys.flows.bulk_run import RunEnd
 
 EXIT_ROWS_FAILED, EXIT_FLOW_FAILED = 3, 70
 
@@ -68,8 +68,8 @@ def start(
     Example: phonesys template start 7c1d...9a --wait --policy all-or-nothing
     """
     from phonesys.cli.ops import with_prefect
-    from phonesys.jobs.bulk_run import resumable
-    from phonesys.jobs.prefect_api import check_configured_api
+    from phonesys.flows.bulk_run import resumable
+    from phonesys.ops.prefect_api import check_configured_api
     from phonesys.storage.inventory.jobs import start_job
 
     engine = inventory()
@@ -92,7 +92,7 @@ def _run_and_report(engine: Engine, template_uuid: str, chunk_size: int | None, 
                     foreground: bool = False) -> None:
     """Render a run: a progress bar while it runs (``--wait``, not ``--json``), then its outcome."""
     from phonesys.cli.ops import with_prefect
-    from phonesys.jobs.bulk_run import HandedOff, run_template
+    from phonesys.flows.bulk_run import HandedOff, run_template
 
     def announce(handed: HandedOff) -> None:
         if not as_json:
@@ -151,7 +151,7 @@ def _finish(engine: Engine, template_uuid: str, end: RunEnd, as_json: bool) -> N
 
 def _flow_failed(template_uuid: str, end: RunEnd, pending: int) -> str:
     """``error flow-failed: the run <id> crashed; 3 rows are pending: run `...--resume` (why)``."""
-    from phonesys.jobs.run_states import how_it_ended
+    from phonesys.ops.run_states import how_it_ended
 
     run_id = end.handed_off.flow_run_id if end.handed_off else end.state.state_details.flow_run_id
     return (f"error flow-failed: the run {run_id} {how_it_ended(end.state)}; {pending} rows are pending: run "
@@ -170,7 +170,7 @@ def report(template: TemplateArg,
 
 
 def _summary(engine: Engine, template_ref: str, output: Path | None = None, action: str = "show") -> dict[str, Any]:
-    from phonesys.jobs.bulk_run import template_summary
+    from phonesys.flows.bulk_run import template_summary
 
     return template_summary(engine, template_ref, output, action)
 

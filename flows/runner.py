@@ -1,9 +1,9 @@
 """Running a started template's bulk assignment flow from the CLI, with a progress bar.
 
 The flow runs in the foreground (against ``PREFECT_API_URL`` if set, else Prefect's temporary local
-server, one per process that ends with it: ``phonesys.jobs.tempserver``). Progress comes from the
+server, one per process that ends with it: ``phonesys.ops.tempserver``). Progress comes from the
 inventory's ledger, polled from a second thread, so the bar moves whatever process does the work:
-``follow`` also watches a run handed to the served deployment (``phonesys.jobs.handoff`` decides
+``follow`` also watches a run handed to the served deployment (``phonesys.ops.handoff`` decides
 when that happens).
 """
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import Engine
 
-from phonesys.jobs.heartbeats import HEARTBEAT_ENV
+from phonesys.ops.heartbeats import HEARTBEAT_ENV
 from phonesys.storage.inventory.jobs import status_counts
 
 if TYPE_CHECKING:
@@ -47,12 +47,12 @@ def scan_tags() -> list[str]:
 
 def prepare_prefect() -> None:
     """Before a flow runs in this process: quiet, and, without PREFECT_API_URL, a temporary server
-    that ends with this process and shares no database (``phonesys.jobs.tempserver``)."""
+    that ends with this process and shares no database (``phonesys.ops.tempserver``)."""
     quiet_prefect()
-    from phonesys.jobs.prefect_api import configured_api_url
+    from phonesys.ops.prefect_api import configured_api_url
 
     if not configured_api_url():  # else no temporary server, and no need to import Prefect's server code
-        from phonesys.jobs.tempserver import use_temporary_server
+        from phonesys.ops.tempserver import use_temporary_server
 
         use_temporary_server()
 

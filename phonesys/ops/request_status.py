@@ -1,6 +1,6 @@
 """A drop-folder request's ``status.json``, kept in step with the bulk run of its template.
 
-The scan writes what it decided (``rejected``, ``draft`` or ``started``, ``phonesys.jobs.dropfolder``).
+The scan writes what it decided (``rejected``, ``draft`` or ``started``, ``phonesys.services.dropfolder``).
 From then on the template's bulk run owns the file, wherever it runs (the scan's own process, a
 served deployment, a worker, a later ``template start --resume``), found through the request ledger:
 
@@ -19,8 +19,8 @@ from typing import Any
 from prefect.client.schemas.objects import State
 from sqlalchemy import Engine
 
-from phonesys.jobs.bulk_job import JobOutcome, Policy
-from phonesys.jobs.dropfolder import Outcome, status_document, write_status
+from phonesys.services.bulk_job import JobOutcome, Policy
+from phonesys.services.dropfolder import Outcome, status_document, write_status
 from phonesys.storage.inventory.dropfolder import status_key_of_template
 from phonesys.storage.inventory.jobs import status_counts
 from phonesys.storage.inventory.template_views import template_detail

@@ -35,7 +35,7 @@ def is_waiting(state_type: str, state_name: str | None, expected_start: datetime
 def waiting_scan() -> FlowRun | None:
     """A run of the served scan deployment that is about to start, or None (not served, none waiting,
     or the API could not say: then the event is sent, as before, and reports any real failure)."""
-    from phonesys.jobs.handoff import served_deployment
+    from phonesys.ops.handoff import served_deployment
 
     deployment = served_deployment(SCAN_DEPLOYMENT)
     if deployment is None:

@@ -24,7 +24,7 @@ from phonesys.rules.values import check_uuid
 MANIFEST = "request.json"
 STATUS = "status.json"
 MANIFEST_MAX_BYTES = 64 * 1024
-logger = logging.getLogger("phonesys.jobs.dropfolder")
+logger = logging.getLogger("phonesys.services.dropfolder")
 
 
 class Manifest(BaseModel):

@@ -7,7 +7,7 @@ so running it again after an upgrade changes them in place instead of adding cop
 - a bulk run ended with failed rows (``phonesys.template.partially-completed`` or
   ``phonesys.template.failed``);
 - a phonesys flow run (tag ``phonesys``) ended Failed or Crashed; a run whose process was killed
-  outright is set Crashed by the heartbeat automation (``phonesys.jobs.heartbeats``), which setup
+  outright is set Crashed by the heartbeat automation (``phonesys.ops.heartbeats``), which setup
   creates as well.
 
 Each sends through one notification block, ``phonesys-alerts``: a generic JSON webhook (``custom``,
@@ -100,7 +100,7 @@ def setup_alerts(url: str, kind: WebhookKind = "custom", crash_after: timedelta 
     by an older version) are deleted, so there is always exactly one of each."""
     from prefect.client.orchestration import get_client
 
-    from phonesys.jobs.heartbeats import CRASH_AFTER, CRASH_DETECTOR, ensure_crash_detector
+    from phonesys.ops.heartbeats import CRASH_AFTER, CRASH_DETECTOR, ensure_crash_detector
 
     block_id = notification_block(kind, check_url(url)).save(BLOCK_NAME, overwrite=True)
     with get_client(sync_client=True) as client:

@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from phonesys.failpoints import failpoint
-from phonesys.jobs.exports import ExportResult, export_timestamp, write_file
-from phonesys.jobs.local_copy import copy_target, require_usable
+from phonesys.services.exports import ExportResult, export_timestamp, write_file
+from phonesys.services.local_copy import copy_target, require_usable
 from phonesys.storage.inventory.exports import REPORT_SCHEMA, report_batches
 
 REPORT_SUFFIX = "license_phonesystem_bulk_assignment_report"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
-from phonesys.jobs.events import MANIFEST_NAME
+from phonesys.ops.events import MANIFEST_NAME
 from phonesys.rules.errors import Refused
 
 Notify = Callable[[str], Any]

@@ -1,6 +1,6 @@
-"""The temporary Prefect server's process: ``python -m phonesys.jobs.tempserver_process PARENT PORT HOME``.
+"""The temporary Prefect server's process: ``python -m phonesys.ops.tempserver_process PARENT PORT HOME``.
 
-Started by ``phonesys.jobs.tempserver`` for a process that runs flows without PREFECT_API_URL. It
+Started by ``phonesys.ops.tempserver`` for a process that runs flows without PREFECT_API_URL. It
 serves Prefect's API app as Prefect's own temporary server does, with two differences:
 
 - it stops when PARENT is gone, however PARENT ended (SIGKILL included): a thread watches for this

@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from phonesys.jobs.prefect_api import configured_api_url
+from phonesys.ops.prefect_api import configured_api_url
 from phonesys.settings import DEFAULT_BULK_JOBS
 
 GLOBAL_LIMIT = "phonesys-bulk-jobs"
@@ -105,4 +105,4 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
     try:
         return get_run_logger()
     except MissingContextError:
-        return logging.getLogger("phonesys.jobs.limits")
+        return logging.getLogger("phonesys.ops.limits")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from prefect import Flow
     from prefect.deployments.runner import RunnerDeployment
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]  # phonesys/jobs/deployments.py -> the checkout
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # phonesys/ops/deployments.py -> the checkout
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
 
 

@@ -1,7 +1,7 @@
 """``phonesys serve``: every deployment of prefect.yaml, served from this one process.
 
-The deployments come from prefect.yaml through ``phonesys.jobs.deployments``; the API is checked first
-(``phonesys.jobs.prefect_api``) so a missing or unreachable server is one clear line, not a traceback
+The deployments come from prefect.yaml through ``phonesys.ops.deployments``; the API is checked first
+(``phonesys.ops.prefect_api``) so a missing or unreachable server is one clear line, not a traceback
 from deep inside the runner.
 """
 
@@ -22,9 +22,9 @@ def serve_all(limit: int | None = None) -> None:
     import prefect
     from prefect.client.orchestration import get_client
 
-    from phonesys.jobs.deployments import runner_deployments
-    from phonesys.jobs.heartbeats import HEARTBEAT_SECONDS, ensure_crash_detector
-    from phonesys.jobs.prefect_api import require_api
+    from phonesys.ops.deployments import runner_deployments
+    from phonesys.ops.heartbeats import HEARTBEAT_SECONDS, ensure_crash_detector
+    from phonesys.ops.prefect_api import require_api
 
     require_api()
     deployments = runner_deployments()

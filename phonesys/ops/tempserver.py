@@ -10,7 +10,7 @@ first time something needs the API, and stops it at exit. As Prefect starts it, 
 
 ``use_temporary_server`` registers, before Prefect starts one, a server of Prefect's own class and
 environment (so every Prefect client in the process finds it) whose process is
-``phonesys.jobs.tempserver_process``: it stops as soon as its parent is gone, and it runs on the
+``phonesys.ops.tempserver_process``: it stops as soon as its parent is gone, and it runs on the
 first database of PREFECT_HOME (``prefect.db``, then ``prefect-2.db`` ...) that no other running
 temporary server of phonesys holds. It relies on two details of Prefect 3.9's
 ``SubprocessASGIServer`` (one shared instance per port, started through ``_run_uvicorn_command``);
@@ -26,7 +26,7 @@ from typing import Any
 
 from prefect.server.api.server import SubprocessASGIServer
 
-SERVER_PROCESS = "phonesys.jobs.tempserver_process"
+SERVER_PROCESS = "phonesys.ops.tempserver_process"
 
 
 class TemporaryServer(SubprocessASGIServer):

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from phonesys.jobs.dropfolder import Outcome, RequestRef, read_manifest, settle, upload_keys
-from phonesys.jobs.uploads import UploadSource, upload_files
 from phonesys.rules.errors import Refused
+from phonesys.services.dropfolder import Outcome, RequestRef, read_manifest, settle, upload_keys
+from phonesys.services.uploads import UploadSource, upload_files
 from phonesys.storage.inventory import dropfolder as ledger
 from phonesys.storage.inventory.jobs import start_job
 from phonesys.storage.inventory.template_views import template_detail

@@ -6,7 +6,7 @@ the server still up), then stops the server. Its data (SQLite database, logs) li
 ``$PHONESYS_HOME/prefect``, so runs and their artifacts are still in the UI after a restart. Tests start
 their servers through the same code.
 
-Usage: python -m phonesys.jobs.localserver [--host 127.0.0.1] [--port 4200]
+Usage: python -m phonesys.ops.localserver [--host 127.0.0.1] [--port 4200]
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def start_server(home: Path, host: str = "127.0.0.1", port: int = 4200) -> Local
 
 def wait_healthy(server: LocalServer, timeout: float = 120) -> None:
     """Block until ``/api/health`` answers; RuntimeError (with the log's end) if it dies or stalls."""
-    from phonesys.jobs.prefect_api import health_problem
+    from phonesys.ops.prefect_api import health_problem
 
     deadline = time.monotonic() + timeout
     while (problem := health_problem(server.api_url)) is not None:

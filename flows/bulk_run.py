@@ -2,7 +2,7 @@
 
 The CLI only renders what this returns (``phonesys.cli.template_run``); scripts and tests can drive
 a run the same way. ``run_template`` hands the run to the served bulk-assignment deployment when
-there is one (``phonesys.jobs.handoff`` decides), else runs the flow in this process; either way the
+there is one (``phonesys.ops.handoff`` decides), else runs the flow in this process; either way the
 ledger's counts are reported to ``on_progress`` while it runs.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 from prefect.client.schemas.objects import State
 from sqlalchemy import Engine
 
-from phonesys.jobs.bulk_job import RowCounts
 from phonesys.rules.errors import Problem, Refused
+from phonesys.services.bulk_job import RowCounts
 
 Progress = Callable[[RowCounts], None]
 ELSEWHERE_GRACE = 30.0  # seconds a followed run may take to end after its template was completed
@@ -57,7 +57,7 @@ def run_template(engine: Engine, template_uuid: str, chunk_size: int | None, *, 
 
     The template is already started (its holds taken): if the configured Prefect API stops answering
     on the way, that is PrefectUnavailable naming the command that resumes, not an internal error."""
-    from phonesys.jobs.prefect_api import lost_api
+    from phonesys.ops.prefect_api import lost_api
 
     try:
         return _run_template(engine, template_uuid, chunk_size, foreground, wait, on_progress, on_handoff)
@@ -71,8 +71,8 @@ def run_template(engine: Engine, template_uuid: str, chunk_size: int | None, *, 
 def _run_template(engine: Engine, template_uuid: str, chunk_size: int | None, foreground: bool, wait: bool,
                   on_progress: Progress | None,
                   on_handoff: Callable[[HandedOff], None] | None) -> RunEnd | HandedOff:
-    from phonesys.jobs.handoff import served_deployment, wait_for_final_state
-    from phonesys.jobs.runner import run_flow_in_foreground
+    from phonesys.flows.runner import run_flow_in_foreground
+    from phonesys.ops.handoff import served_deployment, wait_for_final_state
 
     deployment = None if foreground else served_deployment()
     if deployment is None:
@@ -90,8 +90,8 @@ def _run_template(engine: Engine, template_uuid: str, chunk_size: int | None, fo
 
 def hand_off(engine: Engine, template_uuid: str, chunk_size: int | None, deployment: Any) -> HandedOff:
     """Submit the run to the served deployment, named and tagged like a local run."""
-    from phonesys.jobs.handoff import BULK_DEPLOYMENT, run_url, submit
-    from phonesys.jobs.runner import run_tags
+    from phonesys.flows.runner import run_tags
+    from phonesys.ops.handoff import BULK_DEPLOYMENT, run_url, submit
     from phonesys.storage.inventory.jobs import template_names
     from phonesys.storage.inventory.template_views import template_detail
 
@@ -102,7 +102,7 @@ def hand_off(engine: Engine, template_uuid: str, chunk_size: int | None, deploym
 
 
 def _follow(engine: Engine, template_uuid: str, work: Callable[[], State], on_progress: Progress | None) -> State:
-    from phonesys.jobs.runner import follow
+    from phonesys.flows.runner import follow
 
     if on_progress is None:
         return work()
@@ -110,7 +110,7 @@ def _follow(engine: Engine, template_uuid: str, work: Callable[[], State], on_pr
 
 
 def _end(engine: Engine, template_uuid: str, state: State, handed: HandedOff | None = None) -> RunEnd:
-    from phonesys.jobs.run_states import rows_decided
+    from phonesys.ops.run_states import rows_decided
 
     if rows_decided(state):
         return RunEnd(state, True, handed)
@@ -158,7 +158,7 @@ def resumable(engine: Engine, template_ref: str) -> str:
 def template_summary(engine: Engine, template_ref: str, output: Path | None = None,
                      action: str = "show") -> dict[str, Any]:
     """Counts per status, the first failed rows, and where the report and export are."""
-    from phonesys.jobs.reports import report_location
+    from phonesys.services.reports import report_location
     from phonesys.storage.inventory.jobs import failed_rows, status_counts
     from phonesys.storage.inventory.template_views import template_detail
 

@@ -4,7 +4,7 @@ An S3 event-notification consumer (a Lambda, an SQS poller, a MinIO webhook) cal
 notify KEY``; the event starts the ``drop-folder-scan`` deployment through the trigger in
 ``prefect.yaml``, which matches manifests only. The minute schedule still catches anything an
 event missed, so losing one delays a request, never drops it. A manifest that a scan about to start
-will find anyway is not announced (``phonesys.jobs.scans``): notifications coalesce into that scan.
+will find anyway is not announced (``phonesys.ops.scans``): notifications coalesce into that scan.
 
 The event is sent with Prefect's events client and awaited, instead of ``emit_event``'s background
 queue, because that queue swallows delivery errors: the consumer must see a failure to retry.
@@ -46,7 +46,7 @@ def send(event: Event, attempts: int = 3) -> None:
     of the websocket checkpoint); PrefectUnavailable if it could not."""
     from prefect.events.clients import get_events_client
 
-    from phonesys.jobs.prefect_api import configured_api_url, unavailable
+    from phonesys.ops.prefect_api import configured_api_url, unavailable
 
     async def deliver() -> None:
         async with get_events_client(reconnection_attempts=attempts) as client:
@@ -61,7 +61,7 @@ def send(event: Event, attempts: int = 3) -> None:
 @dataclass(frozen=True)
 class Notice:
     """What ``notify`` did: sent ``event`` (its id is the receipt), or found ``waiting_scan`` about to
-    start, which will find the manifest, and sent nothing (see ``phonesys.jobs.scans``)."""
+    start, which will find the manifest, and sent nothing (see ``phonesys.ops.scans``)."""
 
     key: str
     event: Event | None = None
@@ -71,8 +71,8 @@ class Notice:
 def notify_object_created(key: str) -> Notice:
     """Check ``key`` and the API, then announce the key, unless it is a manifest and a scan is about
     to start anyway: a second scan would meet it and queue behind it for nothing."""
-    from phonesys.jobs.prefect_api import require_api
-    from phonesys.jobs.scans import waiting_scan
+    from phonesys.ops.prefect_api import require_api
+    from phonesys.ops.scans import waiting_scan
 
     event = object_created_event(key)
     require_api()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from phonesys.jobs.demo import AMBIGUOUS_NAME, DEMO_ORG_UUID, user_name
+from phonesys.demo.organization import AMBIGUOUS_NAME, DEMO_ORG_UUID, user_name
 from phonesys.rules.errors import Refused
 from phonesys.storage.inventory import extensions as ext_ops
 from phonesys.storage.inventory import provisioning

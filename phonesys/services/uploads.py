@@ -15,7 +15,6 @@ from pathlib import Path
 import pyarrow as pa
 from sqlalchemy import Engine, select
 
-from phonesys.jobs.exports import export_timestamp
 from phonesys.rules.errors import Problem, Refused
 from phonesys.rules.status import require_allowed
 from phonesys.rules.validation import (
@@ -26,6 +25,7 @@ from phonesys.rules.validation import (
     problems_csv,
     validate_upload,
 )
+from phonesys.services.exports import export_timestamp
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.schema import template_files, template_rows
 from phonesys.storage.inventory.snapshot import snapshot_from_inventory

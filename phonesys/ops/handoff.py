@@ -44,7 +44,7 @@ def served_deployment(name: str = BULK_DEPLOYMENT) -> DeploymentResponse | None:
     is always the safe answer, and it reports a real connection problem itself."""
     from prefect.client.orchestration import get_client
 
-    from phonesys.jobs.prefect_api import configured_api_url
+    from phonesys.ops.prefect_api import configured_api_url
 
     if not configured_api_url():
         return None

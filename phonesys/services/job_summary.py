@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from phonesys.jobs.bulk_job import Job, JobOutcome
+from phonesys.services.bulk_job import Job, JobOutcome
 
 Pool = dict[str, Any]
 

@@ -19,8 +19,8 @@ from typing import Literal
 import pyarrow as pa
 from sqlalchemy import Engine
 
-from phonesys.jobs.local_copy import copy_target, require_usable
 from phonesys.rules.safecsv import write_csv, write_parquet
+from phonesys.services.local_copy import copy_target, require_usable
 from phonesys.storage.inventory.exports import (
     EXTENSION_SCHEMA,
     NUMBER_SCHEMA,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from phonesys.jobs.bulk_job import Job, RowCounts
+from phonesys.services.bulk_job import Job, RowCounts
 
 if TYPE_CHECKING:
     from prefect.events import Event

@@ -55,7 +55,7 @@ def crash_detector(within: timedelta = CRASH_AFTER) -> AutomationCore:
 def ensure_crash_detector(client: SyncPrefectClient, within: timedelta | None = None) -> UUID:
     """Create the automation if it is missing; with ``within``, also bring an existing one up to date.
     Returns its id. ``phonesys serve`` passes no ``within``, so it never undoes an operator's setting."""
-    from phonesys.jobs.alerts import upsert_automation
+    from phonesys.ops.alerts import upsert_automation
 
     existing = client.read_automations_by_name(CRASH_DETECTOR)
     if existing and within is None:

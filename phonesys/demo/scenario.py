@@ -7,9 +7,10 @@ from collections.abc import Callable
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from phonesys.jobs import demo, demo_bulk
-from phonesys.jobs.uploads import UploadSource, upload_files
+from phonesys.demo import bulk_files as demo_bulk
+from phonesys.demo import organization as demo
 from phonesys.rules.errors import Refused
+from phonesys.services.uploads import UploadSource, upload_files
 from phonesys.settings import Settings
 from phonesys.storage.inventory.jobs import start_job, status_counts
 from phonesys.storage.inventory.templates import create_template
@@ -55,7 +56,7 @@ def _upload_with_mistakes_then_fixed(engine, store, settings: Settings, template
 
 
 def _run_flow(engine: Engine, template: str, progress: bool):
-    from phonesys.jobs.runner import follow, run_flow_in_foreground
+    from phonesys.flows.runner import follow, run_flow_in_foreground
 
     if not progress:
         return run_flow_in_foreground(template)
