@@ -4,7 +4,7 @@
 for every third row, and starts one R-row template per organization, the way a validated upload and
 ``template start`` would (no CSV parsing: that is not what is measured). Numbers are globally
 unique (a number belongs to one organization), so each benchmark round gets its own range.
-``job_violations`` is the verdict: every DESIGN.md invariant over the whole database, plus, per
+``job_violations`` is the verdict: every invariant of docs/invariants.md over the whole database, plus, per
 template, the ledger (every row assigned exactly once) and completion.
 """
 

@@ -12,8 +12,10 @@ largest W unless given, so the limit does not cap the measurement).
 Prints per W: aggregate rows/s (all rows over the time from submitting the runs to the last one
 ending), the ratio to W = 1, each job's wall time p50/p95 (its flow run's start to end, and from
 submission to end, which adds waiting for a worker and starting the flow run's process), and the
-invariant check afterwards: DESIGN.md 1, 2, 5, 6 over the whole database (used == extensions, no
-user or number on two extensions, ...) and 3 for every template (every row assigned exactly once).
+invariant check afterwards: over the whole database docs/invariants.md#license-counts,
+docs/invariants.md#one-owner, docs/invariants.md#org-isolation and docs/invariants.md#holds (used ==
+extensions, no user or number on two extensions, ...), and for every template
+docs/invariants.md#exactly-once (every row assigned exactly once).
 
 Usage: PHONESYS_BENCH_POSTGRES_URL=postgresql+psycopg://... python benchmarks/scale_out.py
            [--orgs 8] [--rows 15000] [--workers 1 2 4] [--chunk-size 500] [--bulk-jobs N]

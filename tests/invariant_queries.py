@@ -1,13 +1,18 @@
-"""DESIGN.md's invariants as SQL: each check is one query returning the rows that break a rule.
+"""The inventory's invariants as SQL: each check is one query returning the rows that break a rule.
+
+What each invariant means, where it is enforced and which tests prove it under crashes and races:
+docs/invariants.md, which quotes every check below under its invariant (``tests/test_docs_invariants.py``
+fails on a check the page does not describe).
 
 Shared by the tests (``tests/invariants.py`` turns them into assertions) and the scale-out
 benchmark, which checks the inventory after many organizations' jobs ran at once. The queries run
 in one read-only transaction, so they can run while jobs write.
 
-``invariant_violations(engine)``: invariants 1, 2, 5 and 6 over the whole database (pass
-``CHECKS + HELD_IN_USE`` to also require that nothing held is in use).
-``ledger_violations(engine, template_uuid)``: invariant 3 for one started template, its ledger
-(``template_rows.status``) against the inventory.
+``invariant_violations(engine)``: invariants 1 (docs/invariants.md#license-counts), 2
+(docs/invariants.md#one-owner), 5 (docs/invariants.md#org-isolation) and 6 (docs/invariants.md#holds)
+over the whole database (pass ``CHECKS + HELD_IN_USE`` to also require that nothing held is in use).
+``ledger_violations(engine, template_uuid)``: invariant 3 (docs/invariants.md#exactly-once) for one
+started template, its ledger (``template_rows.status``) against the inventory.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from sqlalchemy import Engine, text
 
 from phonesys.storage.inventory.engine import read_transaction
 
-# (invariant, what must hold, query returning the rows that break it)
+# (invariant, what must hold, query returning the rows that break it); the number is the one the
+# failure messages print and docs/invariants.md gives each invariant
 CHECKS: list[tuple[str, str, str]] = [
     ("1", "organizations.base_used == number of its extensions, 0 <= base_used <= base_total", """
         SELECT o.org_uuid, o.base_total, o.base_used,
@@ -81,8 +87,9 @@ CHECKS: list[tuple[str, str, str]] = [
           AND NOT EXISTS (SELECT 1 FROM row_holds h WHERE h.row_id = r.id)"""),
 ]
 
-# Invariant 6's other half: nothing held is in use. Out-of-band changes in tests break it on purpose
-# (tests/bulkfixtures.py ``take_user``), so it is its own check: ``assert_holds_respected``.
+# Invariant 6's other half (docs/invariants.md#holds): nothing held is in use. Out-of-band changes in
+# tests break it on purpose (tests/bulkfixtures.py ``take_user``), so it is its own check:
+# ``assert_holds_respected``.
 HELD_IN_USE: list[tuple[str, str, str]] = [
     ("6", "a held user has no extension", """
         SELECT h.identity_uuid, e.ext_key FROM row_holds h JOIN extensions e ON e.identity_uuid = h.identity_uuid"""),
@@ -107,7 +114,8 @@ def invariant_violations(engine: Engine, checks: list[tuple[str, str, str]] = CH
     return found
 
 
-# Invariant 3, for one started template: its ledger (template_rows.status) against the inventory.
+# Invariant 3 (docs/invariants.md#exactly-once), for one started template: its ledger
+# (template_rows.status) against the inventory.
 LEDGER_CHECKS: list[tuple[str, str]] = [
     ("a row's status is pending, assigned or failed, and decided rows have processed_at", """
         SELECT r.row_number, r.status, r.processed_at FROM template_rows r

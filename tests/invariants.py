@@ -1,4 +1,9 @@
-"""DESIGN.md invariants 1, 2, 5 and 6 (holds) checked with SQL over the whole inventory database, and 3 per job.
+"""The inventory's invariants checked with SQL: over the whole database, and one started template's ledger.
+
+Over the whole database: invariants 1 docs/invariants.md#license-counts, 2 docs/invariants.md#one-owner,
+5 docs/invariants.md#org-isolation and 6 docs/invariants.md#holds; per job: 3
+docs/invariants.md#exactly-once. The page says what each means, where it is enforced and which tests
+prove it under crashes and races.
 
 ``assert_invariants(engine)`` is meant to be called after anything that writes: unit tests, the
 stateful test after every step, concurrency tests after the race. Each check is one query that
@@ -18,14 +23,18 @@ from __future__ import annotations
 from sqlalchemy import Engine, bindparam, text
 
 from phonesys.storage.inventory.engine import read_transaction
-from tests.invariant_queries import CHECKS, HELD_IN_USE, invariant_violations, ledger_violations
+from tests.invariant_queries import CHECKS, HELD_IN_USE, LEDGER_CHECKS, invariant_violations, ledger_violations
 
-__all__ = ["CHECKS", "HELD_IN_USE", "assert_holds_respected", "assert_invariants", "assert_ledger",
+__all__ = ["CHECKS", "HELD_IN_USE", "LEDGER_CHECKS", "assert_holds_respected", "assert_invariants", "assert_ledger",
            "invariant_violations", "ledger_violations"]
 
 
 def assert_invariants(engine: Engine) -> None:
-    """Fail with every broken invariant listed if the database breaks DESIGN.md 1, 2, 5 or 6."""
+    """Fail with every broken invariant listed if the database breaks invariant 1, 2, 5 or 6.
+
+    Those are docs/invariants.md#license-counts, docs/invariants.md#one-owner,
+    docs/invariants.md#org-isolation and docs/invariants.md#holds.
+    """
     violations = invariant_violations(engine)
     assert not violations, "inventory invariants broken:\n" + "\n".join(violations)
 
@@ -38,7 +47,7 @@ def assert_holds_respected(engine: Engine) -> None:
 
 def assert_ledger(engine: Engine, *template_uuids: str, completed: bool = True,
                   extensions_before: set[int] | None = None) -> None:
-    """Fail unless each template's ledger agrees with the inventory (DESIGN.md invariant 3).
+    """Fail unless each template's ledger agrees with the inventory (docs/invariants.md#exactly-once).
 
     ``completed``: the templates must be completed, every row assigned or failed. Otherwise (a
     template caught mid-run) only the rows decided so far are checked. ``extensions_before``: the

@@ -3,7 +3,7 @@
 A child process runs the flow (``phonesys.flows.runner.run_flow_in_foreground``) against the session's
 Prefect test server. With ``PHONESYS_FAILPOINT`` it freezes at a named point and says so on stderr;
 the test then checks the inventory *while it is frozen* and again after SIGKILL (nothing half done:
-a chunk is all or nothing), reruns the flow and checks DESIGN.md invariant 3: every row ends with
+a chunk is all or nothing), reruns the flow and checks docs/invariants.md#exactly-once: every row ends with
 exactly one outcome, rows decided before the crash keep theirs (same extension, same time), no
 extension exists that the ledger does not record, and the report lists every row.
 """

@@ -4,7 +4,7 @@ Each child process imports everything, waits for a shared "go" file and then run
 (``tests.bulkfixtures.FLOW_CHILD``), so the flows really overlap. Two started templates of one
 organization run at once and, holding what they need since their start, neither loses a row (the
 contests for licenses, numbers, users and keys are decided at start: ``tests/test_holds_races.py``).
-Two processes running the *same* template decide each row exactly once.
+Two processes running the *same* template decide each row exactly once (docs/invariants.md#exactly-once).
 """
 
 from __future__ import annotations

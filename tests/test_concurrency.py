@@ -4,8 +4,9 @@ Each child is a fresh ``python -c`` process that opens its own engine from the d
 signals it is ready, waits for a shared "go" file (a barrier, so the calls really overlap), runs
 its operations and prints one JSON line of outcomes. The parent then checks that the winners got
 exactly what they asked for, every loser was refused with the right code, and the database still
-satisfies the invariants (DESIGN.md section 5). One test runs the same race through the CLI; the
-last one reads usage figures while writers run, which must always show a single committed state.
+satisfies the invariants (docs/invariants.md#license-counts, docs/invariants.md#one-owner). One
+test runs the same race through the CLI; the last one reads usage figures while writers run, which
+must always show a single committed state.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Holds under real concurrency (DESIGN.md invariant 6), on SQLite and PostgreSQL, with real processes.
+"""Holds under real concurrency (docs/invariants.md#holds), on SQLite and PostgreSQL, with real processes.
 
 Starts race starts, starts race the manual commands an admin would run, and a job is killed with
 SIGKILL mid-run and resumed. Whatever the interleaving: ``used + held <= total`` for every pool,

@@ -5,7 +5,8 @@ set-number / edit (key, directory name) / delete, with valid and invalid argumen
 that share the database. The model predicts, for every call, either the result or the exact set
 of problem codes of the refusal. After every step the database must equal the model (extension
 list and usage figures of both orgs) and ``assert_invariants`` must hold, which also proves that
-a refused call changed nothing and that a call for one org never touched the other.
+a refused call changed nothing and that a call for one org never touched the other
+(docs/invariants.md#refusal-changes-nothing, docs/invariants.md#org-isolation).
 
 More examples: ``PHONESYS_STATEFUL_EXAMPLES=500 pytest tests/test_state_machine.py``.
 """

@@ -8,11 +8,13 @@ with the JSON path of the offending value as its field.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, ValidationError
+from pydantic_core import ErrorDetails
 
 from phonesys.rules.errors import Problem, Refused
 from phonesys.rules.orgparse import parse_document
@@ -65,7 +67,7 @@ def _located(problem: Problem, path: Path) -> Problem:
     return replace(problem, file=str(path), message=f"{lead}: {problem.message}" if lead else problem.message)
 
 
-def _pydantic_problem(error: dict) -> Problem:
+def _pydantic_problem(error: ErrorDetails) -> Problem:
     location = ".".join(str(part) for part in error["loc"]) or "document"
     given = error.get("input")
     message = error["msg"]
@@ -142,7 +144,7 @@ def _canonical_addons(addons: dict[str, T]) -> tuple[dict[str, T], list[Problem]
     return result, problems
 
 
-def _canonical_numbers(numbers: list) -> tuple[list[str], list[Problem]]:
+def _canonical_numbers(numbers: Sequence[object]) -> tuple[list[str], list[Problem]]:
     seen: dict[str, int] = {}
     problems = []
     for index, raw in enumerate(numbers):
@@ -159,20 +161,21 @@ def _canonical_numbers(numbers: list) -> tuple[list[str], list[Problem]]:
     return list(seen), problems
 
 
-def _canonical_users(entries: list[UserEntry | None]) -> tuple[list[UserEntry], list[Problem]]:
+def _canonical_users(entries: Sequence[UserEntry | None]) -> tuple[list[UserEntry], list[Problem]]:
     seen: dict[str, int] = {}
-    result, problems = [], []
+    result: list[UserEntry] = []
+    problems: list[Problem] = []
     for index, entry in enumerate(entries):
         if entry is None:  # only in a broken document; its structural error is reported already
             continue
         identity = check_uuid(entry.identity_uuid, f"users.{index}.identity_uuid")
         name = check_user_name(entry.name, f"users.{index}.name")
-        found = [p for p in (identity, name) if isinstance(p, Problem)]
-        if not found and identity in seen:
-            found.append(Problem("user-duplicate", f"Identity UUID {identity} is listed twice "
-                                 f"(users.{seen[identity]} and users.{index}).", f"users.{index}", identity))
-        problems += found
-        if not found:
+        if isinstance(identity, Problem) or isinstance(name, Problem):
+            problems += [p for p in (identity, name) if isinstance(p, Problem)]
+        elif identity in seen:
+            problems.append(Problem("user-duplicate", f"Identity UUID {identity} is listed twice "
+                                    f"(users.{seen[identity]} and users.{index}).", f"users.{index}", identity))
+        else:
             seen[identity] = index
             result.append(UserEntry(identity_uuid=identity, name=name))
     return result, problems

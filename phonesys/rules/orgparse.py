@@ -71,7 +71,7 @@ def _one_line(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
-class _JsonObject(dict):
+class _JsonObject(dict[str, object]):
     """A JSON object that remembers the keys it was given more than once."""
 
     duplicates: list[str]

@@ -16,7 +16,9 @@ takes seconds, not minutes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import yaml
 from yaml.events import (
@@ -41,13 +43,30 @@ DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _DIGITS_MAX = 4000  # Python refuses to convert longer digit strings; longer ones stay text
 _NULL = re.compile(r"~|null|Null|NULL|")
 _TAG = "tag:yaml.org,2002:"
-_NO_KEY = object()
+
+Container = dict[str, object] | list[object]  # a mapping (keys are always text) or a list being built
+
+
+class Position(Protocol):
+    """Where an event starts: PyYAML's ``Mark`` and libyaml's have the same two fields."""
+
+    @property
+    def line(self) -> int: ...
+
+    @property
+    def column(self) -> int: ...
+
+
+class EventSource(Protocol):
+    """A YAML event parser (libyaml's ``CParser`` or PyYAML's pure-Python one)."""
+
+    def get_event(self) -> Event | None: ...
 
 
 class Unacceptable(Exception):
     """A construct the reduced schema refuses outright, with where it is."""
 
-    def __init__(self, code: str, message: str, mark: yaml.Mark | None = None):
+    def __init__(self, code: str, message: str, mark: Position | None = None):
         super().__init__(message)
         self.code = code
         self.message = f"line {mark.line + 1}, column {mark.column + 1}: {message}" if mark else message
@@ -73,13 +92,16 @@ class PurePythonParser(Reader, Scanner, Parser):
         Parser.__init__(self)
 
 
+EventParser: Callable[[str], EventSource]
 if yaml.__with_libyaml__:
-    from yaml._yaml import CParser as EventParser
+    from yaml._yaml import CParser
+
+    EventParser = CParser
 else:  # pragma: no cover - PyYAML's wheels bundle libyaml
     EventParser = PurePythonParser
 
 
-def parse_yaml(text: str, parser_class: type = EventParser) -> tuple[object, list[Problem]]:
+def parse_yaml(text: str, parser_class: Callable[[str], EventSource] = EventParser) -> tuple[object, list[Problem]]:
     """The document's value and its duplicate-key problems; raises ``Unacceptable`` or ``YAMLError``."""
     parser, builder = parser_class(text), _Builder()
     try:
@@ -94,9 +116,9 @@ def parse_yaml(text: str, parser_class: type = EventParser) -> tuple[object, lis
 
 @dataclass
 class _Frame:
-    container: dict | list
+    container: Container
     path: str
-    key: object = _NO_KEY  # a mapping's key waiting for its value
+    key: str | None = None  # a mapping's key waiting for its value
     repeated: set[str] = field(default_factory=set)
 
 
@@ -131,7 +153,7 @@ class _Builder:
             raise _bad_tag(event)
         if len(self.stack) >= MAX_DEPTH:
             raise Unacceptable("document-too-deep", TOO_DEEP, event.start_mark)
-        container: dict | list = {} if isinstance(event, MappingStartEvent) else []
+        container: Container = {} if isinstance(event, MappingStartEvent) else []
         self.stack.append(_Frame(container, self._place(container, event)))
 
     def _place(self, value: object, event: NodeEvent) -> str:
@@ -143,10 +165,10 @@ class _Builder:
         if isinstance(frame.container, list):
             frame.container.append(value)
             return join_path(frame.path, len(frame.container) - 1)
-        if frame.key is _NO_KEY:
+        if frame.key is None:
             frame.key = self._key(frame, event)
             return frame.path
-        path, frame.container[frame.key], frame.key = join_path(frame.path, frame.key), value, _NO_KEY
+        path, frame.container[frame.key], frame.key = join_path(frame.path, frame.key), value, None
         return path
 
     def _key(self, frame: _Frame, event: NodeEvent) -> str:
@@ -155,7 +177,8 @@ class _Builder:
         key = event.value  # the literal text: `007:` is the key "007", not the number 7
         if key in frame.container and key not in frame.repeated:
             frame.repeated.add(key)
-            self.problems.append(duplicate_key(join_path(frame.path, key), f"line {event.start_mark.line + 1}: "))
+            mark = event.start_mark  # always set by both parsers
+            self.problems.append(duplicate_key(join_path(frame.path, key), f"line {mark.line + 1}: " if mark else ""))
         return key
 
 
@@ -176,8 +199,8 @@ def _scalar(event: ScalarEvent) -> object:
     raise _bad_tag(event)
 
 
-def _bad_tag(event: NodeEvent) -> Unacceptable:
-    value = getattr(event, "value", None)
+def _bad_tag(event: CollectionStartEvent | ScalarEvent) -> Unacceptable:
+    value = event.value if isinstance(event, ScalarEvent) else None
     shown = f" on {value[:40]!r}" if value is not None else ""
     tag = str(event.tag).replace(_TAG, "!!")
     return Unacceptable("document-invalid", f"the YAML tag {tag}{shown} is not accepted; use plain "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 from phonesys.rules.errors import Problem, Refused
@@ -80,7 +81,7 @@ def _header_positions(header: list[str], file: str) -> dict[str, int]:
     return positions
 
 
-def _read_rows(reader, positions: dict[str, int], file: str) -> list[UserEntry]:
+def _read_rows(reader: Iterator[list[str]], positions: dict[str, int], file: str) -> list[UserEntry]:
     entries: list[UserEntry] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
@@ -119,9 +120,8 @@ def _check_row(row: list[str], positions: dict[str, int], row_number: int,
                file: str) -> tuple[list[Problem], UserEntry | None]:
     identity = check_uuid(row[positions["identity uuid"]], "Identity UUID")
     name = check_user_name(row[positions["user's name"]], "User's Name")
-    found = [_located(p, row_number, file) for p in (identity, name) if isinstance(p, Problem)]
-    if found:
-        return found, None
+    if isinstance(identity, Problem) or isinstance(name, Problem):
+        return [_located(p, row_number, file) for p in (identity, name) if isinstance(p, Problem)], None
     return [], UserEntry(identity_uuid=identity, name=name)
 
 

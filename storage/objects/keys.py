@@ -38,7 +38,7 @@ def key_problems(key: object, *, field: str = "key") -> list[Problem]:
     if not key:
         return [Problem("object-key-empty", "The object key is empty; name the file.", field=field,
                         value=shown)]
-    found = [(code, message) for code, message in (_character_problem(key), _length_problem(key)) if code]
+    found = [problem for problem in (_character_problem(key), _length_problem(key)) if problem is not None]
     if key.startswith("/"):
         found.append(("object-key-absolute", "The key starts with '/'; keys are relative to the store."))
     found.extend(_segment_problems(key.removeprefix("/")))
@@ -48,9 +48,9 @@ def key_problems(key: object, *, field: str = "key") -> list[Problem]:
 def check_key(key: object, *, field: str = "key") -> str:
     """Return ``key`` unchanged if its shape is allowed; otherwise raise Refused with every problem."""
     problems = key_problems(key, field=field)
-    if problems:
+    if problems or not isinstance(key, str):  # a key that is not text always has its problem
         raise Refused(problems)
-    return key  # type: ignore[return-value]  # key_problems proved it is a str
+    return key
 
 
 def check_prefix(prefix: object) -> str:
@@ -63,18 +63,18 @@ def check_prefix(prefix: object) -> str:
     return check_key(prefix, field="prefix")
 
 
-def _character_problem(key: str) -> tuple[str, str] | tuple[None, None]:
+def _character_problem(key: str) -> tuple[str, str] | None:
     bad = list(dict.fromkeys(ch for ch in key if ch not in ALLOWED_CHARACTERS and ch != "/"))
     if not bad:
-        return None, None
+        return None
     named = ", ".join(_describe(ch) for ch in bad[:5]) + (", ..." if len(bad) > 5 else "")
     return "object-key-character", f"The key contains {named}; keys may use only {_ALLOWED_TEXT}."
 
 
-def _length_problem(key: str) -> tuple[str, str] | tuple[None, None]:
+def _length_problem(key: str) -> tuple[str, str] | None:
     size = len(key.encode("utf-8", "surrogatepass"))
     if size <= MAX_KEY_BYTES:
-        return None, None
+        return None
     return "object-key-too-long", f"The key is {size} bytes long; the limit is {MAX_KEY_BYTES}."
 
 

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from datetime import UTC
 from pathlib import Path
-from typing import Any
 
 import boto3
 
@@ -24,6 +23,7 @@ from phonesys.rules.errors import Problem, Refused
 from .base import ObjectInfo, ObjectStore, too_large
 from .keys import MAX_KEY_BYTES, check_key, key_problems
 from .localfs import replace_path
+from .s3client import ListPage, S3Client
 from .s3errors import s3_errors
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,13 @@ log = logging.getLogger(__name__)
 class S3ObjectStore(ObjectStore):
     """Objects ``<prefix>/<key>`` in ``bucket``; ``client`` defaults to one from the AWS configuration."""
 
-    def __init__(self, bucket: str, prefix: str = "", *, client: Any = None):
+    def __init__(self, bucket: str, prefix: str = "", *, client: S3Client | None = None):
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         if self.prefix:
             check_key(self.prefix, field="prefix")
         # a Session per store: boto3's default session is not thread-safe, clients are
-        self.client = client or boto3.session.Session().client("s3")
+        self.client: S3Client = client or boto3.session.Session().client("s3")
 
     def __repr__(self) -> str:
         return f"S3ObjectStore({self._location('')!r})"
@@ -49,7 +49,7 @@ class S3ObjectStore(ObjectStore):
         pages = paginator.paginate(Bucket=self.bucket, Prefix=base + prefix)
         return self._listing(pages, base, prefix)
 
-    def _listing(self, pages: Iterable[dict], base: str, prefix: str) -> Iterator[ObjectInfo]:
+    def _listing(self, pages: Iterable[ListPage], base: str, prefix: str) -> Iterator[ObjectInfo]:
         with s3_errors(self.bucket, self._location(prefix), prefix):
             for page in pages:
                 for item in page.get("Contents", ()):
