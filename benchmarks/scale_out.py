@@ -178,7 +178,7 @@ def measure_round(jobs: list[Job], workers: int) -> Round:
     """Submit every job's run at once, wait for all of them; times come from the Prefect API."""
     from prefect.deployments import run_deployment
 
-    from phonesys.flows.runner import run_tags
+    from phonesys.ops.prefect_env import run_tags
 
     submitted = datetime.now(UTC)
     ids = [run_deployment(DEPLOYMENT, parameters={"parameters": {"template_uuid": job.template_uuid}},

@@ -9,16 +9,16 @@ once: the inventory's request ledger lets exactly one scan claim a request.
 
 from __future__ import annotations
 
-from prefect import flow, tags
+from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import State
 
 from phonesys.failpoints import failpoint
-from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
-from phonesys.flows.runner import run_tags
-from phonesys.ops.handoff import served_deployment, submit, wait_for_final_state
+from phonesys.flows.run_template import HandedOff, run_template
+from phonesys.ops.handoff import wait_for_final_state
 from phonesys.ops.run_states import NOTHING_FOUND, scan_state, tag_this_run
 from phonesys.settings import load_settings
+from phonesys.storage.inventory.engine import open_engine
 from phonesys.tasks.dropfolder import find_complete_requests, process_one
 
 
@@ -36,7 +36,7 @@ def drop_folder_scan(wait: bool = True) -> State:
     database_url, storage_url = settings.inventory_url, settings.objects_url
     requests = find_complete_requests(storage_url)
     outcomes = [process_one(database_url, storage_url, ref) for ref in requests]
-    run_started([o for o in outcomes if o["status"] == "started"], wait)
+    run_started(database_url, [o for o in outcomes if o["status"] == "started"], wait)
     summary = _summary(outcomes)
     if summary["claimed"]:
         create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
@@ -46,19 +46,17 @@ def drop_folder_scan(wait: bool = True) -> State:
     return scan_state(summary, {**summary, "requests": outcomes})
 
 
-def run_started(outcomes: list[dict], wait: bool) -> None:
-    """One route for bulk work: hand each started template to the served ``bulk-assignment``
-    deployment (its limits and filters apply); only when nothing serves it, run it here, to its end.
-    Each bulk run refreshes its request's status.json when it completes."""
-    deployment = served_deployment() if outcomes else None
-    if deployment is None:
-        for outcome in outcomes:
-            with tags(*run_tags(outcome["org_uuid"])):
-                bulk_assignment(BulkAssignmentParameters(template_uuid=outcome["template_uuid"]), return_state=True)
+def run_started(database_url: str, outcomes: list[dict], wait: bool) -> None:
+    """Each started template takes the one route ``template start`` takes (``run_template``): to the
+    served ``bulk-assignment`` deployment (its limits and filters apply), else here, to its end. The
+    hand-offs are all submitted before any is followed, so served runs go side by side; ``wait``
+    follows them to their end. Each bulk run refreshes its request's status.json when it completes."""
+    if not outcomes:
         return
-    runs = [submit(deployment, o["template_uuid"], None, tags=run_tags(o["org_uuid"])) for o in outcomes]
-    for run in runs if wait else []:
-        wait_for_final_state(run.id)
+    engine = open_engine(database_url)
+    ends = [run_template(engine, outcome["template_uuid"], wait=False) for outcome in outcomes]
+    for handed in [end for end in ends if isinstance(end, HandedOff)] if wait else []:
+        wait_for_final_state(handed.flow_run_id)
 
 
 def _summary(outcomes: list[dict]) -> dict:

@@ -277,7 +277,7 @@ from pathlib import Path
 
 import phonesys.flows.bulk_assignment  # import everything before the go signal
 import phonesys.tasks.bulk
-from phonesys.flows.runner import run_flow_in_foreground
+from phonesys.flows.run_template import run_flow_in_foreground
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from phonesys.flows.runner import QUIET_PREFECT
+from phonesys.ops.prefect_env import QUIET_PREFECT
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Kill tests: the bulk assignment flow SIGKILLed in a real process, then run again to the end.
 
-A child process runs the flow (``phonesys.flows.runner.run_flow_in_foreground``) against the session's
+A child process runs the flow (``phonesys.flows.run_template.run_flow_in_foreground``) against the session's
 Prefect test server. With ``PHONESYS_FAILPOINT`` it freezes at a named point and says so on stderr;
 the test then checks the inventory *while it is frozen* and again after SIGKILL (nothing half done:
 a chunk is all or nothing), reruns the flow and checks docs/invariants.md#exactly-once: every row ends with
@@ -16,7 +16,7 @@ import subprocess
 
 import pytest
 
-from phonesys.flows.runner import run_flow_in_foreground
+from phonesys.flows.run_template import run_flow_in_foreground
 from phonesys.ops.run_states import ROLLED_BACK
 from phonesys.storage.inventory.extensions import unassign_user
 from phonesys.storage.inventory.jobs import status_counts

@@ -18,7 +18,7 @@ import psycopg.errors
 import pytest
 from sqlalchemy import event
 
-from phonesys.flows.runner import run_flow_in_foreground
+from phonesys.flows.run_template import run_flow_in_foreground
 from phonesys.ops.run_states import ROLLED_BACK
 from phonesys.rules.errors import Conflict, Problem, TransientError
 from phonesys.storage.inventory.extensions import unassign_user

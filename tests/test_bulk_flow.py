@@ -1,7 +1,7 @@
 """The bulk assignment flow under a Prefect test server, end to end, on SQLite and PostgreSQL.
 
 Templates are built directly (``tests.bulkfixtures``: ``create_template`` + ``accept_files``), started
-with ``start_job`` and run in this process with ``phonesys.flows.runner.run_flow_in_foreground``. Each test
+with ``start_job`` and run in this process with ``phonesys.flows.run_template.run_flow_in_foreground``. Each test
 checks the final Prefect state, the template's ledger against the inventory (``assert_ledger``), the
 inventory invariants, and what people see: the report file, the export, and the run's artifacts.
 """
@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from phonesys.flows.runner import run_flow_in_foreground
+from phonesys.flows.run_template import run_flow_in_foreground
 from phonesys.ops.run_states import PARTIAL, ROLLED_BACK
 from phonesys.rules.errors import Refused
 from phonesys.storage.inventory.extensions import unassign_user

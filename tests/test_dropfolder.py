@@ -188,7 +188,7 @@ def request_status(store, org, name: str) -> dict:
     ("all-or-nothing", "rolled-back", {"pending": 0, "assigned": 0, "failed": 3}),
 ])
 def test_status_says_how_the_rows_ended(prefect_server, engine, store, org, phonesys_env, policy, status, counts):
-    from phonesys.flows.runner import run_flow_in_foreground
+    from phonesys.flows.run_template import run_flow_in_foreground
     from tests.bulkfixtures import take_user
 
     template = started_request(engine, store, org, "ends", [0, 1, 2], policy=policy)
@@ -200,7 +200,7 @@ def test_status_says_how_the_rows_ended(prefect_server, engine, store, org, phon
 
 
 def test_status_says_failed_when_the_run_fails(prefect_server, engine, store, org, phonesys_env, chunk_spy):
-    from phonesys.flows.runner import run_flow_in_foreground
+    from phonesys.flows.run_template import run_flow_in_foreground
 
     template = started_request(engine, store, org, "fails", [0, 1])
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from phonesys.flows.runner import run_flow_in_foreground
+from phonesys.flows.run_template import run_flow_in_foreground
 from phonesys.ops.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
 from phonesys.storage.inventory.jobs import start_job
 from tests.bulkfixtures import ROOT, bulk_org, child_env, make_rows, make_template, read_artifacts, take_number

@@ -42,7 +42,7 @@ def test_the_four_deployments_and_their_flows():
 
 
 def test_a_cli_scan_carries_the_served_scans_tags():
-    from phonesys.flows.runner import scan_tags
+    from phonesys.ops.prefect_env import scan_tags
 
     assert scan_tags() == SPECS["drop-folder-scan"].tags
 

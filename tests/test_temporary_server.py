@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from phonesys.flows.runner import QUIET_PREFECT
+from phonesys.ops.prefect_env import QUIET_PREFECT
 from phonesys.storage.inventory.engine import dispose_engines
 from tests.bulkfixtures import ROOT, StderrWatch
 from tests.opsfixtures import started_template, wait_until

@@ -42,7 +42,7 @@ def main() -> None:
     import os
     import sys
 
-    from phonesys.flows.runner import quiet_prefect
+    from phonesys.ops.prefect_env import quiet_prefect
 
     quiet_prefect()  # before anything imports prefect: its log level is read once, at import
     try:

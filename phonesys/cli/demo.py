@@ -8,7 +8,7 @@ the bulk assignment flow runs with a progress bar -> summary, report and export 
 from __future__ import annotations
 
 from phonesys.cli.common import JsonOption, console, inventory, run
-from phonesys.cli.render import usage_table
+from phonesys.cli.render import row_progress_bar, usage_table
 from phonesys.settings import load_settings
 
 
@@ -24,7 +24,8 @@ def demo(as_json: JsonOption = False) -> None:
     from phonesys.demo.scenario import run_scenario
 
     say = (lambda line: None) if as_json else console.print
-    run(as_json, lambda: run_scenario(inventory(), load_settings(), say, progress=not as_json), _render)
+    bar = lambda: row_progress_bar(enabled=not as_json)  # noqa: E731
+    run(as_json, lambda: run_scenario(inventory(), load_settings(), say, bar), _render)
 
 
 def _render(result: dict) -> None:

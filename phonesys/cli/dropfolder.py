@@ -24,7 +24,7 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
 
     Example: PHONESYS_STORAGE_URL=s3://acme-phonesys phonesys dropfolder scan
     """
-    from phonesys.flows.runner import prepare_prefect, scan_tags
+    from phonesys.ops.prefect_env import prepare_prefect, scan_tags
 
     prepare_prefect()
     from prefect import tags

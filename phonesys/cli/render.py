@@ -1,11 +1,32 @@
-"""Human-readable output: tables for usage and extensions."""
+"""Human-readable output: tables for usage and extensions, and the bar a bulk run shows."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
 
-from phonesys.cli.common import console
+from phonesys.cli.common import console, err_console
+
+if TYPE_CHECKING:
+    from phonesys.services.bulk_job import RowCounts
+
+
+@contextmanager
+def row_progress_bar(enabled: bool) -> Iterator[Callable[[RowCounts], None] | None]:
+    """A bar fed by the ledger's counts, whichever process assigns the rows; None when not wanted."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("assigning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=False) as bar:
+        task = bar.add_task("rows", total=None)
+        yield lambda counts: bar.update(task, total=counts.rows, completed=counts.decided)
 
 
 def usage_table(usage: dict) -> None:

@@ -11,24 +11,21 @@ run is accepted; with ``--wait`` it follows the run and keeps the same contract.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from phonesys.cli.common import JsonOption, attempt, console, err_console, inventory, print_json, run
+from phonesys.cli.render import row_progress_bar
 from phonesys.cli.template import TemplateArg, app
 from phonesys.failpoints import failpoint
-from phonesys.services.bulk_job import RowCounts
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from phonesys.flows.bulk_run import RunEnd
+    from phonesys.flows.run_template import RunEnd
 
 EXIT_ROWS_FAILED, EXIT_FLOW_FAILED = 3, 70
 
@@ -68,8 +65,8 @@ def start(
     Example: phonesys template start 7c1d...9a --wait --policy all-or-nothing
     """
     from phonesys.cli.ops import with_prefect
-    from phonesys.flows.bulk_run import resumable
     from phonesys.ops.prefect_api import check_configured_api
+    from phonesys.services.template_runs import resumable
     from phonesys.storage.inventory.jobs import start_job
 
     engine = inventory()
@@ -92,32 +89,20 @@ def _run_and_report(engine: Engine, template_uuid: str, chunk_size: int | None, 
                     foreground: bool = False) -> None:
     """Render a run: a progress bar while it runs (``--wait``, not ``--json``), then its outcome."""
     from phonesys.cli.ops import with_prefect
-    from phonesys.flows.bulk_run import HandedOff, run_template
+    from phonesys.flows.run_template import HandedOff, run_template
 
     def announce(handed: HandedOff) -> None:
         if not as_json:
             err_console.print(f"Handed off to deployment {handed.deployment}: flow run {handed.flow_run_name} "
                               f"({handed.flow_run_id}) {handed.url or ''}".rstrip())
 
-    with _progress_bar(enabled=wait and not as_json) as on_progress:
+    with row_progress_bar(enabled=wait and not as_json) as on_progress:
         end = with_prefect(as_json, lambda: run_template(engine, template_uuid, chunk_size, foreground=foreground,
                                                          wait=wait, on_progress=on_progress, on_handoff=announce))
     if isinstance(end, HandedOff):
         _print_submitted(template_uuid, end.as_dict(), as_json)
         return
     _finish(engine, template_uuid, end, as_json)
-
-
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Callable[[RowCounts], None] | None]:
-    """A bar fed by the ledger's counts, whichever process assigns the rows; None when not wanted."""
-    if not enabled:
-        yield None
-        return
-    with Progress(TextColumn("assigning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=False) as bar:
-        task = bar.add_task("rows", total=None)
-        yield lambda counts: bar.update(task, total=counts.rows, completed=counts.decided)
 
 
 def _print_submitted(template_uuid: str, run: dict[str, Any], as_json: bool) -> None:
@@ -170,7 +155,7 @@ def report(template: TemplateArg,
 
 
 def _summary(engine: Engine, template_ref: str, output: Path | None = None, action: str = "show") -> dict[str, Any]:
-    from phonesys.flows.bulk_run import template_summary
+    from phonesys.services.template_runs import template_summary
 
     return template_summary(engine, template_ref, output, action)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from phonesys.demo import bulk_files as demo_bulk
 from phonesys.demo import organization as demo
+from phonesys.flows.run_template import Progress, run_template
 from phonesys.rules.errors import Refused
 from phonesys.services.uploads import UploadSource, upload_files
 from phonesys.settings import Settings
@@ -17,8 +19,12 @@ from phonesys.storage.inventory.templates import create_template
 from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.objects import open_object_store
 
+ProgressBar = Callable[[], AbstractContextManager[Progress | None]]
 
-def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None], progress: bool) -> dict:
+
+def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None],
+                 progress_bar: ProgressBar = nullcontext) -> dict:
+    """``progress_bar`` is the front end's bar, shown while the rows are assigned."""
     document = demo.reset_demo_org(engine)
     say(f"Loaded {document.name} ({demo.DEMO_ORG_UUID}): {document.base_licenses:,} base licenses, "
         f"{len(document.numbers):,} numbers, {len(document.users):,} users")
@@ -34,7 +40,8 @@ def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None],
     say("Meanwhile another admin, by hand:")
     for line in demo_bulk.another_admin_meanwhile(engine):
         say(f"  {line}")
-    state = _run_flow(engine, template, progress)
+    with progress_bar() as on_progress:
+        state = run_template(engine, template, on_progress=on_progress).state
     counts = status_counts(engine, template)
     say(f"Bulk assignment {state.name.lower()}: {counts['assigned']:,} assigned, {counts['failed']:,} failed")
     return _result(engine, store, settings, template)
@@ -53,22 +60,6 @@ def _upload_with_mistakes_then_fixed(engine, store, settings: Settings, template
     fixed = demo_bulk.write_csv(folder / "onboarding-fixed.csv", demo_bulk.clean_rows())
     accepted = upload_files(engine, store, template, [UploadSource(path=fixed)])
     say(f"Uploaded {fixed.name}: accepted, template now has {accepted['total_users']:,} users")
-
-
-def _run_flow(engine: Engine, template: str, progress: bool):
-    from phonesys.flows.runner import follow, run_flow_in_foreground
-
-    if not progress:
-        return run_flow_in_foreground(template)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from phonesys.cli.common import console
-
-    with Progress(TextColumn("assigning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
-        task = bar.add_task("rows", total=sum(status_counts(engine, template).values()))
-        return follow(engine, template, lambda: run_flow_in_foreground(template),
-                      lambda c: bar.update(task, completed=c["assigned"] + c["failed"]))
 
 
 def _result(engine: Engine, store, settings: Settings, template: str) -> dict:

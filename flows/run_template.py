@@ -1,25 +1,31 @@
-"""Running a started template to its end, wherever the rows are assigned: here or on a served deployment.
+"""The one way to run a started template: here, or handed to the served ``bulk-assignment`` deployment.
 
-The CLI only renders what this returns (``phonesys.cli.template_run``); scripts and tests can drive
-a run the same way. ``run_template`` hands the run to the served bulk-assignment deployment when
-there is one (``phonesys.ops.handoff`` decides), else runs the flow in this process; either way the
-ledger's counts are reported to ``on_progress`` while it runs.
+``phonesys template start``, ``phonesys demo`` and the drop-folder scan all call ``run_template``.
+It hands the run to the served deployment when there is one (``phonesys.ops.handoff`` decides: not
+paused, and polled recently), else runs the bulk assignment flow in this process (against
+``PREFECT_API_URL`` if set, else a temporary server that ends with the process:
+``phonesys.ops.tempserver``). Either way the ledger's counts go to ``on_progress`` while it runs,
+polled from a second thread, so a bar moves whichever process assigns the rows.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from prefect.client.schemas.objects import State
 from sqlalchemy import Engine
 
-from phonesys.rules.errors import Problem, Refused
 from phonesys.services.bulk_job import RowCounts
+from phonesys.services.template_runs import in_progress
+from phonesys.storage.inventory.jobs import status_counts
 
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
+
+T = TypeVar("T")
 Progress = Callable[[RowCounts], None]
 ELSEWHERE_GRACE = 30.0  # seconds a followed run may take to end after its template was completed
 
@@ -50,7 +56,7 @@ class RunEnd:
     elsewhere: bool = False
 
 
-def run_template(engine: Engine, template_uuid: str, chunk_size: int | None, *, foreground: bool = False,
+def run_template(engine: Engine, template_uuid: str, chunk_size: int | None = None, *, foreground: bool = False,
                  wait: bool = True, on_progress: Progress | None = None,
                  on_handoff: Callable[[HandedOff], None] | None = None) -> RunEnd | HandedOff:
     """Run the template's flow to its end, or only hand it off when a deployment serves it and not ``wait``.
@@ -71,7 +77,6 @@ def run_template(engine: Engine, template_uuid: str, chunk_size: int | None, *, 
 def _run_template(engine: Engine, template_uuid: str, chunk_size: int | None, foreground: bool, wait: bool,
                   on_progress: Progress | None,
                   on_handoff: Callable[[HandedOff], None] | None) -> RunEnd | HandedOff:
-    from phonesys.flows.runner import run_flow_in_foreground
     from phonesys.ops.handoff import served_deployment, wait_for_final_state
 
     deployment = None if foreground else served_deployment()
@@ -88,25 +93,65 @@ def _run_template(engine: Engine, template_uuid: str, chunk_size: int | None, fo
         engine, template_uuid, lambda: wait_for_final_state(handed.flow_run_id, give_up=gone), on_progress), handed)
 
 
+def run_flow_in_foreground(template_uuid: str, chunk_size: int | None = None, org_uuid: str | None = None) -> State:
+    """Run the flow to its end in this process (a subflow inside a flow); returns its final state."""
+    from phonesys.ops.prefect_env import prepare_prefect, run_tags
+
+    prepare_prefect()
+    from prefect import tags
+
+    from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
+
+    parameters = BulkAssignmentParameters(template_uuid=template_uuid, chunk_size=chunk_size)
+    with tags(*run_tags(org_uuid or _org_of(template_uuid))):
+        return bulk_assignment(parameters, return_state=True)
+
+
+def _org_of(template_uuid: str) -> str:
+    from phonesys.settings import load_settings
+    from phonesys.storage.inventory.engine import open_engine, read_transaction
+    from phonesys.storage.inventory.templates import get_template
+
+    with read_transaction(open_engine(load_settings().inventory_url)) as connection:
+        return str(get_template(connection, template_uuid).org_uuid)
+
+
 def hand_off(engine: Engine, template_uuid: str, chunk_size: int | None, deployment: Any) -> HandedOff:
     """Submit the run to the served deployment, named and tagged like a local run."""
-    from phonesys.flows.runner import run_tags
     from phonesys.ops.handoff import BULK_DEPLOYMENT, run_url, submit
+    from phonesys.ops.prefect_env import run_tags
     from phonesys.storage.inventory.jobs import template_names
     from phonesys.storage.inventory.template_views import template_detail
 
-    org_uuid = template_detail(engine, template_uuid, action="duplicate")["org_uuid"]
+    org_uuid = template_detail(engine, template_uuid, action="show")["org_uuid"]
     flow_run = submit(deployment, template_uuid, chunk_size, run_name=" / ".join(template_names(engine, template_uuid)),
                       tags=run_tags(org_uuid))
     return HandedOff(str(flow_run.id), flow_run.name, run_url(flow_run), BULK_DEPLOYMENT)
 
 
 def _follow(engine: Engine, template_uuid: str, work: Callable[[], State], on_progress: Progress | None) -> State:
-    from phonesys.flows.runner import follow
-
     if on_progress is None:
         return work()
     return follow(engine, template_uuid, work, lambda counts: on_progress(RowCounts.of(counts)))
+
+
+def follow(engine: Engine, template_uuid: str, work: Callable[[], T],
+           on_progress: Callable[[dict[str, int]], None], interval: float = 0.3) -> T:
+    """Run ``work`` while reporting the ledger's counts to ``on_progress`` until it returns."""
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(interval):
+            on_progress(status_counts(engine, template_uuid))
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        return work()
+    finally:
+        done.set()
+        poller.join()
+        on_progress(status_counts(engine, template_uuid))
 
 
 def _end(engine: Engine, template_uuid: str, state: State, handed: HandedOff | None = None) -> RunEnd:
@@ -133,37 +178,3 @@ def finished_elsewhere(engine: Engine, template_uuid: str, grace: float = ELSEWH
         return time.monotonic() - left[0] >= grace
 
     return gone
-
-
-def in_progress(engine: Engine, template_uuid: str) -> bool:
-    """Whether the template still has a run to finish (False once a run completed it)."""
-    from phonesys.storage.inventory.engine import read_transaction
-    from phonesys.storage.inventory.templates import get_template
-
-    with read_transaction(engine) as connection:
-        return bool(get_template(connection, template_uuid).status == "in_progress")
-
-
-def resumable(engine: Engine, template_ref: str) -> str:
-    """Only an in-progress template can be resumed; its flow run finishes the pending rows."""
-    from phonesys.storage.inventory.template_views import template_detail
-
-    detail = template_detail(engine, template_ref, action="show")
-    if detail["status"] != "in_progress":
-        raise Refused(Problem("template-not-in-progress", f"Template {detail['uuid']} is {detail['status']}; "
-                              "only an in-progress template can be resumed.", "template", template_ref))
-    return str(detail["uuid"])
-
-
-def template_summary(engine: Engine, template_ref: str, output: Path | None = None,
-                     action: str = "show") -> dict[str, Any]:
-    """Counts per status, the first failed rows, and where the report and export are."""
-    from phonesys.services.reports import report_location
-    from phonesys.storage.inventory.jobs import failed_rows, status_counts
-    from phonesys.storage.inventory.template_views import template_detail
-
-    detail = template_detail(engine, template_ref, action=action)
-    files = report_location(engine, detail, output)
-    return {"uuid": detail["uuid"], "name": detail["name"], "status": detail["status"],
-            "counts": status_counts(engine, detail["uuid"]), "failed_rows": failed_rows(engine, detail["uuid"], 50),
-            **files}

@@ -1,0 +1,43 @@
+"""How a phonesys process uses Prefect: quiet, with heartbeats, a temporary server when none is
+named, and the tags its runs carry (the README's alert filter and the UI's filters rely on them)."""
+
+from __future__ import annotations
+
+import os
+
+from phonesys.ops.heartbeats import HEARTBEAT_ENV
+
+QUIET_PREFECT = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
+                 "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+                 **HEARTBEAT_ENV}
+SCAN_TAGS = ("phonesys", "drop-folder")  # the drop-folder-scan deployment's tags in prefect.yaml
+
+
+def quiet_prefect() -> None:
+    """Keep a terminal run free of telemetry and INFO chatter unless the user asked for it, and give
+    it the heartbeat every phonesys run sends (so a killed CLI run is marked Crashed, not left Running)."""
+    for name, value in QUIET_PREFECT.items():
+        os.environ.setdefault(name, value)
+
+
+def prepare_prefect() -> None:
+    """Before a flow runs in this process: quiet, and, without PREFECT_API_URL, a temporary server
+    that ends with this process and shares no database (``phonesys.ops.tempserver``)."""
+    quiet_prefect()
+    from phonesys.ops.prefect_api import configured_api_url
+
+    if not configured_api_url():  # else no temporary server, and no need to import Prefect's server code
+        from phonesys.ops.tempserver import use_temporary_server
+
+        use_temporary_server()
+
+
+def scan_tags() -> list[str]:
+    """Tags of a scan run started here (``phonesys dropfolder scan``): the served scan's own, so the
+    UI's filters and the alert on tag ``phonesys`` see both alike."""
+    return list(SCAN_TAGS)
+
+
+def run_tags(org_uuid: str) -> list[str]:
+    """Tags every bulk assignment run carries, so ops can filter the Prefect UI by organization."""
+    return ["phonesys", "bulk-assignment", f"org:{org_uuid}"]
