@@ -26,6 +26,7 @@ from uuid import UUID
 from phonesys.rules.errors import Problem, Refused
 
 if TYPE_CHECKING:
+    from prefect.blocks.abstract import NotificationBlock
     from prefect.client.orchestration import SyncPrefectClient
     from prefect.events.schemas.automations import AutomationCore
 
@@ -68,7 +69,7 @@ RULES = (
 )
 
 
-def notification_block(kind: WebhookKind, url: str):
+def notification_block(kind: WebhookKind, url: str) -> NotificationBlock:
     """The Prefect notification block for ``kind``, pointing at ``url``."""
     from prefect.blocks.notifications import (
         CustomWebhookNotificationBlock,
@@ -91,7 +92,7 @@ def check_url(url: str | None) -> str:
     return url
 
 
-def setup_alerts(url: str, kind: WebhookKind = "custom", crash_after: timedelta | None = None) -> dict:
+def setup_alerts(url: str, kind: WebhookKind = "custom", crash_after: timedelta | None = None) -> dict[str, object]:
     """Save the notification block and create or update the three automations, plus the one that
     marks a run Crashed when its heartbeat stops (``crash_after``, default 90 s), so a killed run
     fires the failed-or-crashed alert too; returns their ids.
@@ -103,13 +104,15 @@ def setup_alerts(url: str, kind: WebhookKind = "custom", crash_after: timedelta 
     from phonesys.ops.heartbeats import CRASH_AFTER, CRASH_DETECTOR, ensure_crash_detector
 
     block_id = notification_block(kind, check_url(url)).save(BLOCK_NAME, overwrite=True)
+    if not isinstance(block_id, UUID):  # a coroutine only inside an event loop
+        raise TypeError(f"saving the notification block returned {type(block_id).__name__}")
     with get_client(sync_client=True) as client:
         ids = {rule.name: str(upsert_automation(client, _automation(rule, block_id))) for rule in RULES}
         ids[CRASH_DETECTOR] = str(ensure_crash_detector(client, crash_after or CRASH_AFTER))
     return {"block": BLOCK_NAME, "kind": kind, "automations": ids}
 
 
-def _automation(rule: AlertRule, block_id):
+def _automation(rule: AlertRule, block_id: UUID) -> AutomationCore:
     from prefect.events.actions import SendNotification
     from prefect.events.schemas.automations import AutomationCore, EventTrigger, Posture
 

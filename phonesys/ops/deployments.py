@@ -21,7 +21,9 @@ import yaml
 
 if TYPE_CHECKING:
     from prefect import Flow
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig
     from prefect.deployments.runner import RunnerDeployment
+    from prefect.events import DeploymentTriggerTypes, TriggerTypes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # phonesys/ops/deployments.py -> the checkout
 PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
@@ -62,7 +64,7 @@ def module_and_function(entrypoint: str) -> tuple[str, str]:
     return "phonesys." + path.removesuffix(".py").replace("/", "."), function
 
 
-def load_flow(entrypoint: str) -> Flow:
+def load_flow(entrypoint: str) -> Flow[..., Any]:
     """Import the flow by module (not by file path) so it is the same object the CLI and tests use."""
     from prefect import Flow
 
@@ -84,7 +86,7 @@ def _schedule_object(config: dict[str, Any]) -> dict[str, Any]:
     timezone = {"timezone": config["timezone"]} if config.get("timezone") else {}
     if config.get("cron"):
         day_or = {"day_or": config["day_or"]} if config.get("day_or") is not None else {}
-        schedule = CronSchedule(cron=config["cron"], **timezone, **day_or)
+        schedule: CronSchedule | IntervalSchedule = CronSchedule(cron=config["cron"], **timezone, **day_or)
     elif config.get("interval"):
         interval = config["interval"]
         seconds = timedelta(seconds=interval) if isinstance(interval, (int, float)) else interval
@@ -95,7 +97,7 @@ def _schedule_object(config: dict[str, Any]) -> dict[str, Any]:
     return {"schedule": schedule, **extras}
 
 
-def trigger_objects(spec: DeploymentSpec) -> list:
+def trigger_objects(spec: DeploymentSpec) -> list[DeploymentTriggerTypes | TriggerTypes]:
     """Each trigger validated as a deployment trigger; unnamed ones get prefect deploy's default name."""
     from prefect.events import DeploymentTriggerTypes
     from pydantic import TypeAdapter
@@ -108,15 +110,19 @@ def trigger_objects(spec: DeploymentSpec) -> list:
 def runner_deployment(spec: DeploymentSpec) -> RunnerDeployment:
     """The spec as a deployment ``prefect.serve`` can run: no work pool, entrypoint by module path,
     so served runs import the installed code whatever the current directory."""
-    from prefect.deployments.runner import EntrypointType
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.types.entrypoint import EntrypointType
 
-    return load_flow(spec.entrypoint).to_deployment(
+    deployment = load_flow(spec.entrypoint).to_deployment(
         name=spec.name, description=spec.description or None, tags=spec.tags, parameters=spec.parameters,
         schedules=schedule_objects(spec), triggers=trigger_objects(spec),
         concurrency_limit=concurrency_config(spec), entrypoint_type=EntrypointType.MODULE_PATH)
+    if not isinstance(deployment, RunnerDeployment):  # a coroutine only inside an event loop
+        raise TypeError(f"{spec.name}: to_deployment returned {type(deployment).__name__}")
+    return deployment
 
 
-def concurrency_config(spec: DeploymentSpec):
+def concurrency_config(spec: DeploymentSpec) -> ConcurrencyLimitConfig | None:
     """The deployment's concurrency limit as Prefect's config object (None: unlimited)."""
     from prefect.client.schemas.objects import ConcurrencyLimitConfig
 

@@ -25,9 +25,13 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from phonesys.ops.prefect_api import configured_api_url
 from phonesys.settings import DEFAULT_BULK_JOBS
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import ConcurrencyLeaseHolder
 
 GLOBAL_LIMIT = "phonesys-bulk-jobs"
 LEASE_SECONDS = 60  # the shortest lease Prefect accepts; renewed every 45 s while the job is alive
@@ -84,7 +88,7 @@ def ensure_limits(org_uuid: str, jobs: int) -> None:
                 client.upsert_global_concurrency_limit_by_name(name, limit)
 
 
-def _holder():
+def _holder() -> ConcurrencyLeaseHolder | None:
     """The flow run holding the slots, shown by the server next to the lease (None outside a run)."""
     from prefect.client.schemas.objects import ConcurrencyLeaseHolder
     from prefect.runtime import flow_run
@@ -98,7 +102,7 @@ def _log_skip_once(reason: str) -> None:
         _logger().info("Bulk job concurrency limits skipped: %s", reason)
 
 
-def _logger() -> logging.Logger | logging.LoggerAdapter:
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
     from prefect.exceptions import MissingContextError
     from prefect.logging import get_run_logger
 

@@ -28,7 +28,7 @@ QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 class LocalServer:
     """A ``prefect server start`` child process and where it answers."""
 
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     ui_url: str
     log: Path
 
@@ -49,7 +49,7 @@ class LocalServer:
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
-        return probe.getsockname()[1]
+        return int(probe.getsockname()[1])
 
 
 def port_taken(host: str, port: int) -> bool:

@@ -55,4 +55,4 @@ def publish(engine: Engine, store: Any, template_uuid: str, status: str, **extra
     write_status(store, key, status_document(outcome, counts=status_counts(engine, template_uuid),
                                              report_key=detail["report_key"], export_key=detail["export_key"],
                                              **extra))
-    return key
+    return str(key)
