@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -49,7 +49,7 @@ def setup(
 
     url = webhook_url or os.environ.get(WEBHOOK_URL_ENV)
 
-    def action() -> dict:
+    def action() -> dict[str, Any]:
         require_api()
         return setup_alerts(url or "", kind.value, timedelta(seconds=crash_after))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from phonesys.cli.common import JsonOption, console, run
@@ -20,7 +22,7 @@ def upgrade(as_json: JsonOption = False) -> None:
 
     from phonesys.storage.inventory.engine import current_revision, open_engine
 
-    def action() -> dict:
+    def action() -> dict[str, Any]:
         settings = load_settings()
         settings.ensure_home()
         engine = open_engine(settings.inventory_url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,18 +24,20 @@ OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Also 
                                                       "here (a directory keeps the export's name).")]
 
 
-def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: bool, **options: bool) -> None:
+def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: bool,
+                available_only: bool = False) -> None:
     from phonesys.services import exports
     from phonesys.settings import load_settings
     from phonesys.storage.objects import open_object_store
 
-    writer = exports.export_extensions if kind == "extensions" else exports.export_numbers
-
-    def action() -> dict:
+    def action() -> dict[str, Any]:
         store = open_object_store(load_settings().objects_url)
-        return writer(inventory(), store, org, fmt.value, output, **options).as_dict()
+        if kind == "extensions":
+            return exports.export_extensions(inventory(), store, org, fmt.value, output).as_dict()
+        return exports.export_numbers(inventory(), store, org, fmt.value, output,
+                                      available_only=available_only).as_dict()
 
-    def render(result: dict) -> None:
+    def render(result: dict[str, Any]) -> None:
         console.print(f"Wrote {result['rows']:,} row(s) to {result['location']}")
         if result["local_copy"]:
             console.print(f"Local copy: {result['local_copy']}")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from phonesys.cli.common import ExtArg, JsonOption, OrgArg, console, inventory, run
 from phonesys.cli.render import extension_detail, extension_table
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(help="List, show and change Phone System extensions.", no_args_is_help=True)
 
@@ -82,7 +86,7 @@ def show(org: OrgArg, ext: ExtArg, as_json: JsonOption = False) -> None:
     run(as_json, lambda: show_extension(inventory(), org, ext), extension_detail)
 
 
-def _then_show(org: str, ext: str, action) -> dict:
+def _then_show(org: str, ext: str, action: Callable[[Engine], object]) -> dict[str, Any]:
     """Apply a change, then return the extension as it now stands."""
     from phonesys.storage.inventory.views import show_extension
 
@@ -152,7 +156,7 @@ def set_number(
     from phonesys.rules.errors import Problem, Refused
     from phonesys.storage.inventory.extensions import set_number as assign
 
-    def action(engine):
+    def action(engine: Engine) -> object:
         if clear == (number is not None):
             raise Refused(Problem("number-argument", "Give either a NUMBER or --clear (not both)."))
         return assign(engine, org, ext, None if clear else number)
@@ -187,7 +191,7 @@ def delete(org: OrgArg, ext: ExtArg, as_json: JsonOption = False) -> None:
     """
     from phonesys.storage.inventory.provisioning import delete_extension
 
-    def render(result: dict) -> None:
+    def render(result: dict[str, Any]) -> None:
         released = result["released"]
         console.print(f"Deleted extension {result['ext_key']}; released 1 base license, "
                       f"{len(released['addons'])} add-on(s), number {released['number'] or '-'}")

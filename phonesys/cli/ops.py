@@ -7,7 +7,7 @@ PREFECT_API_URL, a key outside the allowlist), 69 the Prefect API did not answer
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.text import Text
@@ -20,6 +20,9 @@ from phonesys.cli.common import (
     err_console,
     print_json,
 )
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 T = TypeVar("T")
 
@@ -66,7 +69,7 @@ def notify(key: Annotated[str, typer.Argument(metavar="KEY", help="Object key re
             console.print(f"Sent {event.event} for {key} ({event.id})")
 
 
-def _print_coalesced(as_json: bool, key: str, run) -> None:
+def _print_coalesced(as_json: bool, key: str, run: FlowRun) -> None:
     """No event: a scan about to start finds the manifest; say which one, so the receipt is still a run."""
     state = run.state.name if run.state else None
     if as_json:

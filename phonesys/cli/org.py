@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -31,7 +31,7 @@ def load(
     from phonesys.rules.orgfile import read_org_document
     from phonesys.storage.inventory.orgs import load_org
 
-    def render(result: dict) -> None:
+    def render(result: dict[str, Any]) -> None:
         verb = "Created" if result["created"] else "Updated"
         console.print(f"{verb} organization {result['org_uuid']} "
                       f"({result['numbers']} numbers, {result['users']} users in the document)")
@@ -56,7 +56,7 @@ def import_users(
     from phonesys.rules.usercsv import read_users_csv
     from phonesys.storage.inventory.orgs import import_users as import_rows
 
-    def render(result: dict) -> None:
+    def render(result: dict[str, Any]) -> None:
         console.print(f"Imported {result['rows']} users into {result['org_uuid']}: "
                       f"{result['added']} added, {result['updated']} updated")
 
@@ -82,7 +82,7 @@ def list_orgs(as_json: JsonOption = False) -> None:
     """
     from phonesys.storage.inventory.usage import list_orgs as list_all
 
-    def render(result: dict) -> None:
+    def render(result: dict[str, Any]) -> None:
         rows = result["orgs"]
         for row in rows:
             base = row["base_licenses"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
@@ -29,7 +29,7 @@ def row_progress_bar(enabled: bool) -> Iterator[Callable[[RowCounts], None] | No
         yield lambda counts: bar.update(task, total=counts.rows, completed=counts.decided)
 
 
-def usage_table(usage: dict) -> None:
+def usage_table(usage: dict[str, Any]) -> None:
     console.print(Text.assemble((usage["name"], "bold"), f"  ({usage['org_uuid']})"))
     table = Table("pool", "total", "used", "held", "available", box=None, pad_edge=False)
     columns = ("total", "used", "held", "available")
@@ -47,7 +47,7 @@ def usage_table(usage: dict) -> None:
                       "(`phonesys template list ORG`)")
 
 
-def extension_table(rows: list[dict]) -> None:
+def extension_table(rows: list[dict[str, Any]]) -> None:
     table = Table("ext key", "directory name", "user", "number", "add-ons", box=None, pad_edge=False)
     for row in rows:
         user = row["user"] or {}
@@ -57,7 +57,7 @@ def extension_table(rows: list[dict]) -> None:
     console.print(f"{len(rows)} extension(s)")
 
 
-def extension_detail(row: dict) -> None:
+def extension_detail(row: dict[str, Any]) -> None:
     user = row["user"]
     console.print(f"Extension {row['ext_key']}", style="bold")
     console.print(f"  directory name  {row['directory_name'] or '-'}")

@@ -69,11 +69,12 @@ def _s3_location() -> tuple[str, str]:
     from phonesys.rules.errors import Problem, Refused
     from phonesys.settings import load_settings
     from phonesys.storage.objects import open_object_store
+    from phonesys.storage.objects.s3 import S3ObjectStore
 
     url = load_settings().objects_url
     store = open_object_store(url)
-    if not url.startswith("s3://"):
+    if not isinstance(store, S3ObjectStore):
         raise Refused(Problem("storage-url-invalid", "notify-from-sqs reads S3 event notifications: set "
                               "PHONESYS_STORAGE_URL=s3://bucket[/prefix] to the bucket they come from.",
                               field="PHONESYS_STORAGE_URL", value=url))
-    return store.bucket, store.prefix  # type: ignore[attr-defined]
+    return store.bucket, store.prefix
