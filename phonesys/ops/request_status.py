@@ -50,7 +50,7 @@ def publish(engine: Engine, store: Any, template_uuid: str, status: str, **extra
     if key is None:
         return None
     previous = json.loads(store.read_bytes(key, max_bytes=STATUS_MAX_BYTES))
-    detail = template_detail(engine, template_uuid, action="duplicate")
+    detail = template_detail(engine, template_uuid, action="show")
     outcome = Outcome(previous["request"], previous["org_uuid"], status, template_uuid)
     write_status(store, key, status_document(outcome, counts=status_counts(engine, template_uuid),
                                              report_key=detail["report_key"], export_key=detail["export_key"],
