@@ -86,10 +86,19 @@ def serve_env(phonesys_env: dict[str, str], api_url: str, **extra: str) -> dict[
 
 
 def start_serve(env: dict[str, str], log: Path) -> subprocess.Popen:
-    """``phonesys serve`` in a child process, output to ``log`` (read it when something fails)."""
-    with log.open("wb") as output:
-        return subprocess.Popen([sys.executable, "-c", "from phonesys.cli import main; main()", "serve"],
-                                cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    """``phonesys serve`` in a child process, output to ``log`` (read it when something fails).
+
+    The child must get ``stop_serve``'s Ctrl-C. A test run started in the background (``pytest &``
+    in a script, some CI runners) has SIGINT ignored, and a child inherits an ignored signal: it
+    would shrug off the Ctrl-C, be killed after 90 s and never pause its deployments. A Python
+    handler, unlike SIG_IGN, is reset to the default in the child (as in localserver.main)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with log.open("wb") as output:
+            return subprocess.Popen([sys.executable, "-c", "from phonesys.cli import main; main()", "serve"],
+                                    cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def stop_serve(process: subprocess.Popen) -> None:
