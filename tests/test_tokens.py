@@ -36,6 +36,7 @@ def test_secret_is_shown_once_and_stored_as_its_hash(cli, engine, org):
     assert [(t["name"], t["role"], t["revoked_at"]) for t in _json(listed)["tokens"]] == [("helpdesk", "viewer", None)]
     caller = resolve_token(engine, secret)
     assert caller is not None and (caller.name, caller.org_uuid, caller.role) == ("helpdesk", org.org_uuid, "viewer")
+    assert _json(cli("token", "list", org.org_uuid, "--json"))["tokens"][0]["last_used_at"] is not None
 
 
 def test_revoked_token_resolves_to_nobody(cli, engine, org):
@@ -84,3 +85,22 @@ def test_a_name_is_never_reused_even_after_revoking(cli, org):
     assert cli("token", "revoke", org.org_uuid, "once").exit_code == 0
     again = cli("token", "create", org.org_uuid, "--name", "once", "--json")
     assert _json(again)["problems"][0]["code"] == "token-name-exists"
+
+
+def test_token_storage_builds_no_problem_itself():
+    """Refusals about tokens are made in phonesys.rules.tokens; storage only raises them."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "storage" / "inventory"
+    for module in ("tokens.py", "extension_pages.py"):
+        assert "Problem(" not in (root / module).read_text(), module
+
+
+def test_api_statuses_follow_the_kind_of_refusal():
+    from phonesys.rules.errors import Conflict, NotFound, Problem, Refused
+    from phonesys.rules.tokens import token_invalid
+    from phonesys.web.problems import status_of
+
+    problem = Problem("ext-key-exists", "taken")
+    assert [status_of(e) for e in (Refused(token_invalid()), NotFound(problem), Conflict(problem), Refused(problem))] \
+        == [401, 404, 409, 422]

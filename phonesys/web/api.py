@@ -16,7 +16,9 @@ PAGE_DEFAULT, PAGE_MAX = 100, 1000
 OFFSET_MAX = 1_000_000_000  # far beyond any organization; keeps the value inside a database integer
 
 router = APIRouter(prefix="/api/v1")
-Org = Annotated[str, Path(description="Organization UUID.", max_length=64)]
+# no length limits of their own: any text is the CLI's org-uuid-invalid / ext-key-format, as for the CLI
+Org = Annotated[str, Path(description="Organization UUID.")]
+Key = Annotated[str, Path(description="Extension key, 3-5 digits.")]
 
 
 @router.get("/orgs/{org}/licenses", summary="License, number and user pools (phonesys org show)")
@@ -40,6 +42,5 @@ def extensions(
 
 
 @router.get("/orgs/{org}/extensions/{key}", summary="One extension (phonesys ext show)")
-def extension(org: Org, key: Annotated[str, Path(max_length=32)], who: CallerDep,
-              engine: EngineDep) -> dict[str, Any]:
+def extension(org: Org, key: Key, who: CallerDep, engine: EngineDep) -> dict[str, Any]:
     return show_extension(engine, visible_org(org, who), key)
