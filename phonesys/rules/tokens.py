@@ -17,7 +17,6 @@ Role = Literal["admin", "viewer"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 TOKEN_NAME_MAX: Final = 100
 TOKEN_PREFIX: Final = "phs_"
-OPERATOR_SCOPE: Final = "all organizations"  # how listings name the scope of an --all-orgs token
 
 
 def check_token_name(raw: str) -> str | Problem:
