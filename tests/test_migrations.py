@@ -124,3 +124,26 @@ def test_stable_ids_migration_starts_above_every_recorded_id_and_stamps_bulk_ext
         new_id = connection.execute(insert(extensions).values(org_uuid=org_uuid, ext_key="700")
                                     .returning(extensions.c.id)).scalar_one()
         assert new_id > ids[2]
+
+
+def test_api_tokens_migration_up_and_down_keeps_names_unique_per_scope(engine):
+    """Migration 0008 from 0007 and back: the table appears and goes; a name repeats only across scopes
+    (an operator token's NULL org is a scope of its own, held by the partial unique index)."""
+    from alembic import command
+    from sqlalchemy import insert, inspect
+
+    from phonesys.storage.inventory.engine import _alembic_config
+    from phonesys.storage.inventory.schema import api_tokens
+
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+        assert "api_tokens" not in inspect(connection).get_table_names()
+        command.upgrade(config, "head")
+        for org_uuid, digest in ((None, "a"), ("o" * 36, "b"), ("p" * 36, "c")):
+            connection.execute(insert(api_tokens).values(name="ops", org_uuid=org_uuid, role="admin", hash=digest * 64))
+    for org_uuid, role in ((None, "admin"), ("o" * 36, "admin"), ("o" * 36, "root")):
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            name = "ops" if role == "admin" else "other"
+            connection.execute(insert(api_tokens).values(name=name, org_uuid=org_uuid, role=role, hash="d" * 64))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from phonesys.cli import alerts, db, dropfolder, export, ext, ops, org, template, template_run  # noqa: F401 - registers commands
+from phonesys.cli import alerts, db, dropfolder, export, ext, ops, org, template, template_run, token, web  # noqa: F401 - registers commands
 from phonesys.cli.demo import demo
 from phonesys.cli.s3_events import notify_from_sqs
 from phonesys.cli.sample import sample_csv
@@ -29,10 +29,12 @@ app.add_typer(export.app, name="export")
 app.add_typer(template.app, name="template")
 app.add_typer(dropfolder.app, name="dropfolder")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(token.app, name="token")
 app.command("provision")(ext.provision)
 app.command("demo")(demo)
 app.command("sample-csv")(sample_csv)
 app.command("serve")(ops.serve)
+app.command("web")(web.web)
 app.command("notify")(ops.notify)
 app.command("notify-from-sqs")(notify_from_sqs)
 

@@ -148,9 +148,22 @@ OPERATIONS: dict[str, str] = {
     "port-in-use": "make serve: the Prefect server's port is taken (a server already running?).",
 }
 
+TOKENS: dict[str, str] = {
+    "token-name-invalid": "Token name is blank, longer than 100 characters or has control/bidi characters.",
+    "token-role-invalid": "Token role is not admin or viewer.",
+    "token-scope-invalid": "token create/list/revoke was given both ORG and --all-orgs, or neither.",
+    "token-name-exists": "A token of this name exists in the scope already (names are never reused).",
+    "token-not-found": "No token of this name in the organization (or among operator tokens).",
+    "token-invalid": "HTTP 401: the request has no bearer token, or it is unknown or revoked.",
+    "request-invalid": "HTTP 422: a path or query value of an API request is not valid (each is listed).",
+    "route-not-found": "HTTP 404: no API route has this path.",
+    "method-not-allowed": "HTTP 405: the API route does not take this method.",
+}
+
 GROUPS: dict[str, dict[str, str]] = {
     "files": FILES, "values": VALUES, "inventory": INVENTORY, "org document": ORG_DOCUMENT,
     "templates": TEMPLATES, "drop folder": DROP_FOLDER, "storage": STORAGE, "operations": OPERATIONS,
+    "tokens and API": TOKENS,
 }
 CODES: dict[str, str] = {code: meaning for group in GROUPS.values() for code, meaning in group.items()}
 

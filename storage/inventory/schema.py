@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     func,
+    text,
 )
 
 metadata = MetaData()
@@ -207,5 +208,23 @@ dropfolder_requests = Table(
     Column("finished_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("manifest_key", "version", name="uq_dropfolder_manifest_version"),
     Index("ix_dropfolder_template", "template_uuid"),
+    sqlite_autoincrement=True,
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False),
+    Column("org_uuid", String(36), nullable=True),  # NULL: an operator token, every organization
+    Column("role", String(16), nullable=False),
+    Column("hash", String(64), nullable=False),  # SHA-256 of the secret; the secret is never stored
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("hash", name="uq_api_tokens_hash"),
+    UniqueConstraint("org_uuid", "name", name="uq_api_tokens_org_name"),
+    Index("uq_api_tokens_operator_name", "name", unique=True, sqlite_where=text("org_uuid IS NULL"),
+          postgresql_where=text("org_uuid IS NULL")),
     sqlite_autoincrement=True,
 )

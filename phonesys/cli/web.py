@@ -1,0 +1,22 @@
+"""``phonesys web``: serve the HTTP API (``phonesys.web``) until Ctrl-C."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+
+def web(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (127.0.0.1: this machine only).")]
+    = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8080,
+) -> None:
+    """Serve the HTTP API: /api/v1 (callers send 'Authorization: Bearer <token>', see `phonesys token
+    create`) and its description at /openapi.json.
+
+    Example: phonesys web --port 8080
+    """
+    from phonesys.web.server import serve
+
+    serve(host, port)

@@ -1,0 +1,46 @@
+"""The routes of ``/api/v1``: each one checks the caller's scope, then calls the storage function the
+matching CLI command calls, so the API and ``--json`` output carry the same figures and codes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from phonesys.storage.inventory.extension_pages import extension_page
+from phonesys.storage.inventory.usage import org_usage
+from phonesys.storage.inventory.views import show_extension
+from phonesys.web.auth import CallerDep, EngineDep, visible_org
+
+PAGE_DEFAULT, PAGE_MAX = 100, 1000
+OFFSET_MAX = 1_000_000_000  # far beyond any organization; keeps the value inside a database integer
+
+router = APIRouter(prefix="/api/v1")
+# no length limits of their own: any text is the CLI's org-uuid-invalid / ext-key-format, as for the CLI
+Org = Annotated[str, Path(description="Organization UUID.")]
+Key = Annotated[str, Path(description="Extension key, 3-5 digits.")]
+
+
+@router.get("/orgs/{org}/licenses", summary="License, number and user pools (phonesys org show)")
+def licenses(org: Org, who: CallerDep, engine: EngineDep) -> dict[str, Any]:
+    """Base licenses, each add-on, numbers and users: total, used (assigned), held and available."""
+    return org_usage(engine, visible_org(org, who))
+
+
+@router.get("/orgs/{org}/extensions", summary="A page of extensions in key order (phonesys ext list)")
+def extensions(
+    org: Org, who: CallerDep, engine: EngineDep,
+    has_user: Annotated[bool | None, Query(description="Only with (true) / without (false) a user.")] = None,
+    has_number: Annotated[bool | None, Query(description="Only with / without a number.")] = None,
+    addon: Annotated[str | None, Query(description="Only holding this add-on.", max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
+) -> dict[str, Any]:
+    """``total`` counts every match; ``extensions`` holds at most ``limit`` of them from ``offset``."""
+    return extension_page(engine, visible_org(org, who), has_user=has_user, has_number=has_number, addon=addon,
+                          limit=limit, offset=offset)
+
+
+@router.get("/orgs/{org}/extensions/{key}", summary="One extension (phonesys ext show)")
+def extension(org: Org, key: Key, who: CallerDep, engine: EngineDep) -> dict[str, Any]:
+    return show_extension(engine, visible_org(org, who), key)

@@ -1,0 +1,48 @@
+"""Who is calling: the bearer token of each request, and which organizations it may see.
+
+Every request looks its token up again (one indexed read), so a revoked token stops at the next
+request, on every server process. A token of one organization asking for another gets exactly the
+404 a missing organization gets: the answer never tells that the other organization exists.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+
+from phonesys.rules.errors import Refused
+from phonesys.rules.tokens import org_hidden, token_invalid
+from phonesys.storage.inventory.lookup import canonical_org_uuid
+from phonesys.storage.inventory.tokens import Caller, resolve_token
+
+bearer = HTTPBearer(auto_error=False, scheme_name="token",
+                    description="An API token from `phonesys token create` (phs_...).")
+
+
+def inventory(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def caller(request: Request,
+           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    """The token's caller; 401 ``token-invalid`` alike for no token, an unknown one and a revoked one."""
+    found = None if credentials is None else resolve_token(inventory(request), credentials.credentials)
+    if found is None:
+        raise Refused(token_invalid())
+    return found
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+EngineDep = Annotated[Engine, Depends(inventory)]
+
+
+def visible_org(org_ref: str, who: Caller) -> str:
+    """``org_ref`` if the caller may see it; a malformed UUID is refused the same for every caller."""
+    org_uuid = canonical_org_uuid(org_ref)
+    if not who.may_see(org_uuid):
+        raise org_hidden(org_ref, org_uuid)
+    return org_ref

@@ -1,0 +1,222 @@
+"""The HTTP API against a real server: ``phonesys web`` in a child process on a loopback port, over the
+test's SQLite file or PostgreSQL schema, called with httpx; tokens come from the CLI.
+
+One server per backend serves the whole module (starting one is most of the cost); each test loads
+its own organizations, so tests do not see each other's data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from phonesys.ops.localserver import free_port
+from phonesys.storage.inventory.engine import dispose_engines
+from phonesys.storage.inventory.orgs import load_org
+from tests.conftest import _postgres_schema_url, make_document
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parent.parent
+MISSING_ORG = "00000000-0000-4000-8000-000000000000"
+SECRETS: list[str] = []  # every token the module made; none may appear in the server's log
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path_factory) -> Iterator[str]:
+    """conftest's database, once per module: the server and the tests share it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('web') / 'inventory.sqlite3'}"
+        dispose_engines()
+    else:
+        yield from _postgres_schema_url()
+
+
+@pytest.fixture(scope="module")
+def server(database_url, tmp_path_factory) -> Iterator[tuple[httpx.Client, Path]]:
+    """A client of ``phonesys web`` on a free port, and the file its output goes to."""
+    home, port = tmp_path_factory.mktemp("web-home"), free_port()
+    log = home / "web.log"
+    env = {**os.environ, "PHONESYS_HOME": str(home), "PHONESYS_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
+    with log.open("wb") as output:
+        process = subprocess.Popen([sys.executable, "-c", "from phonesys.cli import main; main()", "web",
+                                    "--port", str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    try:
+        _wait_ready(client, process, log)
+        yield client, log
+    finally:
+        client.close()
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(client: httpx.Client, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"phonesys web exited ({process.returncode}):\n{log.read_text()}")
+        try:
+            if client.get("/openapi.json").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"phonesys web did not answer within 90 s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def api(server) -> httpx.Client:
+    return server[0]
+
+
+def token(cli, *args: str) -> str:
+    result = cli("token", "create", *args, "--json")
+    assert result.exit_code == 0, result.output
+    secret = json.loads(result.stdout)["token"]
+    SECRETS.append(secret)
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def cli_json(cli, *args: str) -> dict:
+    return json.loads(cli(*args, "--json").stdout)
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert {"type", "title", "status", "detail", "code", "problems"} <= set(body)
+    assert (body["status"], body["code"], body["type"]) == (status, code, f"urn:phonesys:problem:{code}")
+    return body
+
+
+def test_no_token_a_bad_one_and_a_revoked_one_get_401(api, cli, org):
+    path = f"/api/v1/orgs/{org.org_uuid}/licenses"
+    secret = token(cli, org.org_uuid, "--name", "short-lived")
+    assert api.get(path, headers=bearer(secret)).status_code == 200
+    for headers in ({}, bearer("phs_not-a-token"), bearer("x"), {"Authorization": f"Basic {secret}"}):
+        body = assert_problem(api.get(path, headers=headers), 401, "token-invalid")
+        assert org.name not in json.dumps(body)
+    assert api.get(path).headers["www-authenticate"] == "Bearer"
+    assert cli("token", "revoke", org.org_uuid, "short-lived").exit_code == 0
+    assert_problem(api.get(path, headers=bearer(secret)), 401, "token-invalid")  # at once, no cache
+
+
+def test_another_orgs_token_gets_the_404_of_a_missing_org(api, cli, engine, org):
+    other = make_document()
+    load_org(engine, other)
+    theirs = bearer(token(cli, other.org_uuid, "--name", "theirs"))
+    for route in ("licenses", "extensions", "extensions/101"):
+        hidden = api.get(f"/api/v1/orgs/{org.org_uuid}/{route}", headers=theirs)
+        missing = api.get(f"/api/v1/orgs/{MISSING_ORG}/{route}", headers=theirs)
+        assert hidden.status_code == missing.status_code == 404
+        assert _headers(hidden) == _headers(missing)
+        assert hidden.text.replace(org.org_uuid, MISSING_ORG) == missing.text
+    assert assert_problem(missing, 404, "org-not-found")["problems"][0]["field"] == "org"
+
+
+def _headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k != "date"}
+
+
+def test_a_viewer_reads_its_org_and_an_operator_reads_any(api, cli, engine, org):
+    other = make_document()
+    load_org(engine, other)
+    viewer = bearer(token(cli, org.org_uuid, "--name", "viewer", "--role", "viewer"))
+    operator = bearer(token(cli, "--all-orgs", "--name", f"ops-{org.org_uuid[:8]}"))
+    assert api.get(f"/api/v1/orgs/{org.org_uuid}/licenses", headers=viewer).status_code == 200
+    for document in (org, other):
+        response = api.get(f"/api/v1/orgs/{document.org_uuid}/licenses", headers=operator)
+        assert response.status_code == 200 and response.json()["org_uuid"] == document.org_uuid
+    assert_problem(api.get(f"/api/v1/orgs/{MISSING_ORG}/licenses", headers=operator), 404, "org-not-found")
+
+
+def test_licenses_are_the_figures_of_org_show(api, cli, org):
+    assert cli("provision", org.org_uuid, "--start", "101", "--user", org.users[0].identity_uuid,
+               "--addon", "Voicemail", "--number", org.numbers[0]).exit_code == 0
+    response = api.get(f"/api/v1/orgs/{org.org_uuid}/licenses", headers=bearer(token(cli, org.org_uuid, "--name", "r")))
+    shown = cli_json(cli, "org", "show", org.org_uuid)
+    shown.pop("ok")
+    assert response.json() == shown
+    assert response.json()["addons"]["Voicemail"] == {"total": 2, "used": 1, "held": 0, "available": 1}
+
+
+def test_extensions_page_through_in_key_order_with_the_filters_of_ext_list(api, cli, org):
+    assert cli("provision", org.org_uuid, "--start", "101", "--count", "7").exit_code == 0
+    assert cli("ext", "assign-user", org.org_uuid, "103", org.users[0].identity_uuid).exit_code == 0
+    headers, path = bearer(token(cli, org.org_uuid, "--name", "pager")), f"/api/v1/orgs/{org.org_uuid}/extensions"
+    first = api.get(path, headers=headers).json()
+    assert (first["total"], first["limit"], first["offset"]) == (7, 100, 0)
+    assert first["extensions"] == cli_json(cli, "ext", "list", org.org_uuid)["extensions"]
+    page = api.get(path, params={"limit": 3, "offset": 3}, headers=headers).json()
+    assert [e["ext_key"] for e in page["extensions"]] == ["104", "105", "106"] and page["total"] == 7
+    assert api.get(path, params={"offset": 6}, headers=headers).json()["extensions"][0]["ext_key"] == "107"
+    free = api.get(path, params={"has_user": "false", "limit": 2}, headers=headers).json()
+    assert free["total"] == 6 and [e["ext_key"] for e in free["extensions"]] == ["101", "102"]
+    shown = cli_json(cli, "ext", "show", org.org_uuid, "103")
+    shown.pop("ok")
+    assert api.get(f"{path}/103", headers=headers).json() == shown
+
+
+def test_out_of_range_paging_is_a_problem_naming_each_value(api, cli, org):
+    headers, path = bearer(token(cli, org.org_uuid, "--name", "pager")), f"/api/v1/orgs/{org.org_uuid}/extensions"
+    body = assert_problem(api.get(path, params={"limit": 1001, "offset": -1}, headers=headers), 422, "request-invalid")
+    assert {(p["code"], p["field"], p["value"]) for p in body["problems"]} == {
+        ("request-invalid", "limit", "1001"), ("request-invalid", "offset", "-1")}
+
+
+@pytest.mark.parametrize("route, command", [
+    ("extensions/999", ("ext", "show", "{org}", "999")),
+    ("extensions/12", ("ext", "show", "{org}", "12")),
+])
+def test_refusals_carry_the_clis_codes_and_problems(api, cli, org, route, command):
+    response = api.get(f"/api/v1/orgs/{org.org_uuid}/{route}", headers=bearer(token(cli, org.org_uuid, "--name", "c")))
+    expected = cli_json(cli, *(word.format(org=org.org_uuid) for word in command))
+    body = assert_problem(response, 404 if expected["problems"][0]["code"].endswith("not-found") else 422,
+                          expected["problems"][0]["code"])
+    assert body["problems"] == expected["problems"]
+    assert body["detail"] == expected["problems"][0]["message"]
+
+
+def test_a_malformed_org_is_refused_alike_for_every_token(api, cli, org):
+    headers = bearer(token(cli, org.org_uuid, "--name", "u"))
+    body = assert_problem(api.get("/api/v1/orgs/not-a-uuid/licenses", headers=headers), 422, "org-uuid-invalid")
+    assert body["problems"] == cli_json(cli, "org", "show", "not-a-uuid")["problems"]
+
+
+def test_openapi_is_served_and_the_cdn_docs_are_not(api):
+    spec = api.get("/openapi.json").json()
+    assert {"/api/v1/orgs/{org}/licenses", "/api/v1/orgs/{org}/extensions",
+            "/api/v1/orgs/{org}/extensions/{key}"} <= set(spec["paths"])
+    assert "token" in spec["components"]["securitySchemes"]
+    assert_problem(api.get("/docs"), 404, "route-not-found")
+    assert_problem(api.post("/openapi.json"), 405, "method-not-allowed")
+
+
+def test_tokens_never_reach_the_servers_log(server, cli, org):
+    """Last in the module: by now the log holds every request made with every token made above."""
+    client, log = server
+    secret = token(cli, org.org_uuid, "--name", "logged?")
+    client.get(f"/api/v1/orgs/{org.org_uuid}/licenses", headers=bearer(secret))
+    client.get(f"/api/v1/orgs/{org.org_uuid}/licenses", headers=bearer(secret + "x"))
+    client.get(f"/api/v1/orgs/{org.org_uuid}/licenses", params={"access_token": secret})  # wrong, but logged?
+    text = log.read_text()
+    assert "GET /api/v1/orgs/" in text and "access_token=phs_[redacted]" in text  # the access log is on
+    assert SECRETS and not [s for s in SECRETS if s in text or s[4:20] in text]
