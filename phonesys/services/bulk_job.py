@@ -39,6 +39,10 @@ class RowCounts:
     def as_dict(self) -> dict[str, int]:
         return {"assigned": self.assigned, "failed": self.failed, "pending": self.pending}
 
+    def in_ledger_order(self) -> dict[str, int]:
+        """As the inventory lists them (pending first): the order ``--json`` documents have always had."""
+        return {"pending": self.pending, "assigned": self.assigned, "failed": self.failed}
+
 
 def as_policy(value: str | None) -> Policy:
     """A template without a recorded policy (started before policies existed) continues on failures."""
