@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import State
+from prefect.client.schemas.objects import State
 
 from phonesys.failpoints import failpoint
 from phonesys.flows.run_template import HandedOff, run_template
 from phonesys.ops.handoff import wait_for_final_state
 from phonesys.ops.run_states import NOTHING_FOUND, scan_state, tag_this_run
+from phonesys.services.dropfolder import Outcome
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.tasks.dropfolder import find_complete_requests, process_one
@@ -36,38 +37,43 @@ def drop_folder_scan(wait: bool = True) -> State:
     database_url, storage_url = settings.inventory_url, settings.objects_url
     requests = find_complete_requests(storage_url)
     outcomes = [process_one(database_url, storage_url, ref) for ref in requests]
-    run_started(database_url, [o for o in outcomes if o["status"] == "started"], wait)
+    run_started(database_url, [o.template_uuid for o in outcomes if o.status == "started" and o.template_uuid],
+                wait)
     summary = _summary(outcomes)
     if summary["claimed"]:
         create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
                                  description="Requests found, claimed and rejected")
     else:  # the every-minute case: no artifact, a tag to filter such runs out
         tag_this_run(NOTHING_FOUND)
-    return scan_state(summary, {**summary, "requests": outcomes})
+    return scan_state(summary, {**summary, "requests": [o.as_dict() for o in outcomes]})
 
 
-def run_started(database_url: str, outcomes: list[dict], wait: bool) -> None:
+def run_started(database_url: str, template_uuids: list[str], wait: bool) -> None:
     """Each started template takes the one route ``template start`` takes (``run_template``): to the
     served ``bulk-assignment`` deployment (its limits and filters apply), else here, to its end. The
     hand-offs are all submitted before any is followed, so served runs go side by side; ``wait``
     follows them to their end. Each bulk run refreshes its request's status.json when it completes."""
-    if not outcomes:
+    if not template_uuids:
         return
     engine = open_engine(database_url)
-    ends = [run_template(engine, outcome["template_uuid"], wait=False) for outcome in outcomes]
+    ends = [run_template(engine, template_uuid, wait=False) for template_uuid in template_uuids]
     for handed in [end for end in ends if isinstance(end, HandedOff)] if wait else []:
         wait_for_final_state(handed.flow_run_id)
 
 
-def _summary(outcomes: list[dict]) -> dict:
-    count = lambda *states: sum(o["status"] in states for o in outcomes)  # noqa: E731
+def _summary(outcomes: list[Outcome]) -> dict[str, int]:
+    """The scan's counts: its artifact's first line and the keys of its final state's data."""
+
+    def count(*states: str) -> int:
+        return sum(o.status in states for o in outcomes)
+
     return {"found": len(outcomes), "claimed": count("rejected", "draft", "started"),
             "skipped": count("skipped"), "rejected": count("rejected"), "started": count("started")}
 
 
-def _markdown(summary: dict, outcomes: list[dict]) -> str:
+def _markdown(summary: dict[str, int], outcomes: list[Outcome]) -> str:
     lines = ["# Drop-folder scan", "", " | ".join(f"{k}: **{v}**" for k, v in summary.items()), "",
              "| org | request | status | template | status file |", "|---|---|---|---|---|"]
-    lines += [f"| {o['org_uuid']} | {o['request']} | {o['status']} | {o['template_uuid'] or '-'} | "
-              f"{o['status_key'] or '-'} |" for o in outcomes if o["status"] != "skipped"]
+    lines += [f"| {o.org_uuid} | {o.request} | {o.status} | {o.template_uuid or '-'} | {o.status_key or '-'} |"
+              for o in outcomes if o.status != "skipped"]
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from typing import Any
 from prefect import task
 
 from phonesys.services.bulk_job import Job, JobOutcome, RowCounts, as_policy
+from phonesys.services.exports import ExportResult
 from phonesys.services.reports import write_report
 from phonesys.storage.inventory import jobs, undo
 from phonesys.storage.inventory.assignment import ChunkOutcome, assign_chunk, template_skus
@@ -19,10 +20,7 @@ from phonesys.storage.inventory.lookup import get_org
 from phonesys.storage.inventory.templates import get_template
 from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.objects import open_object_store
-from phonesys.tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
-
-RETRYING: dict[str, Any] = {"retries": RETRIES, "retry_delay_seconds": RETRY_DELAYS,
-                            "retry_condition_fn": retry_only_transient}
+from phonesys.tasks.retry import RETRYING
 
 
 @task(name="load-job", **RETRYING)
@@ -73,16 +71,16 @@ def undo_if_any_row_failed(database_url: str, template_uuid: str) -> int:
 
 
 @task(name="write-report", **RETRYING)
-def write_job_report(database_url: str, storage_url: str, job: Job) -> dict[str, Any]:
+def write_job_report(database_url: str, storage_url: str, job: Job) -> ExportResult:
     return write_report(open_engine(database_url), open_object_store(storage_url), job.org_uuid,
-                        job.template_uuid, list(job.addons)).as_dict()
+                        job.template_uuid, list(job.addons))
 
 
 @task(name="complete-job", **RETRYING)
-def complete_job(database_url: str, template_uuid: str, report: dict[str, Any], export: dict[str, Any]) -> JobOutcome:
+def complete_job(database_url: str, template_uuid: str, report: ExportResult, export: ExportResult) -> JobOutcome:
     """Completed once no row is pending; the outcome carries the files written before."""
     engine = open_engine(database_url)
-    completed = jobs.complete_job(engine, template_uuid, report["key"], export["key"])
+    completed = jobs.complete_job(engine, template_uuid, report.key, export.key)
     return JobOutcome(template_uuid=template_uuid, counts=RowCounts.of(jobs.status_counts(engine, template_uuid)),
                       completed=completed, codes=jobs.failure_codes(engine, template_uuid),
                       report=report, export=export)

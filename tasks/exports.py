@@ -5,6 +5,7 @@ from __future__ import annotations
 from prefect import task
 
 from phonesys.services import exports
+from phonesys.services.exports import ExportFormat, ExportResult
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.objects import open_object_store
 from phonesys.tasks.retry import RETRIES, RETRY_DELAYS, retry_only_transient
@@ -14,11 +15,11 @@ _WRITERS = {"extensions": exports.export_extensions, "numbers": exports.export_n
 
 @task(name="write-export", retries=RETRIES, retry_delay_seconds=RETRY_DELAYS,
       retry_condition_fn=retry_only_transient, task_run_name="write-{kind}-export-{org_uuid}")
-def write_export(kind: str, org_uuid: str, database_url: str, storage_url: str, fmt: str = "csv") -> dict:
+def write_export(kind: str, org_uuid: str, database_url: str, storage_url: str,
+                 fmt: ExportFormat = "csv") -> ExportResult:
     """Write one export file for one organization; returns its key, location and row count."""
     writer = _WRITERS[kind]
-    result = writer(open_engine(database_url), open_object_store(storage_url), org_uuid, fmt)
-    return result.as_dict()
+    return writer(open_engine(database_url), open_object_store(storage_url), org_uuid, fmt)
 
 
 @task(name="list-organizations")

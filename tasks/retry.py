@@ -6,12 +6,21 @@ only delays the answer; a ``TransientError`` (database busy, storage timeout) is
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 from phonesys.rules.errors import TransientError
 
 RETRIES = 3
-RETRY_DELAYS = [1, 4, 10]
+RETRY_DELAYS: list[float] = [1, 4, 10]
+
+
+class Retrying(TypedDict):
+    """The ``@task`` options of a task that retries transient errors (typed, so ``**RETRYING`` checks)."""
+
+    retries: int
+    retry_delay_seconds: list[float]
+    retry_condition_fn: Callable[[Any, Any, Any], bool]
 
 
 def retry_only_transient(_task: Any, _task_run: Any, state: Any) -> bool:
@@ -23,3 +32,7 @@ def retry_only_transient(_task: Any, _task_run: Any, state: Any) -> bool:
     except BaseException:  # noqa: BLE001 - any other failure is final
         return False
     return False
+
+
+RETRYING: Retrying = {"retries": RETRIES, "retry_delay_seconds": RETRY_DELAYS,
+                      "retry_condition_fn": retry_only_transient}

@@ -79,7 +79,7 @@ def test_rejected_request_changes_nothing_and_keeps_errors(engine, store, org):
     drop(store, org.org_uuid, "bad", {"a.csv": csv_bytes(rows)}, {"template": "Bad"})
     [outcome] = scan_once(engine, store)
     assert outcome.status == "rejected" and outcome.template_uuid is None
-    assert {p["code"] for p in outcome.problems} >= {"ext-key-format", "number-scientific-notation"}
+    assert {p.code for p in outcome.problems} >= {"ext-key-format", "number-scientific-notation"}
     base = f"rejected/{org.org_uuid}/bad/"
     assert {i.key for i in store.list("rejected/")} == {base + n for n in
                                                        ("a.csv", "a.csv.errors.csv", "request.json", "status.json")}
@@ -93,7 +93,7 @@ def test_rejected_request_changes_nothing_and_keeps_errors(engine, store, org):
 def test_bad_manifest_is_rejected(engine, store, org, manifest, code):
     drop(store, org.org_uuid, "m", {"a.csv": csv_bytes([["301", org.users[0].identity_uuid, ""]])}, manifest)
     [outcome] = scan_once(engine, store)
-    assert outcome.status == "rejected" and code in {p["code"] for p in outcome.problems}
+    assert outcome.status == "rejected" and code in {p.code for p in outcome.problems}
 
 
 def test_duplicate_delivery_is_processed_once(engine, store, org):
@@ -113,7 +113,7 @@ def test_two_orgs_in_one_scan_stay_isolated(engine, store, org):
     outcomes = {o.org_uuid: o for o in scan_once(engine, store)}
     assert outcomes[org.org_uuid].status == "started"
     assert outcomes[other.org_uuid].status == "rejected"
-    assert {p["code"] for p in outcomes[other.org_uuid].problems} == {"user-not-found"}
+    assert {p.code for p in outcomes[other.org_uuid].problems} == {"user-not-found"}
 
 
 def test_traversal_and_foreign_shaped_keys_are_ignored(engine, s3_client, s3_bucket, org, monkeypatch):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar, runtime_checkable
 
 import typer
 from rich.console import Console
@@ -62,11 +62,19 @@ def attempt(as_json: bool, action: Callable[[], T]) -> T:
         raise typer.Exit(EXIT_UNAVAILABLE) from None
 
 
+@runtime_checkable
+class HasDict(Protocol):
+    """A typed result (a frozen dataclass) that turns into its JSON document only here, at the edge."""
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
 def run(as_json: bool, action: Callable[[], T], render: Callable[[T], None]) -> T:
     """Run ``action``; print its result as JSON or via ``render``; exit non-zero when refused."""
     result = attempt(as_json, action)
     if as_json:
-        print_json({"ok": True, **result} if isinstance(result, dict) else {"ok": True, "result": result})
+        document = result.as_dict() if isinstance(result, HasDict) else result
+        print_json({"ok": True, **document} if isinstance(document, dict) else {"ok": True, "result": document})
     else:
         render(result)
     return result

@@ -7,9 +7,14 @@ the bulk assignment flow runs with a progress bar -> summary, report and export 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from phonesys.cli.common import JsonOption, console, inventory, run
 from phonesys.cli.render import row_progress_bar, usage_table
 from phonesys.settings import load_settings
+
+if TYPE_CHECKING:
+    from phonesys.demo.scenario import DemoResult
 
 
 def demo(as_json: JsonOption = False) -> None:
@@ -28,13 +33,13 @@ def demo(as_json: JsonOption = False) -> None:
     run(as_json, lambda: run_scenario(inventory(), load_settings(), say, bar), _render)
 
 
-def _render(result: dict) -> None:
+def _render(result: DemoResult) -> None:
     console.print()
-    usage_table(result["usage"])
+    usage_table(result.usage)
     console.print()
-    for label, path in result["files"].items():
+    for label, path in result.files.items():
         console.print(f"{label:<28} {path}")
-    if result["counts"]["failed"]:
-        console.print(f"\nRetry the failed rows: phonesys template duplicate {result['template_uuid']} --failed-only")
+    if result.counts.failed:
+        console.print(f"\nRetry the failed rows: phonesys template duplicate {result.template_uuid} --failed-only")
     else:
-        console.print(f"\nSee the template: phonesys template report {result['template_uuid']}")
+        console.print(f"\nSee the template: phonesys template report {result.template_uuid}")

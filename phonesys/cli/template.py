@@ -180,20 +180,19 @@ def upload(template: TemplateArg,
     Example: phonesys template upload 7c1d...9a sales-1.csv sales-2.csv
     """
     from phonesys.rules.errors import Problem, Refused
-    from phonesys.services.uploads import UploadSource, upload_files
+    from phonesys.services.uploads import UploadResult, UploadSource, upload_files
     from phonesys.settings import load_settings
     from phonesys.storage.objects import open_object_store
 
-    def action() -> dict:
+    def action() -> UploadResult:
         sources = [UploadSource(path=p) for p in files or []] + [UploadSource(key=k) for k in keys or []]
         if not sources:
             raise Refused(Problem("upload-nothing", "Give at least one FILE or --key.", "file"))
         return upload_files(inventory(), open_object_store(load_settings().objects_url), template, sources)
 
-    def render(result: dict) -> None:
-        for f in result["files"]:
-            console.print(f"Accepted {f['file_name']}: {f['rows']} users by {f['identifier_kind']} "
-                          f"(kept at {f['location']})")
-        console.print(f"Template {result['uuid']} now has {result['total_users']} users")
+    def render(result: UploadResult) -> None:
+        for f in result.files:
+            console.print(f"Accepted {f.file_name}: {f.rows} users by {f.identifier_kind} (kept at {f.location})")
+        console.print(f"Template {result.uuid} now has {result.total_users} users")
 
     run(as_json, action, render)

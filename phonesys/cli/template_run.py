@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from phonesys.flows.run_template import RunEnd
+    from phonesys.services.template_runs import TemplateSummary
 
 EXIT_ROWS_FAILED, EXIT_FLOW_FAILED = 3, 70
 
@@ -122,15 +123,18 @@ def _finish(engine: Engine, template_uuid: str, end: RunEnd, as_json: bool) -> N
     if end.elsewhere:
         extra.update(completed_elsewhere=True, note="the template was completed by another run: see "
                      f"`phonesys template report {template_uuid}`")
-    summary = {**_summary(engine, template_uuid), **extra, "flow_state": end.state.name,
-               "message": str(end.state.message or "")}
-    _print_summary(summary) if not as_json else print_json({"ok": end.decided, **summary})
+    summary, message = _summary(engine, template_uuid), str(end.state.message or "")
+    if as_json:
+        print_json({"ok": end.decided, **summary.as_dict(), **extra, "flow_state": end.state.name,
+                    "message": message})
+    else:
+        _print_summary(summary, f" (run {end.state.name}: {message})" if end.state.name else "")
     if end.elsewhere and not as_json:
         err_console.print(f"note: {extra['note']}", soft_wrap=True)
     if not end.decided:
-        err_console.print(_flow_failed(template_uuid, end, summary["counts"]["pending"]), soft_wrap=True)
+        err_console.print(_flow_failed(template_uuid, end, summary.counts.pending), soft_wrap=True)
         raise typer.Exit(EXIT_FLOW_FAILED)
-    if summary["counts"]["failed"]:
+    if summary.counts.failed:
         raise typer.Exit(EXIT_ROWS_FAILED)
 
 
@@ -154,25 +158,26 @@ def report(template: TemplateArg,
     run(as_json, lambda: _summary(inventory(), template, output, action="report"), _print_summary)
 
 
-def _summary(engine: Engine, template_ref: str, output: Path | None = None, action: str = "show") -> dict[str, Any]:
+def _summary(engine: Engine, template_ref: str, output: Path | None = None,
+             action: str = "show") -> TemplateSummary:
     from phonesys.services.template_runs import template_summary
 
     return template_summary(engine, template_ref, output, action)
 
 
-def _print_summary(summary: dict[str, Any]) -> None:
-    counts = summary["counts"]
-    state = f" (run {summary['flow_state']}: {summary['message']})" if summary.get("flow_state") else ""
-    console.print(f"{summary['name']} ({summary['uuid']}): {summary['status']}{state}")
-    console.print(f"  assigned {counts['assigned']}, failed {counts['failed']}, pending {counts['pending']}")
-    for row in summary["failed_rows"][:10]:
-        console.print(f"  {row['file']}:{row['row']} ext {row['ext_key']} {row['user_name']}: "
-                      f"{row['code']}: {row['reason']}")
-    if counts["failed"] > 10:
-        console.print(f"  ... {counts['failed'] - 10} more failed rows in the report")
-    for label in ("report", "export", "local_copy"):
-        if summary.get(label):
-            console.print(f"  {label.replace('_', ' ')}: {summary[label]}")
+def _print_summary(summary: TemplateSummary, run_state: str = "") -> None:
+    """``run_state``: how the run that just ended ended, when there was one (`` (run Completed: ...)``)."""
+    counts = summary.counts
+    console.print(f"{summary.name} ({summary.uuid}): {summary.status}{run_state}")
+    console.print(f"  assigned {counts.assigned}, failed {counts.failed}, pending {counts.pending}")
+    for row in summary.failed_rows[:10]:
+        console.print(f"  {row.file}:{row.row} ext {row.ext_key} {row.user_name}: {row.code}: {row.reason}")
+    if counts.failed > 10:
+        console.print(f"  ... {counts.failed - 10} more failed rows in the report")
+    for label, location in (("report", summary.files.report), ("export", summary.files.export),
+                            ("local copy", summary.files.local_copy)):
+        if location:
+            console.print(f"  {label}: {location}")
 
 
 def _print_plan(plan: dict[str, Any]) -> None:

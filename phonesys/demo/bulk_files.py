@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -54,12 +56,13 @@ def another_admin_meanwhile(engine: Engine) -> list[str]:
     outsider = user_name(FIRST_USER + ROWS + 500)  # a user the template does not name
     key = provisioning.provision(engine, DEMO_ORG_UUID, 1, "900", provisioning.Assignment(user=outsider))[0]
     lines = [f"provisioned extension {key} for {outsider} (not in the template): done"]
-    attempts = [(f"gave extension {key} to {name} (row {i + 2} of the template)",
-                 lambda name=name: ext_ops.assign_user(engine, DEMO_ORG_UUID, key, name))
-                for i, name in ((i, user_name(FIRST_USER + i)) for i in (100, 2_000))]
+    attempts: list[tuple[str, Callable[[], object]]] = [
+        (f"gave extension {key} to {name} (row {i + 2} of the template)",
+         partial(ext_ops.assign_user, engine, DEMO_ORG_UUID, key, name))
+        for i, name in ((i, user_name(FIRST_USER + i)) for i in (100, 2_000))]
     number = clean_rows()[300][2]
-    attempts.append((f"gave extension {key} number {number}",
-                     lambda: ext_ops.set_number(engine, DEMO_ORG_UUID, key, number)))
+    attempts.append((f"gave extension {key} number {number}", partial(ext_ops.set_number, engine, DEMO_ORG_UUID,
+                                                                      key, number)))
     for what, attempt in attempts:
         try:
             attempt()

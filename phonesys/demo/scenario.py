@@ -4,26 +4,45 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from phonesys.demo import bulk_files as demo_bulk
 from phonesys.demo import organization as demo
-from phonesys.flows.run_template import Progress, run_template
+from phonesys.flows.run_template import Progress, RunEnd, run_template
 from phonesys.rules.errors import Refused
+from phonesys.services.bulk_job import RowCounts
 from phonesys.services.uploads import UploadSource, upload_files
 from phonesys.settings import Settings
 from phonesys.storage.inventory.jobs import start_job, status_counts
 from phonesys.storage.inventory.templates import create_template
 from phonesys.storage.inventory.usage import org_usage
-from phonesys.storage.objects import open_object_store
+from phonesys.storage.objects import ObjectStore, open_object_store
 
 ProgressBar = Callable[[], AbstractContextManager[Progress | None]]
+Say = Callable[[str], None]
 
 
-def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None],
-                 progress_bar: ProgressBar = nullcontext) -> dict:
+@dataclass(frozen=True)
+class DemoResult:
+    """What the demo ends with: the organization's usage, the template's counts, the files to look at."""
+
+    template_uuid: str
+    usage: dict[str, Any]  # as ``org_usage`` reads it (the same table ``org usage`` prints)
+    counts: RowCounts
+    files: dict[str, str]  # label as printed -> location
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``phonesys demo --json`` document."""
+        return {"template_uuid": self.template_uuid, "usage": self.usage, "counts": self.counts.in_ledger_order(),
+                "files": dict(self.files)}
+
+
+def run_scenario(engine: Engine, settings: Settings, say: Say,
+                 progress_bar: ProgressBar = nullcontext) -> DemoResult:
     """``progress_bar`` is the front end's bar, shown while the rows are assigned."""
     document = demo.reset_demo_org(engine)
     say(f"Loaded {document.name} ({demo.DEMO_ORG_UUID}): {document.base_licenses:,} base licenses, "
@@ -41,13 +60,15 @@ def run_scenario(engine: Engine, settings: Settings, say: Callable[[str], None],
     for line in demo_bulk.another_admin_meanwhile(engine):
         say(f"  {line}")
     with progress_bar() as on_progress:
-        state = run_template(engine, template, on_progress=on_progress).state
-    counts = status_counts(engine, template)
-    say(f"Bulk assignment {state.name.lower()}: {counts['assigned']:,} assigned, {counts['failed']:,} failed")
+        end = run_template(engine, template, on_progress=on_progress)
+    assert isinstance(end, RunEnd), "run_template waits by default: a run it hands off is followed to its end"
+    counts = RowCounts.of(status_counts(engine, template))
+    say(f"Bulk assignment {(end.state.name or '').lower()}: {counts.assigned:,} assigned, {counts.failed:,} failed")
     return _result(engine, store, settings, template)
 
 
-def _upload_with_mistakes_then_fixed(engine, store, settings: Settings, template: str, say) -> None:
+def _upload_with_mistakes_then_fixed(engine: Engine, store: ObjectStore, settings: Settings, template: str,
+                                     say: Say) -> None:
     folder = settings.home / "demo"
     broken = demo_bulk.write_csv(folder / "onboarding.csv", demo_bulk.broken_rows())
     try:
@@ -59,10 +80,10 @@ def _upload_with_mistakes_then_fixed(engine, store, settings: Settings, template
         say(f"  errors file: {refused.details['errors_files'][0]}")
     fixed = demo_bulk.write_csv(folder / "onboarding-fixed.csv", demo_bulk.clean_rows())
     accepted = upload_files(engine, store, template, [UploadSource(path=fixed)])
-    say(f"Uploaded {fixed.name}: accepted, template now has {accepted['total_users']:,} users")
+    say(f"Uploaded {fixed.name}: accepted, template now has {accepted.total_users:,} users")
 
 
-def _result(engine: Engine, store, settings: Settings, template: str) -> dict:
+def _result(engine: Engine, store: ObjectStore, settings: Settings, template: str) -> DemoResult:
     from phonesys.storage.inventory.template_views import template_detail
 
     detail = template_detail(engine, template, action="report")
@@ -71,5 +92,5 @@ def _result(engine: Engine, store, settings: Settings, template: str) -> dict:
         files["Assignment report:"] = store.location(detail["report_key"])
     if detail["export_key"]:
         files["Provisioned extensions:"] = store.location(detail["export_key"])
-    return {"template_uuid": template, "usage": org_usage(engine, demo.DEMO_ORG_UUID),
-            "counts": status_counts(engine, template), "files": files}
+    return DemoResult(template_uuid=template, usage=org_usage(engine, demo.DEMO_ORG_UUID),
+                      counts=RowCounts.of(status_counts(engine, template)), files=files)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # exports loads pyarrow; the Prefect side reads outcomes without it
+    from phonesys.services.exports import ExportResult
 
 Policy = Literal["continue", "all-or-nothing"]
 POLICIES: tuple[Policy, ...] = ("continue", "all-or-nothing")
@@ -38,6 +41,10 @@ class RowCounts:
 
     def as_dict(self) -> dict[str, int]:
         return {"assigned": self.assigned, "failed": self.failed, "pending": self.pending}
+
+    def in_ledger_order(self) -> dict[str, int]:
+        """As the inventory lists them (pending first): the order ``--json`` documents have always had."""
+        return {"pending": self.pending, "assigned": self.assigned, "failed": self.failed}
 
 
 def as_policy(value: str | None) -> Policy:
@@ -76,8 +83,8 @@ class JobOutcome:
     counts: RowCounts
     completed: bool
     codes: dict[str, int] = field(default_factory=dict)
-    report: dict[str, Any] = field(default_factory=dict)
-    export: dict[str, Any] = field(default_factory=dict)
+    report: ExportResult | None = None
+    export: ExportResult | None = None
 
     def verdict(self, policy: Policy) -> Literal["completed", "partially-completed", "failed"]:
         """The outcome's one word: ``failed`` means rolled back (all-or-nothing with a failed row)."""
@@ -88,4 +95,5 @@ class JobOutcome:
     def as_dict(self) -> dict[str, Any]:
         """The flow's result, as earlier releases returned it (counts at the top level)."""
         return {"completed": self.completed, **self.counts.as_dict(), "codes": dict(self.codes),
-                "report": dict(self.report), "export": dict(self.export), "template_uuid": self.template_uuid}
+                "report": self.report.as_dict() if self.report else {},
+                "export": self.export.as_dict() if self.export else {}, "template_uuid": self.template_uuid}

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phonesys.rules.errors import Problem, Refused
 from phonesys.rules.values import check_uuid
+from phonesys.storage.objects import ObjectStore
 
 MANIFEST = "request.json"
 STATUS = "status.json"
@@ -47,20 +48,28 @@ class RequestRef:
         return f"incoming/{self.org_uuid}/{self.name}/"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
+    """How far a request got. The scan passes it from task to flow as is (Prefect keeps dataclass
+    results); ``as_dict`` is for the edges that want JSON: events, the scan's state, status.json."""
+
     request: str
     org_uuid: str
-    status: str                      # skipped | rejected | draft | started
+    status: str                      # skipped | rejected | draft | started (status.json: also the run's)
     template_uuid: str | None = None
     status_key: str | None = None
-    problems: list[dict] = field(default_factory=list)
+    problems: tuple[Problem, ...] = ()
     template_name: str | None = None  # the manifest's, once read (events name it, even when rejected)
 
+    def as_dict(self) -> dict[str, Any]:
+        return {"request": self.request, "org_uuid": self.org_uuid, "status": self.status,
+                "template_uuid": self.template_uuid, "status_key": self.status_key,
+                "problems": [p.as_dict() for p in self.problems], "template_name": self.template_name}
 
-def find_requests(store) -> list[RequestRef]:
+
+def find_requests(store: ObjectStore) -> list[RequestRef]:
     """Complete requests: ``incoming/<orgUuid>/<name>/request.json``; anything else is ignored."""
-    found = []
+    found: list[RequestRef] = []
     for info in store.list("incoming/"):
         parts = info.key.split("/")
         if len(parts) != 4 or parts[3] != MANIFEST:
@@ -72,7 +81,7 @@ def find_requests(store) -> list[RequestRef]:
     return found
 
 
-def read_manifest(store, ref: RequestRef) -> Manifest:
+def read_manifest(store: ObjectStore, ref: RequestRef) -> Manifest:
     data = store.read_bytes(ref.manifest_key, max_bytes=MANIFEST_MAX_BYTES)
     try:
         return Manifest.model_validate(json.loads(data.decode("utf-8-sig")))
@@ -84,7 +93,7 @@ def read_manifest(store, ref: RequestRef) -> Manifest:
                                MANIFEST, file=ref.manifest_key) for e in exc.errors()]) from None
 
 
-def upload_keys(store, ref: RequestRef) -> list[str]:
+def upload_keys(store: ObjectStore, ref: RequestRef) -> list[str]:
     """The request's CSV files (not the manifest, not errors files from an earlier attempt)."""
     keys = [info.key for info in store.list(ref.prefix)
             if info.key.lower().endswith(".csv") and not info.key.endswith(".errors.csv")
@@ -95,21 +104,24 @@ def upload_keys(store, ref: RequestRef) -> list[str]:
     return sorted(keys)
 
 
-def settle(store, ref: RequestRef, outcome: Outcome) -> str:
-    """Move the request's objects to processed/ or rejected/, manifest last; write status.json first."""
+def settle(store: ObjectStore, ref: RequestRef, outcome: Outcome) -> str:
+    """Move the request's objects to processed/ or rejected/, manifest last; write status.json first.
+
+    Returns the status.json's key (the outcome's ``status_key`` from then on)."""
     destination = f"{'rejected' if outcome.status == 'rejected' else 'processed'}/{ref.org_uuid}/{ref.name}/"
-    outcome.status_key = destination + STATUS
-    write_status(store, outcome.status_key, status_document(outcome))
+    status_key = destination + STATUS
+    write_status(store, status_key, status_document(outcome))
     keys = [info.key for info in store.list(ref.prefix) if info.key != ref.manifest_key]
     for key in keys + [ref.manifest_key]:
         store.move(key, destination + key[len(ref.prefix):])
-    return outcome.status_key
+    return status_key
 
 
-def status_document(outcome: Outcome, **extra) -> dict:
+def status_document(outcome: Outcome, **extra: Any) -> dict[str, Any]:
+    """status.json: what a script polling the request reads (``extra``: the run's counts and files)."""
     return {"request": outcome.request, "org_uuid": outcome.org_uuid, "status": outcome.status,
-            "template_uuid": outcome.template_uuid, "problems": outcome.problems, **extra}
+            "template_uuid": outcome.template_uuid, "problems": [p.as_dict() for p in outcome.problems], **extra}
 
 
-def write_status(store, key: str, document: dict) -> None:
+def write_status(store: ObjectStore, key: str, document: dict[str, Any]) -> None:
     store.write_bytes(key, (json.dumps(document, indent=2, default=str) + "\n").encode(), "application/json")

@@ -8,6 +8,7 @@ taken over by a later scan once the claim is stale.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy import Engine
 
@@ -18,64 +19,73 @@ from phonesys.storage.inventory import dropfolder as ledger
 from phonesys.storage.inventory.jobs import start_job
 from phonesys.storage.inventory.template_views import template_detail
 from phonesys.storage.inventory.templates import create_template, delete_template
+from phonesys.storage.objects import ObjectStore
 
 
-def process_request(engine: Engine, store, ref: RequestRef,
-                    on_claimed: Callable[[Outcome], None] | None = None) -> Outcome:
+def process_request(engine: Engine, store: ObjectStore, ref: RequestRef,
+                    on_claimed: Callable[[Outcome], object] | None = None) -> Outcome:
     """Claim ``ref`` and carry it to its end; ``on_claimed`` hears of the claim before the work starts."""
-    outcome = Outcome(ref.name, ref.org_uuid, "skipped")
-    claim_id = ledger.claim(engine, ref.manifest_key, ref.version, ref.org_uuid, ref.name)
-    recorded = None
-    if claim_id is None:
-        taken = ledger.take_over_stale(engine, ref.manifest_key, ref.version)
-        if taken is None:
-            return outcome
-        claim_id, recorded = taken
+    claimed = Outcome(ref.name, ref.org_uuid, "skipped")
+    claim = _claim(engine, ref)
+    if claim is None:
+        return claimed
+    claim_id, recorded = claim
     if on_claimed:
-        on_claimed(outcome)
-    try:
-        _prepare(engine, store, ref, claim_id, outcome, recorded)
-    except Refused as refused:
-        _discard_draft(engine, outcome)
-        outcome.status, outcome.problems = "rejected", [p.as_dict() for p in refused.problems]
-    status_key = settle(store, ref, outcome)
-    ledger.finish(engine, claim_id, "rejected" if outcome.status == "rejected" else "processed", status_key)
+        on_claimed(claimed)
+    outcome = (_resumed(engine, recorded, claimed) if recorded else None) or _carry_out(
+        engine, store, ref, claim_id, claimed)
+    outcome = replace(outcome, status_key=settle(store, ref, outcome))
+    ledger.finish(engine, claim_id, "rejected" if outcome.status == "rejected" else "processed",
+                  str(outcome.status_key))
     return outcome
 
 
-def _prepare(engine: Engine, store, ref: RequestRef, claim_id: int, outcome: Outcome,
-             recorded: str | None) -> None:
-    if recorded and _resumed(engine, recorded, outcome):
-        return
-    manifest = read_manifest(store, ref)
-    outcome.template_name = manifest.template
-    keys = upload_keys(store, ref)
-    outcome.template_uuid = create_template(engine, ref.org_uuid, manifest.template, manifest.addons)["uuid"]
-    ledger.record_template(engine, claim_id, outcome.template_uuid)
-    upload_files(engine, store, outcome.template_uuid, [UploadSource(key=k) for k in keys])
-    outcome.status = "draft"
-    if manifest.start:
-        start_job(engine, outcome.template_uuid, policy=manifest.policy)
-        outcome.status = "started"
+def _claim(engine: Engine, ref: RequestRef) -> tuple[int, str | None] | None:
+    """(claim id, template a stale claim had recorded) when this scan gets the request, else None."""
+    claim_id = ledger.claim(engine, ref.manifest_key, ref.version, ref.org_uuid, ref.name)
+    if claim_id is not None:
+        return claim_id, None
+    return ledger.take_over_stale(engine, ref.manifest_key, ref.version)
 
 
-def _resumed(engine: Engine, template_uuid: str, outcome: Outcome) -> bool:
-    """After a takeover: a template already started needs only settling; a draft is redone."""
+def _carry_out(engine: Engine, store: ObjectStore, ref: RequestRef, claim_id: int, outcome: Outcome) -> Outcome:
+    """Validate, create the template, upload, start; a refusal at any step rejects the whole request
+    (and deletes the draft made for it), so ``outcome`` is rebuilt step by step to know what exists."""
+    try:
+        manifest = read_manifest(store, ref)
+        outcome = replace(outcome, template_name=manifest.template)
+        keys = upload_keys(store, ref)
+        template_uuid = str(create_template(engine, ref.org_uuid, manifest.template, manifest.addons)["uuid"])
+        outcome = replace(outcome, template_uuid=template_uuid)
+        ledger.record_template(engine, claim_id, template_uuid)
+        upload_files(engine, store, template_uuid, [UploadSource(key=k) for k in keys])
+        outcome = replace(outcome, status="draft")
+        if manifest.start:
+            start_job(engine, template_uuid, policy=manifest.policy)
+            outcome = replace(outcome, status="started")
+        return outcome
+    except Refused as refused:
+        return replace(outcome, status="rejected", template_uuid=_discard_draft(engine, outcome.template_uuid),
+                       problems=tuple(refused.problems))
+
+
+def _resumed(engine: Engine, template_uuid: str, outcome: Outcome) -> Outcome | None:
+    """After a takeover: a template already started needs only settling; a draft is redone (None)."""
     try:
         status = template_detail(engine, template_uuid, action="duplicate")["status"]
     except Refused:
-        return False
+        return None
     if status == "draft":
         delete_template(engine, template_uuid)
-        return False
-    outcome.template_uuid, outcome.status = template_uuid, "started"
-    return True
+        return None
+    return replace(outcome, template_uuid=template_uuid, status="started")
 
 
-def _discard_draft(engine: Engine, outcome: Outcome) -> None:
-    if outcome.template_uuid:
+def _discard_draft(engine: Engine, template_uuid: str | None) -> str | None:
+    """Delete the request's draft; the template that remains (one already started: its run owns it)."""
+    if template_uuid:
         try:
-            delete_template(engine, outcome.template_uuid)
-        except Refused:  # already started: keep it, the run owns it now
-            return
-        outcome.template_uuid = None
+            delete_template(engine, template_uuid)
+        except Refused:
+            return template_uuid
+    return None

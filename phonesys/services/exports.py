@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 from sqlalchemy import Engine
@@ -29,6 +29,7 @@ from phonesys.storage.inventory.exports import (
     number_batches,
 )
 from phonesys.storage.inventory.lookup import canonical_org_uuid
+from phonesys.storage.objects import ObjectStore
 
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 EXTENSIONS_SUFFIX = "license_phonesystem_provisioned_extension"
@@ -39,13 +40,15 @@ CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.a
 
 @dataclass(frozen=True)
 class ExportResult:
+    """A file written to object storage (an export or a report): its key, where to read it, its rows."""
+
     key: str
     location: str
     rows: int
-    format: str
+    format: ExportFormat
     local_copy: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -57,14 +60,14 @@ def export_key(org_uuid: str, suffix: str, fmt: ExportFormat, when: datetime | N
     return f"exports/{org_uuid}/{org_uuid}_{export_timestamp(when)}_{suffix}.{fmt}"
 
 
-def export_extensions(engine: Engine, store, org_ref: str, fmt: ExportFormat = "csv",
+def export_extensions(engine: Engine, store: ObjectStore, org_ref: str, fmt: ExportFormat = "csv",
                       output: Path | None = None, when: datetime | None = None) -> ExportResult:
     """Write the provisioned-extension file for one organization to object storage."""
     key = export_key(canonical_org_uuid(org_ref), EXTENSIONS_SUFFIX, fmt, when)
     return write_file(store, key, fmt, lambda: extension_batches(engine, org_ref), EXTENSION_SCHEMA, output)
 
 
-def export_numbers(engine: Engine, store, org_ref: str, fmt: ExportFormat = "csv",
+def export_numbers(engine: Engine, store: ObjectStore, org_ref: str, fmt: ExportFormat = "csv",
                    output: Path | None = None, when: datetime | None = None,
                    available_only: bool = False) -> ExportResult:
     """Write the number-license file for one organization to object storage: every number with its
@@ -75,7 +78,7 @@ def export_numbers(engine: Engine, store, org_ref: str, fmt: ExportFormat = "csv
     return write_file(store, key, fmt, lambda: number_batches(engine, org_ref, statuses), NUMBER_SCHEMA, output)
 
 
-def write_file(store, key: str, fmt: ExportFormat, batches: Callable[[], Iterator[pa.RecordBatch]],
+def write_file(store: ObjectStore, key: str, fmt: ExportFormat, batches: Callable[[], Iterator[pa.RecordBatch]],
                schema: pa.Schema, output: Path | None = None) -> ExportResult:
     """Write Arrow batches as a CSV or Parquet object at ``key`` (and optionally a local copy)."""
     if output is not None:

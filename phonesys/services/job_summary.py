@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from phonesys.services.bulk_job import Job, JobOutcome
+from phonesys.services.exports import ExportResult
 
 Pool = dict[str, Any]
 
@@ -19,10 +20,15 @@ def summary_markdown(job: Job, outcome: JobOutcome, before: dict[str, Any], afte
     lines += ["", "| license pool | used before | used after | available after |", "|---|---|---|---|"]
     for label, pool_before, pool_after in _pools(before, after):
         lines.append(f"| {label} | {pool_before['used']} | {pool_after['used']} | {pool_after['available']} |")
-    report, export = outcome.report, outcome.export
-    lines += ["", f"Report: `{report['location']}` ({report['rows']} rows)",
-              f"Provisioned-extension export: `{export['location']}` ({export['rows']} rows)"]
+    lines += ["", _file_line("Report", outcome.report), _file_line("Provisioned-extension export", outcome.export)]
     return "\n".join(lines) + "\n"
+
+
+def _file_line(label: str, written: ExportResult | None) -> str:
+    """The flow writes both files before it completes; an outcome without one says so rather than fail."""
+    if written is None:
+        return f"{label}: not written"
+    return f"{label}: `{written.location}` ({written.rows} rows)"
 
 
 def _pools(before: dict[str, Any], after: dict[str, Any]) -> Iterator[tuple[str, Pool, Pool]]:

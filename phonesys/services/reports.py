@@ -6,8 +6,10 @@ bulk_assignment_report.csv`` with the same timestamp format and Excel-safe CSV a
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -15,15 +17,29 @@ from phonesys.failpoints import failpoint
 from phonesys.services.exports import ExportResult, export_timestamp, write_file
 from phonesys.services.local_copy import copy_target, require_usable
 from phonesys.storage.inventory.exports import REPORT_SCHEMA, report_batches
+from phonesys.storage.objects import ObjectStore
 
 REPORT_SUFFIX = "license_phonesystem_bulk_assignment_report"
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where a template's report and export are (locations in object storage), and a local copy."""
+
+    report: str | None = None
+    export: str | None = None
+    local_copy: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        """The keys ``template report --json`` has always printed, in that order."""
+        return {"report": self.report, "export": self.export, "local_copy": self.local_copy}
 
 
 def report_key(org_uuid: str, template_uuid: str, when: datetime | None = None) -> str:
     return f"reports/{org_uuid}/{template_uuid}/{org_uuid}_{export_timestamp(when)}_{REPORT_SUFFIX}.csv"
 
 
-def write_report(engine: Engine, store, org_uuid: str, template_uuid: str, addons: list[str],
+def write_report(engine: Engine, store: ObjectStore, org_uuid: str, template_uuid: str, addons: list[str],
                  output: Path | None = None, when: datetime | None = None) -> ExportResult:
     key = report_key(org_uuid, template_uuid, when)
     failpoint("during-report")
@@ -31,7 +47,7 @@ def write_report(engine: Engine, store, org_uuid: str, template_uuid: str, addon
                       REPORT_SCHEMA, output)
 
 
-def report_location(engine: Engine, detail: dict, output: Path | None = None) -> dict:
+def report_location(engine: Engine, detail: dict[str, Any], output: Path | None = None) -> ReportFiles:
     """Where the template's report and export are; with ``output`` also a local copy of the report.
 
     A completed template has its final report in storage; for one still in progress a current
@@ -43,15 +59,14 @@ def report_location(engine: Engine, detail: dict, output: Path | None = None) ->
     if output is not None:
         require_usable(output)
     store = open_object_store(load_settings().objects_url)
-    files = {"report": None, "export": None, "local_copy": None}
-    for name in ("report", "export"):
-        if detail.get(f"{name}_key"):
-            files[name] = store.location(detail[f"{name}_key"])
-    if output is not None and detail["report_key"]:
-        target = copy_target(output, detail["report_key"].rsplit("/", 1)[-1])
+    report_object, export_object = detail.get("report_key"), detail.get("export_key")
+    files = ReportFiles(report=store.location(report_object) if report_object else None,
+                        export=store.location(export_object) if export_object else None)
+    if output is None:
+        return files
+    if report_object:
+        target = copy_target(output, report_object.rsplit("/", 1)[-1])
         target.parent.mkdir(parents=True, exist_ok=True)
-        files["local_copy"] = str(store.download(detail["report_key"], target))
-    elif output is not None:
-        written = write_report(engine, store, detail["org_uuid"], detail["uuid"], detail["addons"], output)
-        files.update(report=written.location, local_copy=written.local_copy)
-    return files
+        return replace(files, local_copy=str(store.download(report_object, target)))
+    written = write_report(engine, store, detail["org_uuid"], detail["uuid"], detail["addons"], output)
+    return replace(files, report=written.location, local_copy=written.local_copy)

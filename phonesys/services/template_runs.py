@@ -5,12 +5,54 @@ The entry point (``phonesys.flows.run_template``) and every front end ask these;
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from phonesys.rules.errors import Problem, Refused
+from phonesys.services.bulk_job import RowCounts
+
+if TYPE_CHECKING:  # reports loads pyarrow: imported where a summary is made, not by every importer
+    from phonesys.services.reports import ReportFiles
+
+FAILED_ROWS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """A row the run could not assign, with the code and reason the report gives it."""
+
+    file: str
+    row: int
+    ext_key: str
+    user_name: str | None
+    number: str | None
+    code: str | None
+    reason: str | None
+
+    @classmethod
+    def of(cls, row: Mapping[str, Any]) -> FailedRow:
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class TemplateSummary:
+    """A started template at a glance: what ``template report`` and the end of ``template start`` show."""
+
+    uuid: str
+    name: str
+    status: str
+    counts: RowCounts
+    failed_rows: tuple[FailedRow, ...]
+    files: ReportFiles
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``--json`` document, keys and order as before (counts in the ledger's order)."""
+        return {"uuid": self.uuid, "name": self.name, "status": self.status, "counts": self.counts.in_ledger_order(),
+                "failed_rows": [asdict(row) for row in self.failed_rows], **self.files.as_dict()}
 
 
 def in_progress(engine: Engine, template_uuid: str) -> bool:
@@ -34,7 +76,7 @@ def resumable(engine: Engine, template_ref: str) -> str:
 
 
 def template_summary(engine: Engine, template_ref: str, output: Path | None = None,
-                     action: str = "show") -> dict[str, Any]:
+                     action: str = "show") -> TemplateSummary:
     """Counts per status, the first failed rows, and where the report and export are."""
     from phonesys.services.reports import report_location
     from phonesys.storage.inventory.jobs import failed_rows, status_counts
@@ -42,6 +84,8 @@ def template_summary(engine: Engine, template_ref: str, output: Path | None = No
 
     detail = template_detail(engine, template_ref, action=action)
     files = report_location(engine, detail, output)
-    return {"uuid": detail["uuid"], "name": detail["name"], "status": detail["status"],
-            "counts": status_counts(engine, detail["uuid"]), "failed_rows": failed_rows(engine, detail["uuid"], 50),
-            **files}
+    uuid = str(detail["uuid"])
+    return TemplateSummary(uuid=uuid, name=detail["name"], status=detail["status"],
+                           counts=RowCounts.of(status_counts(engine, uuid)),
+                           failed_rows=tuple(FailedRow.of(row) for row in failed_rows(engine, uuid, FAILED_ROWS_SHOWN)),
+                           files=files)
