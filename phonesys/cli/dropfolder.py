@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from phonesys.cli.common import JsonOption, console, print_json
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import State
 
 app = typer.Typer(help="The drop folder: incoming/<orgUuid>/<request>/ with CSV files and request.json.",
                   no_args_is_help=True)
@@ -36,7 +39,7 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
     if not state.is_completed():
         console.print(f"error scan-failed: {state.message}", soft_wrap=True)
         raise typer.Exit(70)
-    result = state.result()
+    result = _scan_result(state)
     if as_json:
         print_json({"ok": True, "flow_run_id": str(state.state_details.flow_run_id), "message": state.message,
                     **result})
@@ -47,3 +50,11 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
         if outcome["status"] != "skipped":
             request = f"{outcome['org_uuid']}/{outcome['request']}"
             console.print(f"  {request}: {outcome['status']} -> {outcome['status_key']}")
+
+
+def _scan_result(state: State[Any]) -> dict[str, Any]:
+    """The scan flow ends in the state ``scan_state`` built; Prefect hands back that state's data."""
+    data: object = state.result()
+    if not isinstance(data, dict):
+        raise TypeError(f"the drop-folder scan returned {type(data).__name__}, not its summary")
+    return data

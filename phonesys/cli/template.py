@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -40,7 +40,7 @@ def list_(org: OrgArg, search: Annotated[str | None, typer.Option("--search", he
     """
     from phonesys.storage.inventory.template_views import list_templates
 
-    def render(result: dict) -> None:
+    def render(result: dict[str, Any]) -> None:
         table = Table(box=None, pad_edge=False)
         table.add_column("uuid", no_wrap=True, min_width=36)
         for column in ("name", "total users", "status"):
@@ -61,7 +61,7 @@ def show(template: TemplateArg, as_json: JsonOption = False) -> None:
     """
     from phonesys.storage.inventory.template_views import template_detail
 
-    def render(t: dict) -> None:
+    def render(t: dict[str, Any]) -> None:
         console.print(f"{t['name']}  ({t['uuid']})", style="bold")
         console.print(f"  status       {t['status']}")
         console.print(f"  add-ons      {', '.join(t['addons']) or '-'}")
@@ -81,7 +81,7 @@ def users(template: TemplateArg, limit: Annotated[int | None, typer.Option("--li
     """
     from phonesys.storage.inventory.template_views import template_users
 
-    def render(result: dict) -> None:
+    def render(result: dict[str, Any]) -> None:
         table = Table("ext key", "user's name", "identity uuid", "number", "file", "row", box=None,
                       pad_edge=False)
         for r in result["users"]:
@@ -141,7 +141,7 @@ def duplicate(template: TemplateArg,
     run(as_json, lambda: duplicate_template(inventory(), template, name, failed_only), _print_created)
 
 
-def _print_created(result: dict) -> None:
+def _print_created(result: dict[str, Any]) -> None:
     """The bare UUID on stdout, so ``T=$(phonesys template create ...)`` works; the sentence on stderr."""
     console.print(result["uuid"])
     err_console.print(f"Created draft template {result['uuid']} ({result['name']})"
