@@ -14,6 +14,13 @@ import uuid
 import phonenumbers
 
 from phonesys.rules.errors import Problem
+from phonesys.rules.limits import COUNT_MAX as COUNT_MAX  # re-exported for orgfile
+from phonesys.rules.limits import (
+    DIRECTORY_NAME_MAX,
+    SKU_MAX,
+    TEMPLATE_NAME_MAX,
+    USER_NAME_MAX,
+)
 
 # One definition for both forms of a rule: these patterns are compiled here for the Python checks and
 # written into the upload's DuckDB SQL (phonesys.rules.validation) by ``sql_full_match``; Python's re
@@ -22,12 +29,6 @@ EXT_KEY_REGEX = r"[0-9]{3,5}"
 NUMBER_REGEX = r"\+?[0-9]{1,15}"  # E.164: at most 15 digits after the +
 SCIENTIFIC_REGEX = r"[0-9]([.,][0-9]+)?[eE][+-]?[0-9]+"  # 6.51E+09; 6,51E+09 in comma locales
 EXT_KEY_PATTERN = re.compile(EXT_KEY_REGEX)
-EXT_KEY_MIN, EXT_KEY_MAX = 100, 99999
-DIRECTORY_NAME_MAX = 100
-SKU_MAX = 100
-TEMPLATE_NAME_MAX = 200
-USER_NAME_MAX = 200
-COUNT_MAX = 1_000_000  # upper bound of every purchased count (base licenses, each add-on) in a document
 # Characters that reorder how text is shown (Trojan Source): embeddings, overrides, isolates, marks.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 _NUMBER_PATTERN = re.compile(NUMBER_REGEX)

@@ -19,7 +19,9 @@ from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, lite
 from phonesys.failpoints import failpoint
 from phonesys.rules.decisions import RowDecision
 from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.limits import REASON_MAX_CHARS
 from phonesys.rules.status import DRAFT
+from phonesys.rules.vocabulary import ASSIGNED, FAILED, PENDING
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.decide import decide_rows, pending_rows
 from phonesys.storage.inventory.engine import write_transaction
@@ -96,8 +98,8 @@ def _create_extensions(connection: Connection, org_uuid: str, assigned: list[Row
     extension_of_row = (select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
                                                       extensions.c.ext_key == template_rows.c.ext_key)
                         .scalar_subquery())
-    connection.execute(update(template_rows).where(chosen, template_rows.c.status == "pending")
-                       .values(status="assigned", extension_id=extension_of_row, processed_at=datetime.now(UTC)))
+    connection.execute(update(template_rows).where(chosen, template_rows.c.status == PENDING)
+                       .values(status=ASSIGNED, extension_id=extension_of_row, processed_at=datetime.now(UTC)))
 
 
 def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:
@@ -105,8 +107,8 @@ def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:
         return
     connection.execute(
         update(template_rows).where(and_(template_rows.c.id == bindparam("row_id"),
-                                         template_rows.c.status == "pending"))
-        .values(status="failed", reason_code=bindparam("code"), reason=bindparam("why"),
+                                         template_rows.c.status == PENDING))
+        .values(status=FAILED, reason_code=bindparam("code"), reason=bindparam("why"),
                 processed_at=bindparam("at")),
-        [{"row_id": d.row.id, "code": d.problem.code, "why": d.problem.message[:1000], "at": datetime.now(UTC)}
-         for d in failed])
+        [{"row_id": d.row.id, "code": d.problem.code, "why": d.problem.message[:REASON_MAX_CHARS],
+          "at": datetime.now(UTC)} for d in failed])

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from phonesys.rules.decisions import Facts, Holder, RowDecision, decide
 from phonesys.rules.status import IN_PROGRESS
+from phonesys.rules.vocabulary import PENDING
 from phonesys.storage.inventory.schema import (
     addon_pools,
     extensions,
@@ -34,7 +35,7 @@ def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[i
     held = (row_holds.c.row_id == template_rows.c.id) & (row_holds.c.template_uuid == template_uuid)
     query = (select(template_rows, row_holds.c.row_id.is_not(None).label("prepaid"))
              .select_from(template_rows.outerjoin(row_holds, held))
-             .where(template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
+             .where(template_rows.c.template_uuid == template_uuid, template_rows.c.status == PENDING)
              .order_by(template_rows.c.id))
     if row_ids is not None:
         query = query.where(one_of(connection, template_rows.c.id, list(row_ids)))

@@ -15,7 +15,16 @@ from sqlalchemy import Connection, Engine, and_, func, select, update
 
 from phonesys.rules.decisions import inventory_problem
 from phonesys.rules.errors import Problem, Refused, refuse_if
-from phonesys.rules.status import COMPLETED, DRAFT, IN_PROGRESS
+from phonesys.rules.vocabulary import (
+    COMPLETED,
+    DEFAULT_POLICY,
+    DRAFT,
+    FAILED,
+    IN_PROGRESS,
+    PENDING,
+    POLICIES,
+    ROW_STATUSES,
+)
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
 from phonesys.storage.inventory.decide import gather_facts
@@ -24,10 +33,8 @@ from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.schema import organizations, template_files, template_rows, templates
 from phonesys.storage.inventory.templates import get_template, locked_template
 
-POLICIES = ("continue", "all-or-nothing")
 
-
-def start_job(engine: Engine, template_ref: str, *, policy: str = "continue", chunk_size: int | None = None,
+def start_job(engine: Engine, template_ref: str, *, policy: str = DEFAULT_POLICY, chunk_size: int | None = None,
               dry_run: bool = False) -> dict:
     """Check the start conditions and (unless ``dry_run``) move the template to in progress.
     ``chunk_size`` None lets the flow size chunks by time."""
@@ -89,7 +96,7 @@ def pending_row_ids(engine: Engine, template_uuid: str) -> list[int]:
     """The rows still to decide, in upload order (the flow cuts them into chunks)."""
     with read_transaction(engine) as connection:
         return list(connection.execute(select(template_rows.c.id).where(
-            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == PENDING)
             .order_by(template_rows.c.id)).scalars())
 
 
@@ -101,7 +108,7 @@ def status_counts(engine: Engine, template_uuid: str) -> dict[str, int]:
 def counts_by_status(connection: Connection, template_uuid: str) -> dict[str, int]:
     counts = Counter(dict(connection.execute(select(template_rows.c.status, func.count()).where(
         template_rows.c.template_uuid == template_uuid).group_by(template_rows.c.status)).all()))
-    return {status: counts.get(status, 0) for status in ("pending", "assigned", "failed")}
+    return {status: counts.get(status, 0) for status in ROW_STATUSES}
 
 
 def complete_job(engine: Engine, template_uuid: str, report_key: str | None, export_key: str | None) -> bool:
@@ -113,7 +120,7 @@ def complete_job(engine: Engine, template_uuid: str, report_key: str | None, exp
         if template.status == DRAFT:  # never started (an empty draft has no pending row either)
             raise Refused(Problem("template-not-in-progress", f"Template {template_uuid} is a draft; start it "
                                   "with `phonesys template start` first.", "template", template_uuid))
-        if _count(connection, template_uuid, "pending"):
+        if _count(connection, template_uuid, PENDING):
             return False
         lock_org(connection, template.org_uuid)
         # No row is pending, so no hold should be left; give back any a bug left behind all the same.
@@ -142,7 +149,7 @@ def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[d
     with read_transaction(engine) as connection:
         rows = connection.execute(select(template_rows, template_files.c.file_name)
                                   .join(template_files, template_files.c.id == template_rows.c.file_id).where(
-            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == FAILED)
             .order_by(template_rows.c.id).limit(limit)).all()
     return [{"file": r.file_name, "row": r.row_number, "ext_key": r.ext_key, "user_name": r.user_name,
              "number": r.number, "code": r.reason_code, "reason": r.reason} for r in rows]
@@ -152,7 +159,7 @@ def failure_codes(engine: Engine, template_uuid: str) -> dict[str, int]:
     """How many failed rows per reason code: what run states, events and alerts name as the cause."""
     with read_transaction(engine) as connection:
         rows = connection.execute(select(template_rows.c.reason_code, func.count()).where(
-            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == FAILED)
             .group_by(template_rows.c.reason_code).order_by(template_rows.c.reason_code)).all()
     return {code or "unknown": count for code, count in rows}
 

@@ -26,6 +26,9 @@ from sqlalchemy import (
     func,
 )
 
+from phonesys.rules.limits import DIRECTORY_NAME_MAX, REASON_MAX_CHARS
+from phonesys.rules.vocabulary import DRAFT, PENDING
+
 metadata = MetaData()
 
 organizations = Table(
@@ -81,7 +84,7 @@ extensions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
     Column("ext_key", String(5), nullable=False),
-    Column("directory_name", String(100), nullable=True),
+    Column("directory_name", String(DIRECTORY_NAME_MAX), nullable=True),
     Column("identity_uuid", String(36), nullable=True),
     Column("number", String(16), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
@@ -115,7 +118,7 @@ templates = Table(
     Column("template_uuid", String(36), primary_key=True),
     Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("status", String(16), nullable=False, server_default="draft"),
+    Column("status", String(16), nullable=False, server_default=DRAFT),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
     Column("policy", String(16), nullable=True),
     Column("chunk_size", Integer, nullable=True),
@@ -164,9 +167,9 @@ template_rows = Table(
     Column("identity_uuid", String(36), nullable=False),
     Column("user_name", String(200), nullable=False),
     Column("number", String(16), nullable=True),
-    Column("status", String(8), nullable=False, server_default="pending"),
+    Column("status", String(8), nullable=False, server_default=PENDING),
     Column("reason_code", String(64), nullable=True),
-    Column("reason", String(1000), nullable=True),
+    Column("reason", String(REASON_MAX_CHARS), nullable=True),
     Column("extension_id", Integer, nullable=True),
     Column("processed_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("template_uuid", "ext_key", name="uq_template_rows_key"),

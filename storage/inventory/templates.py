@@ -17,9 +17,10 @@ import pyarrow as pa
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
 
 from phonesys.rules.errors import NotFound, Problem, Refused, refuse_if
+from phonesys.rules.limits import TEMPLATE_ROW_LIMIT
 from phonesys.rules.status import COMPLETED, DRAFT, require_allowed
-from phonesys.rules.validation.model import TEMPLATE_ROW_LIMIT
 from phonesys.rules.values import check_sku, check_template_name, check_uuid
+from phonesys.rules.vocabulary import FAILED
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import addon_problems
@@ -197,7 +198,7 @@ def _copy_files_and_rows(connection: Connection, source: str, target: str, faile
     copied = 0
     for file in files:
         query = select(template_rows).where(template_rows.c.file_id == file.id).order_by(template_rows.c.id)
-        rows = connection.execute(query.where(template_rows.c.status == "failed") if failed_only else query).all()
+        rows = connection.execute(query.where(template_rows.c.status == FAILED) if failed_only else query).all()
         rows = rows if taken is None else split_rows(rows, taken, left_out)
         if not rows:
             continue
