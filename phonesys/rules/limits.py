@@ -24,5 +24,6 @@ EXT_KEY_MAX: Final = 99999
 DIRECTORY_NAME_MAX: Final = 100
 SKU_MAX: Final = 100
 TEMPLATE_NAME_MAX: Final = 200
+ORG_NAME_MAX: Final = 200
 USER_NAME_MAX: Final = 200
 COUNT_MAX: Final = 1_000_000              # every purchased count (base licenses, each add-on) in a document

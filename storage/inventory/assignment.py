@@ -17,8 +17,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, literal, select, update
 
 from phonesys.failpoints import failpoint
+from phonesys.rules import refusals
 from phonesys.rules.decisions import RowDecision
-from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.errors import Refused
 from phonesys.rules.limits import REASON_MAX_CHARS
 from phonesys.rules.status import DRAFT
 from phonesys.rules.vocabulary import ASSIGNED, FAILED, PENDING
@@ -47,8 +48,7 @@ def assign_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> 
         # A draft was never started. A completed template has no pending row left (another run of
         # the same template finished it first), so its chunk is a no-op, not a failure of this run.
         if get_template(connection, template_uuid).status == DRAFT:
-            raise Refused(Problem("template-not-in-progress", f"Template {template_uuid} is not in "
-                                  "progress; start it with `phonesys template start`.", "template"))
+            raise Refused(refusals.template_not_started(template_uuid))
         rows = pending_rows(connection, template_uuid, row_ids)
         skus = template_skus(connection, template_uuid)
         decisions = decide_rows(connection, template.org_uuid, rows, skus)

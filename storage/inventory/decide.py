@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
 
-from phonesys.rules.decisions import Facts, Holder, RowDecision, decide
+from phonesys.rules.assignable import Holder
+from phonesys.rules.decisions import Facts, RowDecision, decide
 from phonesys.rules.status import IN_PROGRESS
 from phonesys.rules.vocabulary import PENDING
 from phonesys.storage.inventory.schema import (
@@ -108,7 +109,10 @@ def _inventory_facts(connection: Connection, org_uuid: str, rows: Sequence, skus
             extensions.c.org_uuid == org_uuid, named)).scalars())
     org = connection.execute(select(organizations).where(organizations.c.org_uuid == org_uuid)).one()
     free = addon_pools.c.total - addon_pools.c.used - addon_pools.c.held
-    pools = dict(connection.execute(select(addon_pools.c.sku, free).where(
-        addon_pools.c.org_uuid == org_uuid, addon_pools.c.sku.in_(list(skus)))).all())
+    pools = {sku: (left, total) for sku, left, total in connection.execute(
+        select(addon_pools.c.sku, free, addon_pools.c.total).where(
+            addon_pools.c.org_uuid == org_uuid, addon_pools.c.sku.in_(list(skus))))}
     return Facts({k: v or "" for k, v in user_orgs.items()}, {k: v or "" for k, v in number_holders.items()},
-                 taken, org.base_total - org.base_used - org.base_held, {sku: pools.get(sku, 0) for sku in skus})
+                 taken, org.base_total - org.base_used - org.base_held,
+                 {sku: pools.get(sku, (0, 0))[0] for sku in skus}, org.base_total,
+                 {sku: pools.get(sku, (0, 0))[1] for sku in skus})

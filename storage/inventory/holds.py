@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, String, delete, func, insert, literal, select, update
 
-from phonesys.rules.decisions import Holder
+from phonesys.rules.assignable import Holder
 from phonesys.rules.vocabulary import PENDING
 from phonesys.storage.inventory.schema import (
     addon_pools,
