@@ -105,9 +105,9 @@ def test_one_fact_one_code():
 def test_the_scan_sees_every_shape_a_code_is_written_in():
     """A code as a Problem argument, a Check, a (code, message) pair, a constant, an f-string."""
     codes = emitted_codes()
-    for code, where in {"ext-key-exists": "phonesys/rules/decisions.py",         # Problem("...")
+    for code, where in {"ext-key-exists": "phonesys/rules/assignable.py",        # Problem("...")
                         "number-in-template": "phonesys/rules/validation/checks.py",   # Check("...")
                         "object-key-dot-segment": "storage/objects/keys.py",     # (code, message)
-                        "rolled-back": "storage/inventory/undo.py",              # ROLLED_BACK = "..."
+                        "rolled-back": "phonesys/rules/rollback.py",             # ROLLED_BACK = "..."
                         "internal-error": "phonesys/cli/__init__.py"}.items():   # f"error internal-error: ..."
         assert where in codes[code], code

@@ -8,11 +8,14 @@ by the report. Anything not listed is refused with the reason.
 from __future__ import annotations
 
 from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.vocabulary import COMPLETED as COMPLETED
+from phonesys.rules.vocabulary import DRAFT as DRAFT
+from phonesys.rules.vocabulary import IN_PROGRESS as IN_PROGRESS
+from phonesys.rules.vocabulary import TEMPLATE_STATUSES, TemplateStatus
 
-DRAFT, IN_PROGRESS, COMPLETED = "draft", "in_progress", "completed"
-STATUSES = (DRAFT, IN_PROGRESS, COMPLETED)
+STATUSES = TEMPLATE_STATUSES
 
-ALLOWED: dict[str, frozenset[str]] = {
+ALLOWED: dict[TemplateStatus, frozenset[str]] = {
     DRAFT: frozenset({"show", "users", "rename", "set-addons", "upload", "start", "duplicate", "delete"}),
     IN_PROGRESS: frozenset({"show", "users", "report", "duplicate"}),
     COMPLETED: frozenset({"show", "report", "duplicate"}),
@@ -20,7 +23,7 @@ ALLOWED: dict[str, frozenset[str]] = {
 ACTIONS = frozenset().union(*ALLOWED.values())
 
 
-def require_allowed(template_uuid: str, status: str, action: str) -> None:
+def require_allowed(template_uuid: str, status: TemplateStatus, action: str) -> None:
     """Refuse ``action`` unless the template's status allows it, saying which statuses would."""
     if action in ALLOWED[status]:
         return

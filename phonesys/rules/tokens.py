@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 from phonesys.rules.errors import NotFound, Problem
+from phonesys.rules.limits import TOKEN_NAME_MAX
 from phonesys.rules.values import unsafe_characters
 
 Role = Literal["admin", "viewer"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
-TOKEN_NAME_MAX: Final = 100
 TOKEN_PREFIX: Final = "phs_"
 
 

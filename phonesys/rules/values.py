@@ -14,6 +14,14 @@ import uuid
 import phonenumbers
 
 from phonesys.rules.errors import Problem
+from phonesys.rules.limits import COUNT_MAX as COUNT_MAX  # re-exported for orgfile
+from phonesys.rules.limits import (
+    DIRECTORY_NAME_MAX,
+    SKU_MAX,
+    TEMPLATE_NAME_MAX,
+    USER_NAME_MAX,
+)
+from phonesys.rules.messages import NUMBER_FORMAT, NUMBER_SCIENTIFIC
 
 # One definition for both forms of a rule: these patterns are compiled here for the Python checks and
 # written into the upload's DuckDB SQL (phonesys.rules.validation) by ``sql_full_match``; Python's re
@@ -21,13 +29,8 @@ from phonesys.rules.errors import Problem
 EXT_KEY_REGEX = r"[0-9]{3,5}"
 NUMBER_REGEX = r"\+?[0-9]{1,15}"  # E.164: at most 15 digits after the +
 SCIENTIFIC_REGEX = r"[0-9]([.,][0-9]+)?[eE][+-]?[0-9]+"  # 6.51E+09; 6,51E+09 in comma locales
+UUID_REGEX = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # canonical text form
 EXT_KEY_PATTERN = re.compile(EXT_KEY_REGEX)
-EXT_KEY_MIN, EXT_KEY_MAX = 100, 99999
-DIRECTORY_NAME_MAX = 100
-SKU_MAX = 100
-TEMPLATE_NAME_MAX = 200
-USER_NAME_MAX = 200
-COUNT_MAX = 1_000_000  # upper bound of every purchased count (base licenses, each add-on) in a document
 # Characters that reorder how text is shown (Trojan Source): embeddings, overrides, isolates, marks.
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 _NUMBER_PATTERN = re.compile(NUMBER_REGEX)
@@ -111,11 +114,9 @@ def check_number(raw: str, field: str = "number") -> str | Problem:
     to use, so a number never has two spellings."""
     value = number_text(raw)
     if _SCIENTIFIC_PATTERN.fullmatch(value):
-        return Problem("number-scientific-notation", f"Number '{raw}' looks like Excel scientific "
-                       "notation; format the column as Text and export again.", field, raw)
+        return Problem("number-scientific-notation", NUMBER_SCIENTIFIC.format(label="Number", value=raw), field, raw)
     if not _NUMBER_PATTERN.fullmatch(value):
-        return Problem("number-format", f"Number '{raw}' must be 1 to 15 digits with an optional leading '+'.",
-                       field, raw)
+        return Problem("number-format", NUMBER_FORMAT.format(label="Number", value=raw), field, raw)
     e164 = "+" + value.lstrip("+")
     try:
         parsed = phonenumbers.parse(e164)

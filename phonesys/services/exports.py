@@ -20,11 +20,11 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from phonesys.rules.safecsv import write_csv, write_parquet
+from phonesys.rules.vocabulary import NUMBER_AVAILABLE, NUMBER_STATUSES
 from phonesys.services.local_copy import copy_target, require_usable
 from phonesys.storage.inventory.exports import (
     EXTENSION_SCHEMA,
     NUMBER_SCHEMA,
-    NUMBER_STATUSES,
     extension_batches,
     number_batches,
 )
@@ -74,7 +74,7 @@ def export_numbers(engine: Engine, store: ObjectStore, org_ref: str, fmt: Export
     status and ext key. The file keeps the seed's name (``..._available_number``), which admins'
     scripts look for; ``available_only`` gives just the rows that name promises."""
     key = export_key(canonical_org_uuid(org_ref), NUMBERS_SUFFIX, fmt, when)
-    statuses = ("available",) if available_only else NUMBER_STATUSES
+    statuses = (NUMBER_AVAILABLE,) if available_only else NUMBER_STATUSES
     return write_file(store, key, fmt, lambda: number_batches(engine, org_ref, statuses), NUMBER_SCHEMA, output)
 
 

@@ -17,9 +17,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, literal, select, update
 
 from phonesys.failpoints import failpoint
+from phonesys.rules import refusals
 from phonesys.rules.decisions import RowDecision
-from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.errors import Refused
+from phonesys.rules.limits import REASON_MAX_CHARS
 from phonesys.rules.status import DRAFT
+from phonesys.rules.vocabulary import ASSIGNED, FAILED, PENDING
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.decide import decide_rows, pending_rows
 from phonesys.storage.inventory.engine import write_transaction
@@ -45,8 +48,7 @@ def assign_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> 
         # A draft was never started. A completed template has no pending row left (another run of
         # the same template finished it first), so its chunk is a no-op, not a failure of this run.
         if get_template(connection, template_uuid).status == DRAFT:
-            raise Refused(Problem("template-not-in-progress", f"Template {template_uuid} is not in "
-                                  "progress; start it with `phonesys template start`.", "template"))
+            raise Refused(refusals.template_not_started(template_uuid))
         rows = pending_rows(connection, template_uuid, row_ids)
         skus = template_skus(connection, template_uuid)
         decisions = decide_rows(connection, template.org_uuid, rows, skus)
@@ -96,8 +98,8 @@ def _create_extensions(connection: Connection, org_uuid: str, assigned: list[Row
     extension_of_row = (select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
                                                       extensions.c.ext_key == template_rows.c.ext_key)
                         .scalar_subquery())
-    connection.execute(update(template_rows).where(chosen, template_rows.c.status == "pending")
-                       .values(status="assigned", extension_id=extension_of_row, processed_at=datetime.now(UTC)))
+    connection.execute(update(template_rows).where(chosen, template_rows.c.status == PENDING)
+                       .values(status=ASSIGNED, extension_id=extension_of_row, processed_at=datetime.now(UTC)))
 
 
 def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:
@@ -105,8 +107,8 @@ def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:
         return
     connection.execute(
         update(template_rows).where(and_(template_rows.c.id == bindparam("row_id"),
-                                         template_rows.c.status == "pending"))
-        .values(status="failed", reason_code=bindparam("code"), reason=bindparam("why"),
+                                         template_rows.c.status == PENDING))
+        .values(status=FAILED, reason_code=bindparam("code"), reason=bindparam("why"),
                 processed_at=bindparam("at")),
-        [{"row_id": d.row.id, "code": d.problem.code, "why": d.problem.message[:1000], "at": datetime.now(UTC)}
-         for d in failed])
+        [{"row_id": d.row.id, "code": d.problem.code, "why": d.problem.message[:REASON_MAX_CHARS],
+          "at": datetime.now(UTC)} for d in failed])

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, select
 
-from phonesys.rules.decisions import Facts, Holder, RowDecision, decide
+from phonesys.rules.assignable import Holder
+from phonesys.rules.decisions import Facts, RowDecision, decide
 from phonesys.rules.status import IN_PROGRESS
+from phonesys.rules.vocabulary import PENDING
 from phonesys.storage.inventory.schema import (
     addon_pools,
     extensions,
@@ -34,7 +36,7 @@ def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[i
     held = (row_holds.c.row_id == template_rows.c.id) & (row_holds.c.template_uuid == template_uuid)
     query = (select(template_rows, row_holds.c.row_id.is_not(None).label("prepaid"))
              .select_from(template_rows.outerjoin(row_holds, held))
-             .where(template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
+             .where(template_rows.c.template_uuid == template_uuid, template_rows.c.status == PENDING)
              .order_by(template_rows.c.id))
     if row_ids is not None:
         query = query.where(one_of(connection, template_rows.c.id, list(row_ids)))
@@ -107,7 +109,10 @@ def _inventory_facts(connection: Connection, org_uuid: str, rows: Sequence, skus
             extensions.c.org_uuid == org_uuid, named)).scalars())
     org = connection.execute(select(organizations).where(organizations.c.org_uuid == org_uuid)).one()
     free = addon_pools.c.total - addon_pools.c.used - addon_pools.c.held
-    pools = dict(connection.execute(select(addon_pools.c.sku, free).where(
-        addon_pools.c.org_uuid == org_uuid, addon_pools.c.sku.in_(list(skus)))).all())
+    pools = {sku: (left, total) for sku, left, total in connection.execute(
+        select(addon_pools.c.sku, free, addon_pools.c.total).where(
+            addon_pools.c.org_uuid == org_uuid, addon_pools.c.sku.in_(list(skus))))}
     return Facts({k: v or "" for k, v in user_orgs.items()}, {k: v or "" for k, v in number_holders.items()},
-                 taken, org.base_total - org.base_used - org.base_held, {sku: pools.get(sku, 0) for sku in skus})
+                 taken, org.base_total - org.base_used - org.base_held,
+                 {sku: pools.get(sku, (0, 0))[0] for sku in skus}, org.base_total,
+                 {sku: pools.get(sku, (0, 0))[1] for sku in skus})

@@ -26,7 +26,8 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from phonesys.rules.errors import Busy, Conflict, Problem, TransientError
+from phonesys.rules.errors import Busy, Conflict, TransientError
+from phonesys.rules.refusals import inventory_conflict
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _READ_ONLY = "phonesys_read_only"
@@ -150,8 +151,7 @@ def _transient_errors_mapped(engine: Engine) -> Iterator[None]:
     try:
         yield
     except IntegrityError as exc:
-        raise Conflict(Problem("inventory-conflict", "The inventory changed while this request ran "
-                               f"({_constraint_name(exc)}); nothing was changed, try again.")) from exc
+        raise Conflict(inventory_conflict(_constraint_name(exc))) from exc
     except DBAPIError as exc:
         if is_lock_wait(exc):
             raise Busy(None, lock_wait_of(engine), engine.dialect.name == "sqlite") from exc

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pyarrow as pa
 from sqlalchemy import Engine, text
 
+from phonesys.rules.limits import DIRECTORY_NAME_MAX
+from phonesys.rules.vocabulary import NUMBER_STATUSES, sql_text
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
 
@@ -23,7 +25,6 @@ EXTENSION_SCHEMA = pa.schema([
 ])
 NUMBER_SCHEMA = pa.schema([("Number", pa.string()), ("Status", pa.string()), ("Ext Key", pa.string()),
                            ("Held By Template", pa.string())])
-NUMBER_STATUSES = ("available", "assigned", "held")
 
 # Add-ons per extension as a correlated subquery on the (extension_id, sku) primary key: an index
 # lookup per row whatever the planner's statistics say. (A join against a grouped derived table
@@ -35,7 +36,7 @@ _ADDONS_SQL = {
               "WHERE ea.extension_id = e.id ORDER BY ea.sku))",
 }
 _EXTENSIONS_SQL = """
-SELECT e.ext_key, e.number, u.name, {addons}, COALESCE(e.directory_name, substr(u.name, 1, 100)), e.identity_uuid
+SELECT e.ext_key, e.number, u.name, {addons}, COALESCE(e.directory_name, substr(u.name, 1, {name_max})), e.identity_uuid
 FROM extensions e
 LEFT JOIN users u ON u.identity_uuid = e.identity_uuid
 WHERE e.org_uuid = :org
@@ -46,8 +47,8 @@ ORDER BY CAST(e.ext_key AS INTEGER), e.ext_key
 _NUMBERS_SQL = """
 SELECT * FROM (
   SELECT n.number,
-         CASE WHEN e.ext_key IS NOT NULL THEN 'assigned' WHEN h.row_id IS NOT NULL THEN 'held'
-              ELSE 'available' END AS status,
+         CASE WHEN e.ext_key IS NOT NULL THEN {assigned} WHEN h.row_id IS NOT NULL THEN {held}
+              ELSE {available} END AS status,
          COALESCE(e.ext_key, h.ext_key), h.template_uuid
   FROM numbers n
   LEFT JOIN extensions e ON e.number = n.number
@@ -63,14 +64,15 @@ def extension_batches(engine: Engine, org_ref: str) -> Iterator[pa.RecordBatch]:
     """One row per provisioned extension, in ext key order."""
     with read_transaction(engine) as connection:
         org_uuid = get_org(connection, org_ref).org_uuid
-        sql = _EXTENSIONS_SQL.format(addons=_ADDONS_SQL[connection.dialect.name])
+        sql = _EXTENSIONS_SQL.format(addons=_ADDONS_SQL[connection.dialect.name], name_max=DIRECTORY_NAME_MAX)
         yield from _batches(connection, sql, {"org": org_uuid}, EXTENSION_SCHEMA)
 
 
 def number_batches(engine: Engine, org_ref: str,
                    statuses: tuple[str, ...] = NUMBER_STATUSES) -> Iterator[pa.RecordBatch]:
     """One row per number license of the organization whose status is in ``statuses``."""
-    sql = _NUMBERS_SQL.format(statuses=", ".join(f"'{s}'" for s in statuses if s in NUMBER_STATUSES))
+    sql = _NUMBERS_SQL.format(statuses=", ".join(sql_text(s) for s in statuses if s in NUMBER_STATUSES),
+                              **{word: sql_text(word) for word in NUMBER_STATUSES})
     with read_transaction(engine) as connection:
         org_uuid = get_org(connection, org_ref).org_uuid
         yield from _batches(connection, sql, {"org": org_uuid}, NUMBER_SCHEMA)

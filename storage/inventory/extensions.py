@@ -9,21 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, Row, delete, select
 
+from phonesys.rules import assignable, refusals
+from phonesys.rules.assignable import Where
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.values import check_directory_name, check_ext_key, check_number, check_sku
-from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.engine import write_transaction
-from phonesys.storage.inventory.lookup import (
-    extension_holding_number,
-    extension_holding_user,
-    get_extension,
-    lock_org,
-    resolve_user,
-)
+from phonesys.storage.inventory.facts import key_facts, number_facts, user_facts
+from phonesys.storage.inventory.lookup import get_extension, lock_org, resolve_user
 from phonesys.storage.inventory.pools import addon_problems, claim_addons, release_addons
-from phonesys.storage.inventory.schema import extension_addons, extensions, numbers
+from phonesys.storage.inventory.schema import extension_addons, extensions
 
 T = TypeVar("T")
 
@@ -51,18 +47,9 @@ def assign_user(engine: Engine, org_ref: str, ext_key: str, user_ref: str) -> No
                            .values(identity_uuid=user.identity_uuid))
 
 
-def user_problems(connection, user, ext_key: str | None, user_ref: str) -> list[Problem]:
-    """Why ``user`` cannot go on extension ``ext_key`` (None: a new one): it has another or is held."""
-    problems = []
-    holder = extension_holding_user(connection, user.identity_uuid)
-    if holder and holder != ext_key:
-        problems.append(Problem("user-assigned", f"{user.name} already has extension {holder}; "
-                                "unassign or delete it first.", "user", user_ref))
-    reserver = holds.user_holder(connection, user.identity_uuid)
-    if reserver:
-        problems.append(Problem("user-reserved", f"{user.name} is reserved by {reserver}, which is in "
-                                "progress and will give them an extension.", "user", user_ref))
-    return problems
+def user_problems(connection: Connection, user: Row, ext_key: str | None, user_ref: str) -> list[Problem]:
+    """Why ``user`` cannot go on extension ``ext_key`` (None: a new one), as the rule decides."""
+    return assignable.user_problems(user_facts(connection, user), ext_key, Where("user", user_ref))
 
 
 def unassign_user(engine: Engine, org_ref: str, ext_key: str) -> None:
@@ -108,22 +95,10 @@ def set_number(engine: Engine, org_ref: str, ext_key: str, number: str | None) -
     return canonical
 
 
-def number_problems(connection, org_uuid: str, ext_key: str | None, number: str) -> list[Problem]:
-    """Why ``number`` cannot go on extension ``ext_key`` (None: a new one)."""
-    owned = connection.execute(select(numbers.c.number).where(
-        numbers.c.org_uuid == org_uuid, numbers.c.number == number)).first()
-    if owned is None:
-        return [Problem("number-not-owned", f"Number {number} is not a number license of this "
-                        "organization; `phonesys export numbers` lists the available ones.", "number", number)]
-    holder = extension_holding_number(connection, number)
-    if holder and holder != ext_key:
-        return [Problem("number-assigned", f"Number {number} is already assigned to extension {holder}.",
-                        "number", number)]
-    reserver = holds.number_holder(connection, number)
-    if reserver:
-        return [Problem("number-reserved", f"Number {number} is reserved by {reserver}, which is in "
-                        "progress.", "number", number)]
-    return []
+def number_problems(connection: Connection, org_uuid: str, ext_key: str | None, number: str) -> list[Problem]:
+    """Why ``number`` cannot go on extension ``ext_key`` (None: a new one), as the rule decides."""
+    problem = assignable.number_problem(number_facts(connection, org_uuid, number), ext_key, Where("number", number))
+    return [] if problem is None else [problem]
 
 
 def edit_extension(engine: Engine, org_ref: str, ext_key: str, *, new_key: str | None = None,
@@ -132,7 +107,7 @@ def edit_extension(engine: Engine, org_ref: str, ext_key: str, *, new_key: str |
     problems: list[Problem] = []
     changes: dict = {}
     if new_key is None and directory_name is None:
-        raise Refused(Problem("nothing-to-change", "Give --key and/or --name."))
+        raise Refused(refusals.nothing_to_change())
     if new_key is not None:
         key = check_ext_key(new_key, "key")
         problems += [key] if isinstance(key, Problem) else []
@@ -151,13 +126,7 @@ def edit_extension(engine: Engine, org_ref: str, ext_key: str, *, new_key: str |
     return {"ext_key": changes.get("ext_key", ext.ext_key), **changes}
 
 
-def _refuse_taken_key(connection, org_uuid: str, key: str) -> None:
-    reserver = holds.key_holder(connection, org_uuid, key)
-    if reserver:
-        raise Refused(Problem("ext-key-reserved", f"Extension {key} is reserved by {reserver}, which is in "
-                              "progress.", "key", key))
-    try:
-        get_extension(connection, org_uuid, key)
-    except Refused:
-        return
-    raise Refused(Problem("ext-key-exists", f"Extension {key} already exists.", "key", key))
+def _refuse_taken_key(connection: Connection, org_uuid: str, key: str) -> None:
+    problem = assignable.key_problem(key_facts(connection, org_uuid, key), Where("key", key))
+    if problem is not None:
+        raise Refused(problem)

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, String, delete, func, insert, literal, select, update
 
-from phonesys.rules.decisions import Holder
+from phonesys.rules.assignable import Holder
+from phonesys.rules.vocabulary import PENDING
 from phonesys.storage.inventory.schema import (
     addon_pools,
     organizations,
@@ -31,7 +32,7 @@ def take(connection: Connection, org_uuid: str, template_uuid: str, skus: Sequen
     """Hold everything the template's pending rows need; the caller has checked that it is free."""
     pending = select(template_rows.c.id, template_rows.c.template_uuid, literal(org_uuid, String),
                      template_rows.c.ext_key, template_rows.c.identity_uuid, template_rows.c.number).where(
-        template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
+        template_rows.c.template_uuid == template_uuid, template_rows.c.status == PENDING)
     connection.execute(insert(row_holds).from_select(
         ["row_id", "template_uuid", "org_uuid", "ext_key", "identity_uuid", "number"], pending))
     count = _held_rows(connection, template_uuid)

@@ -9,13 +9,25 @@ is refused by the status rules.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, and_, func, select, update
 
+from phonesys.rules import refusals
+from phonesys.rules.assignable import PoolFacts, Where, pool_problem
 from phonesys.rules.decisions import inventory_problem
 from phonesys.rules.errors import Problem, Refused, refuse_if
-from phonesys.rules.status import COMPLETED, DRAFT, IN_PROGRESS
+from phonesys.rules.vocabulary import (
+    COMPLETED,
+    DEFAULT_POLICY,
+    DRAFT,
+    FAILED,
+    IN_PROGRESS,
+    PENDING,
+    POLICIES,
+    ROW_STATUSES,
+)
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
 from phonesys.storage.inventory.decide import gather_facts
@@ -24,22 +36,18 @@ from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.schema import organizations, template_files, template_rows, templates
 from phonesys.storage.inventory.templates import get_template, locked_template
 
-POLICIES = ("continue", "all-or-nothing")
 
-
-def start_job(engine: Engine, template_ref: str, *, policy: str = "continue", chunk_size: int | None = None,
+def start_job(engine: Engine, template_ref: str, *, policy: str = DEFAULT_POLICY, chunk_size: int | None = None,
               dry_run: bool = False) -> dict:
     """Check the start conditions and (unless ``dry_run``) move the template to in progress.
     ``chunk_size`` None lets the flow size chunks by time."""
     if policy not in POLICIES or (chunk_size is not None and chunk_size < 1):
-        raise Refused(Problem("start-options-invalid", f"policy must be one of {', '.join(POLICIES)} and "
-                              "chunk size at least 1.", "policy", policy))
+        raise Refused(refusals.start_options_invalid(policy))
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "start")
         rows = _all_rows(connection, template.template_uuid)
         if not rows:
-            raise Refused(Problem("template-empty", "The template has no users; upload a CSV first.",
-                                  "template", template.template_uuid))
+            raise Refused(refusals.template_empty(template.template_uuid))
         plan = preflight(connection, template, rows)
         if not dry_run:
             refuse_if(plan["problems"])
@@ -58,24 +66,12 @@ def preflight(connection: Connection, template, rows: list) -> dict:
     """The seed's conditions: enough base and add-on licenses, users free, numbers and keys free."""
     skus = template_skus(connection, template.template_uuid)
     facts = gather_facts(connection, template.org_uuid, rows, skus)
-    problems = []
-    if facts.base_left < len(rows):
-        problems.append(Problem("base-licenses-insufficient", f"Needs {len(rows)} unprovisioned base "
-                                f"licenses; {facts.base_left} available (short by {len(rows) - facts.base_left})"
-                                f"{holds.describe_held(connection, template.org_uuid)}.",
-                                "base_licenses", str(len(rows))))
-    for sku in skus:
-        if facts.addons_left[sku] < len(rows):
-            problems.append(Problem("addon-licenses-insufficient", f"Needs {len(rows)} '{sku}' add-on "
-                                    f"licenses; {facts.addons_left[sku]} available (short by "
-                                    f"{len(rows) - facts.addons_left[sku]})"
-                                    f"{holds.describe_held(connection, template.org_uuid, sku)}.", "addon", sku))
+    problems = _license_shortfalls(connection, template.org_uuid, facts, skus, len(rows))
     plan_rows = []
     for row in rows:
         problem = inventory_problem(row, facts)
         if problem is not None:
-            problems.append(Problem(problem.code, problem.message, problem.field, None, row.row_number,
-                                    row.file_name))
+            problems.append(replace(problem, row=row.row_number, file=row.file_name))
         plan_rows.append({"file": row.file_name, "row": row.row_number, "ext_key": row.ext_key,
                           "user_name": row.user_name, "identity_uuid": row.identity_uuid, "number": row.number,
                           "addons": skus, "ok": problem is None})
@@ -85,11 +81,23 @@ def preflight(connection: Connection, template, rows: list) -> dict:
     return {"problems": problems, "rows": plan_rows, "pools": pools}
 
 
+def _license_shortfalls(connection: Connection, org_uuid: str, facts, skus: list[str], needed: int) -> list[Problem]:
+    """The whole template's licenses at once (one base license and one of each add-on per row), with
+    who holds the others; the rule decides, as it does for one extension."""
+    pools = [(PoolFacts(None, facts.base_left, facts.base_total, held_note=holds.describe_held(connection, org_uuid)),
+              Where("base_licenses", str(needed)))]
+    pools += [(PoolFacts(sku, facts.addons_left[sku], facts.addon_totals[sku],
+                         held_note=holds.describe_held(connection, org_uuid, sku)), Where("addon", sku))
+              for sku in skus]
+    found = (pool_problem(pool, needed, where) for pool, where in pools)
+    return [problem for problem in found if problem is not None]
+
+
 def pending_row_ids(engine: Engine, template_uuid: str) -> list[int]:
     """The rows still to decide, in upload order (the flow cuts them into chunks)."""
     with read_transaction(engine) as connection:
         return list(connection.execute(select(template_rows.c.id).where(
-            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == PENDING)
             .order_by(template_rows.c.id)).scalars())
 
 
@@ -101,7 +109,7 @@ def status_counts(engine: Engine, template_uuid: str) -> dict[str, int]:
 def counts_by_status(connection: Connection, template_uuid: str) -> dict[str, int]:
     counts = Counter(dict(connection.execute(select(template_rows.c.status, func.count()).where(
         template_rows.c.template_uuid == template_uuid).group_by(template_rows.c.status)).all()))
-    return {status: counts.get(status, 0) for status in ("pending", "assigned", "failed")}
+    return {status: counts.get(status, 0) for status in ROW_STATUSES}
 
 
 def complete_job(engine: Engine, template_uuid: str, report_key: str | None, export_key: str | None) -> bool:
@@ -111,9 +119,8 @@ def complete_job(engine: Engine, template_uuid: str, report_key: str | None, exp
         if template.status == COMPLETED:
             return True
         if template.status == DRAFT:  # never started (an empty draft has no pending row either)
-            raise Refused(Problem("template-not-in-progress", f"Template {template_uuid} is a draft; start it "
-                                  "with `phonesys template start` first.", "template", template_uuid))
-        if _count(connection, template_uuid, "pending"):
+            raise Refused(refusals.template_not_started(template_uuid))
+        if _count(connection, template_uuid, PENDING):
             return False
         lock_org(connection, template.org_uuid)
         # No row is pending, so no hold should be left; give back any a bug left behind all the same.
@@ -142,7 +149,7 @@ def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[d
     with read_transaction(engine) as connection:
         rows = connection.execute(select(template_rows, template_files.c.file_name)
                                   .join(template_files, template_files.c.id == template_rows.c.file_id).where(
-            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == FAILED)
             .order_by(template_rows.c.id).limit(limit)).all()
     return [{"file": r.file_name, "row": r.row_number, "ext_key": r.ext_key, "user_name": r.user_name,
              "number": r.number, "code": r.reason_code, "reason": r.reason} for r in rows]
@@ -152,7 +159,7 @@ def failure_codes(engine: Engine, template_uuid: str) -> dict[str, int]:
     """How many failed rows per reason code: what run states, events and alerts name as the cause."""
     with read_transaction(engine) as connection:
         rows = connection.execute(select(template_rows.c.reason_code, func.count()).where(
-            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == FAILED)
             .group_by(template_rows.c.reason_code).order_by(template_rows.c.reason_code)).all()
     return {code or "unknown": count for code, count in rows}
 

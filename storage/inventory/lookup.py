@@ -13,6 +13,7 @@ import uuid
 from sqlalchemy import Connection, Row, select
 from sqlalchemy.exc import DBAPIError
 
+from phonesys.rules import refusals
 from phonesys.rules.errors import Busy, NotFound, Problem, Refused
 from phonesys.rules.values import check_ext_key, check_uuid, name_key
 from phonesys.storage.inventory.schema import extensions, organizations, users
@@ -21,8 +22,7 @@ from phonesys.storage.inventory.schema import extensions, organizations, users
 def canonical_org_uuid(org_ref: str) -> str:
     checked = check_uuid(org_ref, "org")
     if isinstance(checked, Problem):
-        raise Refused(Problem("org-uuid-invalid", f"Organization '{org_ref}' is not a valid UUID; "
-                              "see `phonesys org list` for the UUIDs.", "org", org_ref))
+        raise Refused(refusals.org_uuid_invalid(org_ref))
     return checked
 
 
@@ -31,8 +31,7 @@ def get_org(connection: Connection, org_ref: str, *, lock: bool = False) -> Row:
     query = select(organizations).where(organizations.c.org_uuid == org_uuid)
     row = connection.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise NotFound(Problem("org-not-found", f"No organization with UUID {org_uuid}; load it with "
-                               "`phonesys org load FILE`.", "org", org_ref))
+        raise NotFound(refusals.org_not_found(org_uuid, org_ref))
     return row
 
 
@@ -67,8 +66,7 @@ def get_extension(connection: Connection, org_uuid: str, ext_key: str) -> Row:
     row = connection.execute(select(extensions).where(
         extensions.c.org_uuid == org_uuid, extensions.c.ext_key == checked)).first()
     if row is None:
-        raise NotFound(Problem("extension-not-found", f"Extension {checked} does not exist in this "
-                               "organization; `phonesys ext list ORG` shows the keys.", "ext", ext_key))
+        raise NotFound(refusals.extension_not_found(checked, ext_key))
     return row
 
 
@@ -78,19 +76,15 @@ def resolve_user(connection: Connection, org_uuid: str, user_ref: str) -> Row:
         row = connection.execute(select(users).where(
             users.c.org_uuid == org_uuid, users.c.identity_uuid == str(uuid.UUID(user_ref.strip())))).first()
         if row is None:
-            raise NotFound(Problem("user-not-found", f"No user with Identity UUID {user_ref.strip()} "
-                                   "in this organization.", "user", user_ref))
+            raise NotFound(refusals.user_uuid_not_found(user_ref.strip(), user_ref))
         return row
     matches = connection.execute(select(users).where(
         users.c.org_uuid == org_uuid, users.c.name_key == name_key(user_ref)).limit(11)).all()
     if not matches:
-        raise NotFound(Problem("user-not-found", f"No user named '{user_ref}' in this organization.",
-                               "user", user_ref))
+        raise NotFound(refusals.user_name_not_found(user_ref))
     if len(matches) > 1:
-        candidates = ", ".join(f"{m.name} ({m.identity_uuid})" for m in matches[:10])
-        how_many = len(matches) if len(matches) <= 10 else "more than 10"
-        raise Refused(Problem("user-name-ambiguous", f"'{user_ref}' matches {how_many} "
-                              f"users: {candidates}; use the Identity UUID instead.", "user", user_ref))
+        candidates = [f"{m.name} ({m.identity_uuid})" for m in matches[:10]]
+        raise Refused(refusals.user_name_ambiguous(user_ref, candidates, len(matches) > 10))
     return matches[0]
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, delete, func, select
 
+from phonesys.rules import refusals
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.orgfile import OrgDocument, UserEntry
 from phonesys.rules.values import name_key
@@ -89,23 +90,15 @@ def _shrink_problems(connection: Connection, document: OrgDocument, existing) ->
     """Counts may not drop below what is in use plus what in-progress templates hold."""
     problems = []
     if existing is not None and document.base_licenses < existing.base_used + existing.base_held:
-        problems.append(Problem("base-licenses-below-used", f"base_licenses {document.base_licenses} is "
-                                f"below the {existing.base_used} in use{_and_held(existing.base_held)}"
-                                f"{describe_held(connection, document.org_uuid)}; delete extensions or "
-                                "wait for the templates first.", "base_licenses", str(document.base_licenses)))
+        problems.append(refusals.base_below_used(document.base_licenses, existing.base_used, existing.base_held,
+                                                 describe_held(connection, document.org_uuid)))
     pools = connection.execute(select(addon_pools).where(addon_pools.c.org_uuid == document.org_uuid))
     for pool in pools:
         wanted = document.addons.get(pool.sku)
         if wanted is not None and wanted < pool.used + pool.held:
-            problems.append(Problem("addon-licenses-below-used", f"addons.{pool.sku} {wanted} is below "
-                                    f"the {pool.used} in use{_and_held(pool.held)}"
-                                    f"{describe_held(connection, document.org_uuid, pool.sku)}; remove the "
-                                    "add-on from extensions first.", f"addons.{pool.sku}", str(wanted)))
+            problems.append(refusals.addon_below_used(pool.sku, wanted, pool.used, pool.held,
+                                                      describe_held(connection, document.org_uuid, pool.sku)))
     return problems
-
-
-def _and_held(held: int) -> str:
-    return f" and {held} held" if held else ""
 
 
 def _foreign_number_problems(connection: Connection, org_uuid: str, wanted: Sequence[str]) -> list[Problem]:
@@ -113,8 +106,7 @@ def _foreign_number_problems(connection: Connection, org_uuid: str, wanted: Sequ
     for named in in_batches(connection, numbers.c.number, list(wanted)):
         for number in connection.execute(select(numbers.c.number).where(
                 named, numbers.c.org_uuid != org_uuid)).scalars():
-            problems.append(Problem("number-owned-by-other-org", f"Number {number} belongs to another "
-                                    "organization.", "numbers", number))
+            problems.append(refusals.number_owned_by_other_org(number))
     return problems
 
 
@@ -123,8 +115,7 @@ def _foreign_user_problems(connection: Connection, org_uuid: str, entries: Seque
     for named in in_batches(connection, users.c.identity_uuid, [e.identity_uuid for e in entries]):
         for identity in connection.execute(select(users.c.identity_uuid).where(
                 named, users.c.org_uuid != org_uuid)).scalars():
-            problems.append(Problem("user-in-other-org", f"Identity UUID {identity} belongs to a user of "
-                                    "another organization.", "Identity UUID", identity))
+            problems.append(refusals.user_in_other_org(identity))
     return problems
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
+from phonesys.rules.assignable import Where, pool_problem, shortfall
 from phonesys.rules.errors import Conflict, Problem
-from phonesys.storage.inventory.holds import describe_held
+from phonesys.storage.inventory.facts import addon_pool_facts, base_pool
 from phonesys.storage.inventory.schema import addon_pools, organizations
 
 
@@ -33,29 +34,15 @@ def release_base(connection: Connection, org_uuid: str, count: int) -> None:
 
 
 def base_shortfall(connection: Connection, org_uuid: str, needed: int) -> Problem:
-    row = connection.execute(select(organizations).where(organizations.c.org_uuid == org_uuid)).one()
-    available = row.base_total - row.base_used - row.base_held
-    return Problem("base-licenses-insufficient", f"Needs {needed} unprovisioned Phone System base "
-                   f"license(s) but only {available} of {row.base_total} are available"
-                   f"{describe_held(connection, org_uuid)}; buy more or delete unused extensions.",
-                   "count", str(needed))
+    """Why ``needed`` base licenses cannot be claimed (the rule's wording, with who holds the rest)."""
+    return shortfall(base_pool(connection, org_uuid), needed, Where("count", str(needed)))
 
 
 def addon_problems(connection: Connection, org_uuid: str, needed: dict[str, int]) -> list[Problem]:
     """Unknown add-ons and pools too small for ``needed`` (sku -> count), one problem each."""
-    rows = {r.sku: r for r in connection.execute(select(addon_pools).where(
-        addon_pools.c.org_uuid == org_uuid, addon_pools.c.sku.in_(list(needed))))}
-    problems = []
-    for sku, count in sorted(needed.items()):
-        row = rows.get(sku)
-        if row is None:
-            problems.append(Problem("addon-unknown", f"The organization has no '{sku}' add-on "
-                                    "licenses; check the spelling with `phonesys org show`.", "addon", sku))
-        elif row.total - row.used - row.held < count:
-            problems.append(Problem("addon-licenses-insufficient", f"Needs {count} '{sku}' add-on "
-                                    f"license(s) but only {row.total - row.used - row.held} of {row.total} "
-                                    f"are available{describe_held(connection, org_uuid, sku)}.", "addon", sku))
-    return problems
+    pools = addon_pool_facts(connection, org_uuid, sorted(needed))
+    found = (pool_problem(pools[sku], count, Where("addon", sku)) for sku, count in sorted(needed.items()))
+    return [problem for problem in found if problem is not None]
 
 
 def claim_addons(connection: Connection, org_uuid: str, needed: dict[str, int]) -> None:

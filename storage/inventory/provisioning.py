@@ -13,15 +13,16 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, delete, select
 
-from phonesys.rules.decisions import Holder
+from phonesys.rules import refusals
+from phonesys.rules.assignable import Holder, Where, key_exists, key_reserved, pool_problem
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.values import check_number, check_sku, consecutive_ext_keys
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.extensions import number_problems, user_problems
+from phonesys.storage.inventory.facts import base_pool
 from phonesys.storage.inventory.lookup import get_extension, lock_org, resolve_user
 from phonesys.storage.inventory.pools import (
     addon_problems,
-    base_shortfall,
     claim_addons,
     claim_base,
     release_addons,
@@ -51,8 +52,7 @@ def provision(engine: Engine, org_ref: str, count: int, start: str,
     problems: list[Problem] = [k for k in keys if isinstance(k, Problem)]
     keys_ok = not problems
     if assign and count != 1:
-        problems.append(Problem("assign-needs-one", "--user, --addon and --number provision one extension; "
-                                f"drop --count {count} or use a bulk assignment template.", "count", str(count)))
+        problems.append(refusals.assign_needs_one(count))
     checked = _checked_assignment(assign, problems)
     with write_transaction(engine) as connection:
         try:
@@ -60,11 +60,10 @@ def provision(engine: Engine, org_ref: str, count: int, start: str,
         except Refused as refused:  # report a bad org together with bad keys / count
             raise type(refused)(refused.problems + problems) from None
         if keys_ok:
-            problems += [Problem("ext-key-exists", f"Extension {key} already exists; choose another start.",
-                                 "start", key) for key in _taken(connection, org.org_uuid, keys)]
+            problems += [key_exists(key, Where("start", key)) for key in _taken(connection, org.org_uuid, keys)]
             problems += _reserved_keys(connection, org.org_uuid, keys)
-        if count >= 1 and org.base_total - org.base_used - org.base_held < count:
-            problems.append(base_shortfall(connection, org.org_uuid, count))
+        if count >= 1:
+            problems += _found(pool_problem(base_pool(connection, org.org_uuid), count, Where("count", str(count))))
         values = _assignment_values(connection, org.org_uuid, assign, checked, problems)
         refuse_if(problems)
         claim_base(connection, org.org_uuid, count)
@@ -131,8 +130,11 @@ def _reserved_keys(connection, org_uuid: str, keys: list[str]) -> list[Problem]:
         held += connection.execute(select(row_holds.c.ext_key, templates.c.template_uuid, templates.c.name)
                                    .join(templates, templates.c.template_uuid == row_holds.c.template_uuid)
                                    .where(row_holds.c.org_uuid == org_uuid, row_holds.c.ext_key.in_(batch))).all()
-    return [Problem("ext-key-reserved", f"Extension {r.ext_key} is reserved by {Holder(r.template_uuid, r.name)}, "
-                    "which is in progress; choose another start.", "start", r.ext_key) for r in sorted(held)]
+    return [key_reserved(r.ext_key, Holder(r.template_uuid, r.name), Where("start", r.ext_key)) for r in sorted(held)]
+
+
+def _found(problem: Problem | None) -> list[Problem]:
+    return [] if problem is None else [problem]
 
 
 def _taken(connection, org_uuid: str, keys: list[str]) -> list[str]:

@@ -27,13 +27,24 @@ from sqlalchemy import (
     text,
 )
 
+from phonesys.rules.limits import (
+    DIRECTORY_NAME_MAX,
+    ORG_NAME_MAX,
+    REASON_MAX_CHARS,
+    SKU_MAX,
+    TEMPLATE_NAME_MAX,
+    TOKEN_NAME_MAX,
+    USER_NAME_MAX,
+)
+from phonesys.rules.vocabulary import DRAFT, PENDING
+
 metadata = MetaData()
 
 organizations = Table(
     "organizations",
     metadata,
     Column("org_uuid", String(36), primary_key=True),
-    Column("name", String(200), nullable=False),
+    Column("name", String(ORG_NAME_MAX), nullable=False),
     Column("base_total", Integer, nullable=False, server_default="0"),
     Column("base_used", Integer, nullable=False, server_default="0"),
     Column("base_held", Integer, nullable=False, server_default="0"),
@@ -47,7 +58,7 @@ addon_pools = Table(
     "addon_pools",
     metadata,
     Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
-    Column("sku", String(100), nullable=False),
+    Column("sku", String(SKU_MAX), nullable=False),
     Column("total", Integer, nullable=False, server_default="0"),
     Column("used", Integer, nullable=False, server_default="0"),
     Column("held", Integer, nullable=False, server_default="0"),
@@ -62,8 +73,8 @@ users = Table(
     metadata,
     Column("identity_uuid", String(36), primary_key=True),
     Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("name_key", String(200), nullable=False),
+    Column("name", String(USER_NAME_MAX), nullable=False),
+    Column("name_key", String(USER_NAME_MAX), nullable=False),
     UniqueConstraint("org_uuid", "identity_uuid", name="uq_users_org_identity"),
     Index("ix_users_org_name_key", "org_uuid", "name_key"),
 )
@@ -82,7 +93,7 @@ extensions = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
     Column("ext_key", String(5), nullable=False),
-    Column("directory_name", String(100), nullable=True),
+    Column("directory_name", String(DIRECTORY_NAME_MAX), nullable=True),
     Column("identity_uuid", String(36), nullable=True),
     Column("number", String(16), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
@@ -103,7 +114,7 @@ extension_addons = Table(
     metadata,
     Column("extension_id", Integer, ForeignKey("extensions.id"), nullable=False),
     Column("org_uuid", String(36), nullable=False),
-    Column("sku", String(100), nullable=False),
+    Column("sku", String(SKU_MAX), nullable=False),
     PrimaryKeyConstraint("extension_id", "sku", name="pk_extension_addons"),
     ForeignKeyConstraint(["org_uuid", "sku"], ["addon_pools.org_uuid", "addon_pools.sku"],
                          name="fk_extension_addons_pool"),
@@ -115,8 +126,8 @@ templates = Table(
     metadata,
     Column("template_uuid", String(36), primary_key=True),
     Column("org_uuid", String(36), ForeignKey("organizations.org_uuid"), nullable=False),
-    Column("name", String(200), nullable=False),
-    Column("status", String(16), nullable=False, server_default="draft"),
+    Column("name", String(TEMPLATE_NAME_MAX), nullable=False),
+    Column("status", String(16), nullable=False, server_default=DRAFT),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
     Column("policy", String(16), nullable=True),
     Column("chunk_size", Integer, nullable=True),
@@ -133,7 +144,7 @@ template_addons = Table(
     metadata,
     Column("template_uuid", String(36), ForeignKey("templates.template_uuid"), nullable=False),
     Column("org_uuid", String(36), nullable=False),
-    Column("sku", String(100), nullable=False),
+    Column("sku", String(SKU_MAX), nullable=False),
     PrimaryKeyConstraint("template_uuid", "sku", name="pk_template_addons"),
     ForeignKeyConstraint(["org_uuid", "sku"], ["addon_pools.org_uuid", "addon_pools.sku"],
                          name="fk_template_addons_pool"),
@@ -163,11 +174,11 @@ template_rows = Table(
     Column("row_number", Integer, nullable=False),
     Column("ext_key", String(5), nullable=False),
     Column("identity_uuid", String(36), nullable=False),
-    Column("user_name", String(200), nullable=False),
+    Column("user_name", String(USER_NAME_MAX), nullable=False),
     Column("number", String(16), nullable=True),
-    Column("status", String(8), nullable=False, server_default="pending"),
+    Column("status", String(8), nullable=False, server_default=PENDING),
     Column("reason_code", String(64), nullable=True),
-    Column("reason", String(1000), nullable=True),
+    Column("reason", String(REASON_MAX_CHARS), nullable=True),
     Column("extension_id", Integer, nullable=True),
     Column("processed_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("template_uuid", "ext_key", name="uq_template_rows_key"),
@@ -215,7 +226,7 @@ api_tokens = Table(
     "api_tokens",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False),
+    Column("name", String(TOKEN_NAME_MAX), nullable=False),
     Column("org_uuid", String(36), nullable=True),  # NULL: an operator token, every organization
     Column("role", String(16), nullable=False),
     Column("hash", String(64), nullable=False),  # SHA-256 of the secret; the secret is never stored

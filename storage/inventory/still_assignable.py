@@ -1,4 +1,5 @@
-"""Which rows of a finished template could still be assigned today, and why the others cannot.
+"""Which rows of a finished template could still be assigned today, and why the others cannot
+(the facts are read here; the rule is ``phonesys.rules.assignable.still_assignable_code``).
 
 Duplicating a completed template is how an admin retries or repeats it; a copy that carries rows
 whose user already has an extension (very likely the one the template gave them), whose key exists
@@ -9,25 +10,11 @@ assignable and says, per reason code, how many it left out.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
+from phonesys.rules.assignable import Taken, still_assignable_code
 from phonesys.storage.inventory.schema import extensions, numbers, row_holds, users
-
-
-@dataclass(frozen=True)
-class Taken:
-    """What the organization's inventory has already given away or reserved, by kind."""
-
-    users: set[str]
-    keys: set[str]
-    numbers: set[str]
-    held_users: set[str]
-    held_keys: set[str]
-    held_numbers: set[str]
-    known_users: set[str]
-    owned_numbers: set[str]
 
 
 def taken_now(connection: Connection, org_uuid: str) -> Taken:
@@ -36,29 +23,19 @@ def taken_now(connection: Connection, org_uuid: str) -> Taken:
     held = connection.execute(select(row_holds.c.ext_key, row_holds.c.identity_uuid, row_holds.c.number)
                               .where(row_holds.c.org_uuid == org_uuid)).all()
     return Taken(
-        users={e.identity_uuid for e in ext if e.identity_uuid}, keys={e.ext_key for e in ext},
-        numbers={e.number for e in ext if e.number},
-        held_users={h.identity_uuid for h in held}, held_keys={h.ext_key for h in held},
-        held_numbers={h.number for h in held if h.number},
-        known_users=set(connection.execute(select(users.c.identity_uuid).where(users.c.org_uuid == org_uuid))
-                        .scalars()),
-        owned_numbers=set(connection.execute(select(numbers.c.number).where(numbers.c.org_uuid == org_uuid))
-                          .scalars()))
+        users=frozenset(e.identity_uuid for e in ext if e.identity_uuid), keys=frozenset(e.ext_key for e in ext),
+        numbers=frozenset(e.number for e in ext if e.number),
+        held_users=frozenset(h.identity_uuid for h in held), held_keys=frozenset(h.ext_key for h in held),
+        held_numbers=frozenset(h.number for h in held if h.number),
+        known_users=frozenset(connection.execute(select(users.c.identity_uuid).where(
+            users.c.org_uuid == org_uuid)).scalars()),
+        owned_numbers=frozenset(connection.execute(select(numbers.c.number).where(
+            numbers.c.org_uuid == org_uuid)).scalars()))
 
 
 def why_not(row, taken: Taken) -> str | None:
     """The first reason ``row`` cannot be assigned now (a stable code), or None when it can."""
-    checks = (
-        (row.identity_uuid not in taken.known_users, "user-not-found"),
-        (row.identity_uuid in taken.users, "user-assigned"),
-        (row.identity_uuid in taken.held_users, "user-reserved"),
-        (row.ext_key in taken.keys, "ext-key-exists"),
-        (row.ext_key in taken.held_keys, "ext-key-reserved"),
-        (bool(row.number) and row.number not in taken.owned_numbers, "number-not-owned"),
-        (bool(row.number) and row.number in taken.numbers, "number-assigned"),
-        (bool(row.number) and row.number in taken.held_numbers, "number-reserved"),
-    )
-    return next((code for failed, code in checks if failed), None)
+    return still_assignable_code(row.identity_uuid, row.ext_key, row.number, taken)
 
 
 def split_rows(rows: list, taken: Taken, left_out: Counter) -> list:

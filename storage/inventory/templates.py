@@ -16,10 +16,12 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
 
+from phonesys.rules import refusals
 from phonesys.rules.errors import NotFound, Problem, Refused, refuse_if
+from phonesys.rules.limits import TEMPLATE_NAME_MAX, TEMPLATE_ROW_LIMIT
 from phonesys.rules.status import COMPLETED, DRAFT, require_allowed
-from phonesys.rules.validation.model import TEMPLATE_ROW_LIMIT
 from phonesys.rules.values import check_sku, check_template_name, check_uuid
+from phonesys.rules.vocabulary import FAILED
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import addon_problems
@@ -41,12 +43,10 @@ class AcceptedFile:
 def get_template(connection: Connection, template_ref: str) -> Row[Any]:
     checked = check_uuid(template_ref, "template")
     if isinstance(checked, Problem):
-        raise Refused(Problem("template-uuid-invalid", f"Template '{template_ref}' is not a valid UUID; "
-                              "see `phonesys template list ORG`.", "template", template_ref))
+        raise Refused(refusals.template_uuid_invalid(template_ref))
     row = connection.execute(select(templates).where(templates.c.template_uuid == checked)).first()
     if row is None:
-        raise NotFound(Problem("template-not-found", f"No template with UUID {checked}.", "template",
-                               template_ref))
+        raise NotFound(refusals.template_not_found(checked, template_ref))
     return row
 
 
@@ -101,8 +101,7 @@ def accept_files(engine: Engine, template_ref: str, files: Sequence[AcceptedFile
         template = locked_template(connection, template_ref, "upload")
         total = row_count(connection, template.template_uuid) + sum(f.rows.num_rows for f in files)
         if total > TEMPLATE_ROW_LIMIT:
-            raise Refused(Problem("template-user-limit", f"The template would hold {total:,} users; the "
-                                  f"limit is {TEMPLATE_ROW_LIMIT:,} across all its files.", "template"))
+            raise Refused(refusals.template_user_limit(total, TEMPLATE_ROW_LIMIT))
         for accepted in files:
             _insert_file(connection, template.template_uuid, accepted)
         return total
@@ -126,7 +125,7 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
     """
     with write_transaction(engine) as connection:
         source = locked_template(connection, template_ref, "duplicate")
-        new_name = check_template_name(f"Copy of {source.name}"[:200] if name is None else name)
+        new_name = check_template_name(f"Copy of {source.name}"[:TEMPLATE_NAME_MAX] if name is None else name)
         refuse_if([new_name] if isinstance(new_name, Problem) else [])
         new_uuid = str(uuid.uuid4())
         connection.execute(insert(templates).values(template_uuid=new_uuid, org_uuid=source.org_uuid,
@@ -138,18 +137,11 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
         left_out: Counter = Counter()
         copied = _copy_files_and_rows(connection, source.template_uuid, new_uuid, failed_only, taken, left_out)
         if failed_only and not copied and not left_out:
-            raise Refused(Problem("template-no-failed-rows", f"Template {source.template_uuid} has no failed "
-                                  "rows to retry.", "template", template_ref))
+            raise Refused(refusals.template_no_failed_rows(source.template_uuid, template_ref))
         if not copied and left_out:
-            raise Refused(_nothing_assignable(source.template_uuid, left_out))
+            raise Refused(refusals.template_nothing_to_assign(source.template_uuid, left_out))
     return {"uuid": new_uuid, "name": new_name, "status": DRAFT, "source": source.template_uuid,
             "total_users": copied, "left_out": dict(sorted(left_out.items()))}
-
-
-def _nothing_assignable(template_uuid: str, left_out: Counter) -> Problem:
-    reasons = ", ".join(f"{count} {code}" for code, count in left_out.most_common())
-    return Problem("template-nothing-to-assign", f"No row of completed template {template_uuid} can be "
-                   f"assigned again ({reasons}); nothing was copied.", "template", template_uuid)
 
 
 def row_count(connection: Connection, template_uuid: str) -> int:
@@ -197,7 +189,7 @@ def _copy_files_and_rows(connection: Connection, source: str, target: str, faile
     copied = 0
     for file in files:
         query = select(template_rows).where(template_rows.c.file_id == file.id).order_by(template_rows.c.id)
-        rows = connection.execute(query.where(template_rows.c.status == "failed") if failed_only else query).all()
+        rows = connection.execute(query.where(template_rows.c.status == FAILED) if failed_only else query).all()
         rows = rows if taken is None else split_rows(rows, taken, left_out)
         if not rows:
             continue

@@ -17,6 +17,9 @@ from sqlalchemy import Connection, Engine, and_, delete, select, update
 
 from phonesys.rules.decisions import RowDecision
 from phonesys.rules.errors import Problem
+from phonesys.rules.limits import REASON_MAX_CHARS
+from phonesys.rules.rollback import changed_since, not_attempted, rolled_back
+from phonesys.rules.vocabulary import ASSIGNED, FAILED, PENDING, RowStatus
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
 from phonesys.storage.inventory.decide import decide_rows, pending_rows
@@ -25,10 +28,6 @@ from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import release_base
 from phonesys.storage.inventory.schema import addon_pools, extension_addons, extensions, template_rows
 from phonesys.storage.inventory.templates import get_template
-
-ROLLED_BACK = "rolled-back"
-NOT_ATTEMPTED = "not-attempted"
-CHANGED_SINCE = "changed-since"
 
 
 def revalidate(engine: Engine, template_uuid: str) -> list[RowDecision]:
@@ -46,8 +45,8 @@ def fail_all(engine: Engine, template_uuid: str, decisions: list[RowDecision]) -
         org_uuid = get_template(connection, template_uuid).org_uuid
         lock_org(connection, org_uuid)
         for decision in decisions:
-            problem = decision.problem or _not_attempted(first.row.row_number)
-            _fail_row(connection, decision.row.id, problem, "pending")
+            problem = decision.problem or not_attempted(first.row.row_number)
+            _fail_row(connection, decision.row.id, problem, PENDING)
         holds.release(connection, org_uuid, template_uuid, template_skus(connection, template_uuid))
 
 
@@ -64,16 +63,15 @@ def undo_job(engine: Engine, template_uuid: str) -> int:
         ours, gone, changed = _assigned_extensions(connection, org_uuid, template_uuid)
         _delete_extensions(connection, org_uuid, list(ours.values()))
         first_failed = connection.execute(select(template_rows.c.row_number).where(
-            template_rows.c.template_uuid == template_uuid, template_rows.c.status == "failed")
+            template_rows.c.template_uuid == template_uuid, template_rows.c.status == FAILED)
             .order_by(template_rows.c.id).limit(1)).scalar()
         for row_id in [*ours, *gone]:
-            _fail_row(connection, row_id, Problem(ROLLED_BACK, "Rolled back: row "
-                      f"{first_failed} failed and the policy is all-or-nothing."), "assigned")
+            _fail_row(connection, row_id, rolled_back(first_failed), ASSIGNED)
         for row_id, ext_key in changed.items():
-            _fail_row(connection, row_id, _changed_since(first_failed, ext_key), "assigned")
+            _fail_row(connection, row_id, changed_since(first_failed, ext_key), ASSIGNED)
         for row_id in connection.execute(select(template_rows.c.id).where(
-                template_rows.c.template_uuid == template_uuid, template_rows.c.status == "pending")).scalars():
-            _fail_row(connection, row_id, _not_attempted(first_failed), "pending")
+                template_rows.c.template_uuid == template_uuid, template_rows.c.status == PENDING)).scalars():
+            _fail_row(connection, row_id, not_attempted(first_failed), PENDING)
         holds.release(connection, org_uuid, template_uuid, template_skus(connection, template_uuid))
         return len(ours) + len(gone)
 
@@ -87,7 +85,7 @@ def _assigned_extensions(connection: Connection, org_uuid: str, template_uuid: s
                                      extensions.c.template_uuid.label("made_by"))
                               .join(extensions, extensions.c.id == template_rows.c.extension_id, isouter=True)
                               .where(template_rows.c.template_uuid == template_uuid,
-                                     template_rows.c.status == "assigned")).all()
+                                     template_rows.c.status == ASSIGNED)).all()
     ours = {r.id: r.ext_id for r in rows if r.ext_id is not None
             and (r.org_uuid, r.key_now, r.made_by) == (org_uuid, r.ext_key, template_uuid)}
     gone = [r.id for r in rows if r.ext_id is None]
@@ -95,21 +93,11 @@ def _assigned_extensions(connection: Connection, org_uuid: str, template_uuid: s
     return ours, gone, changed
 
 
-def _changed_since(first_failed_row: int | None, key_now: str) -> Problem:
-    return Problem(CHANGED_SINCE, f"Not rolled back: row {first_failed_row} failed, but this row's extension "
-                   f"was changed since it was assigned (its key is now {key_now}); it is left as it is.")
-
-
-def _not_attempted(first_failed_row: int | None) -> Problem:
-    return Problem(NOT_ATTEMPTED, f"Not assigned: row {first_failed_row} failed and the policy is "
-                   "all-or-nothing.")
-
-
-def _fail_row(connection: Connection, row_id: int, problem: Problem, from_status: str) -> None:
+def _fail_row(connection: Connection, row_id: int, problem: Problem, from_status: RowStatus) -> None:
     connection.execute(update(template_rows).where(and_(template_rows.c.id == row_id,
                                                         template_rows.c.status == from_status))
-                       .values(status="failed", extension_id=None, reason_code=problem.code,
-                               reason=problem.message[:1000], processed_at=datetime.now(UTC)))
+                       .values(status=FAILED, extension_id=None, reason_code=problem.code,
+                               reason=problem.message[:REASON_MAX_CHARS], processed_at=datetime.now(UTC)))
 
 
 def _delete_extensions(connection: Connection, org_uuid: str, extension_ids: list[int]) -> None:

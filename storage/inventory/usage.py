@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, func, select
 
+from phonesys.rules.vocabulary import NUMBER_ASSIGNED, NUMBER_AVAILABLE, NUMBER_HELD
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
 from phonesys.storage.inventory.schema import addon_pools, extensions, numbers, organizations, row_holds, users
@@ -31,9 +32,9 @@ def org_usage(engine: Engine, org_ref: str) -> dict:
         "name": org.name,
         "base_licenses": _pool(org.base_total, org.base_used, org.base_held),
         "addons": {p.sku: _pool(p.total, p.used, p.held) for p in pools},
-        "numbers": {"total": numbers_total, "assigned": numbers_assigned, "held": numbers_held,
-                    "available": numbers_total - numbers_assigned - numbers_held},
-        "users": {"total": users_total, "assigned": users_assigned, "held": users_held,
+        "numbers": {"total": numbers_total, NUMBER_ASSIGNED: numbers_assigned, NUMBER_HELD: numbers_held,
+                    NUMBER_AVAILABLE: numbers_total - numbers_assigned - numbers_held},
+        "users": {"total": users_total, NUMBER_ASSIGNED: users_assigned, NUMBER_HELD: users_held,
                   "unassigned": users_total - users_assigned - users_held},
         "extensions": {"total": ext_count, "with_user": users_assigned, "without_user": ext_count - users_assigned},
     }

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from sqlalchemy import Engine, Integer, cast, exists, func, select
 
-from phonesys.rules.values import DIRECTORY_NAME_MAX
+from phonesys.rules.limits import DIRECTORY_NAME_MAX
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_extension, get_org
 from phonesys.storage.inventory.schema import extension_addons, extensions, users

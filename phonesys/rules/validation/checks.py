@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from phonesys.rules import messages
 from phonesys.rules.values import SCIENTIFIC_REGEX, sql_full_match
 
 BOTH = ("name", "uuid")
@@ -62,7 +63,7 @@ CHECKS: tuple[Check, ...] = (
           "choose another key."),
     Check("ext-key-exists", "ext_key",
           "SELECT row, ext_key_raw AS value, ext_key FROM checked WHERE ext_key IN (SELECT ext_key FROM ext_keys)",
-          "{label} {ext_key} is already an extension of this organization; choose a free key."),
+          messages.EXT_KEY_EXISTS),
     Check("user-required", "user", "SELECT row, user_raw AS value FROM checked WHERE user_text = ''",
           "{label} is required: every row names the user who gets the extension."),
     Check("uuid-invalid", "user",
@@ -81,7 +82,7 @@ CHECKS: tuple[Check, ...] = (
     Check("user-assigned", "user",
           "SELECT row, user_raw AS value, user_name, assigned_ext FROM checked "
           "WHERE identity_uuid IS NOT NULL AND assigned_ext IS NOT NULL",
-          "User '{user_name}' already has extension {assigned_ext}; a user can have only one, so remove this row."),
+          messages.USER_ASSIGNED),
     Check("user-duplicate", "user",
           _first_in_file("identity_uuid", "user_raw", ", user_name"),
           "User '{user_name}' is already in row {first_row} of this file; a user can have only one extension."),
@@ -89,23 +90,19 @@ CHECKS: tuple[Check, ...] = (
           "User '{user_name}' is already in this template ({file_name}, row {other_row}); remove this row."),
     Check("number-scientific-notation", "number",
           f"SELECT row, number_raw AS value FROM checked WHERE {SCIENTIFIC}",
-          "{label} '{value}' was turned into scientific notation by Excel and its digits are lost; format "
-          "the column as Text, type the numbers again and export again."),
+          messages.NUMBER_SCIENTIFIC),
     Check("number-format", "number",
           f"SELECT row, number_raw AS value FROM checked WHERE number_text <> '' AND number IS NULL "
           f"AND NOT {SCIENTIFIC}",
-          "{label} '{value}' must be up to 15 digits with an optional leading '+' (spaces are ignored), "
-          "e.g. +6512345678."),
+          messages.NUMBER_FORMAT),
     Check("number-not-owned", "number",
           "SELECT c.row, c.number_raw AS value, c.number FROM checked c WHERE c.number IS NOT NULL "
           "AND NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = c.number)",
-          "{label} {number} is not a number license of this organization; check the country code and digits "
-          "against the available numbers export."),
+          messages.NUMBER_NOT_OWNED),
     Check("number-assigned", "number",
           "SELECT c.row, c.number_raw AS value, c.number, n.assigned_ext FROM checked c "
           "JOIN numbers n ON n.number = c.number WHERE n.assigned_ext IS NOT NULL",
-          "{label} {number} is already assigned to extension {assigned_ext}; pick an available number or leave "
-          "the cell empty."),
+          messages.NUMBER_ASSIGNED),
     Check("number-duplicate", "number", _first_in_file("number", "number_raw"),
           "{label} {number} is already used in row {first_row} of this file; a number can go to one extension only."),
     Check("number-in-template", "number", _in_template("number", "number_raw"),

@@ -14,8 +14,9 @@ import csv
 import io
 
 from phonesys.rules.errors import Problem
+from phonesys.rules.limits import UPLOAD_MAX_BYTES
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_FILE_BYTES = UPLOAD_MAX_BYTES  # the name this package has always exported
 _SAVE_AS = "In Excel use File > Save As > 'CSV UTF-8 (Comma delimited)' and upload that file."
 _WORKBOOKS = {b"PK\x03\x04": "an Excel workbook (.xlsx) or another zip file",
               b"\xd0\xcf\x11\xe0": "an old Excel workbook (.xls)"}

@@ -12,8 +12,8 @@ from typing import Literal
 import pyarrow as pa
 
 from phonesys.rules.errors import Problem
+from phonesys.rules.limits import TEMPLATE_ROW_LIMIT
 
-TEMPLATE_ROW_LIMIT = 15_000
 IdentifierKind = Literal["name", "uuid"]
 
 USERS_SCHEMA = pa.schema([("identity_uuid", pa.string()), ("name", pa.string()),

@@ -1,0 +1,30 @@
+"""Every size limit of phonesys, defined once: rows, bytes, chunk sizes, name lengths.
+
+Storage (column widths, SQL ``substr``), the upload validation, the flows and the CLI's option
+bounds read them from here, so a limit changed here is changed everywhere (tests/test_one_place_decides.py
+fails when one is spelled as a literal elsewhere). The README and ``phonesys.rules.codes`` quote
+some of them in prose.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+MB: Final = 1024 * 1024
+
+# Bulk assignment templates
+TEMPLATE_ROW_LIMIT: Final = 15_000        # users in one template, across all its files
+UPLOAD_MAX_BYTES: Final = 5 * MB          # one uploaded CSV
+CHUNK_SIZE_MAX: Final = 5_000             # rows per chunk (one transaction each), sized or asked for
+REASON_MAX_CHARS: Final = 1000            # a failed row's reason as the ledger keeps it
+
+# Names and values
+EXT_KEY_MIN: Final = 100
+EXT_KEY_MAX: Final = 99999
+DIRECTORY_NAME_MAX: Final = 100
+SKU_MAX: Final = 100
+TEMPLATE_NAME_MAX: Final = 200
+ORG_NAME_MAX: Final = 200
+USER_NAME_MAX: Final = 200
+TOKEN_NAME_MAX: Final = 100            # an API token's name, which is also its audit actor
+COUNT_MAX: Final = 1_000_000              # every purchased count (base licenses, each add-on) in a document
