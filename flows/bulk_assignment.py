@@ -29,9 +29,11 @@ from pydantic import BaseModel, Field
 from phonesys.failpoints import failpoint
 from phonesys.flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
 from phonesys.ops.limits import bulk_job_slots
-from phonesys.ops.request_status import IN_PROGRESS, broken_status, decided_status, publish
+from phonesys.ops.request_status import broken_status, decided_status, publish
 from phonesys.ops.run_events import outcome_payload, template_event
 from phonesys.ops.run_states import bulk_state, planned, quiet_planned_outcomes, rows_decided
+from phonesys.rules.values import UUID_REGEX
+from phonesys.rules.vocabulary import IN_PROGRESS
 from phonesys.services.bulk_job import Job, JobOutcome
 from phonesys.services.job_summary import summary_markdown
 from phonesys.settings import load_settings
@@ -43,7 +45,7 @@ from phonesys.tasks.dropfolder import publish_request_status
 from phonesys.tasks.exports import write_export
 
 PROGRESS_INTERVAL = 0.5  # seconds between progress artifact updates: the UI polls, no need for more
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+UUID_PATTERN = f"^{UUID_REGEX}$"
 logger = logging.getLogger("phonesys.flows.bulk_assignment")
 
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from phonesys.rules.limits import CHUNK_SIZE_MAX
+
 START_ROWS = 500
 MIN_ROWS = 50
-MAX_ROWS = 5000  # the most a fixed --chunk-size may ask for, too
+MAX_ROWS = CHUNK_SIZE_MAX  # the most a fixed --chunk-size may ask for, too
 TARGET_SECONDS = 2.0
 MAX_GROWTH = 4  # a fast first chunk (warm caches, no contention) must not jump straight to the cap
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from prefect import task
 
+from phonesys.rules.vocabulary import FAILED
 from phonesys.services.bulk_job import Job, JobOutcome, RowCounts, as_policy
 from phonesys.services.exports import ExportResult
 from phonesys.services.reports import write_report
@@ -65,7 +66,7 @@ def assign_rows(database_url: str, template_uuid: str, row_ids: list[int], numbe
 @task(name="undo-if-any-row-failed", **RETRYING)
 def undo_if_any_row_failed(database_url: str, template_uuid: str) -> int:
     engine = open_engine(database_url)
-    if jobs.status_counts(engine, template_uuid)["failed"] == 0:
+    if jobs.status_counts(engine, template_uuid)[FAILED] == 0:
         return 0
     return undo.undo_job(engine, template_uuid)
 

@@ -21,6 +21,8 @@ from phonesys.cli.common import JsonOption, attempt, console, err_console, inven
 from phonesys.cli.render import row_progress_bar
 from phonesys.cli.template import TemplateArg, app
 from phonesys.failpoints import failpoint
+from phonesys.rules.limits import CHUNK_SIZE_MAX
+from phonesys.rules.vocabulary import ALL_OR_NOTHING, CONTINUE, IN_PROGRESS
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -32,8 +34,8 @@ EXIT_ROWS_FAILED, EXIT_FLOW_FAILED = 3, 70
 
 
 class Policy(str, Enum):
-    continue_ = "continue"
-    all_or_nothing = "all-or-nothing"
+    continue_ = CONTINUE
+    all_or_nothing = ALL_OR_NOTHING
 
 
 @app.command("start")
@@ -42,7 +44,7 @@ def start(
     wait: Annotated[bool, typer.Option("--wait", help="Show progress and the summary at the end.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Check and show the plan; change nothing.")] = False,
     chunk_size: Annotated[int | None, typer.Option(
-        "--chunk-size", min=1, max=5000, help="Rows per task (one transaction each). Default: sized by "
+        "--chunk-size", min=1, max=CHUNK_SIZE_MAX, help="Rows per task (one transaction each). Default: sized by "
         "time, from 500 rows up to 5,000, about 2 seconds a task.")] = None,
     policy: Annotated[Policy, typer.Option("--policy", help="continue: assign what can be; all-or-nothing: "
                                            "any failed row leaves the inventory as before.")] = Policy.continue_,
@@ -109,7 +111,7 @@ def _run_and_report(engine: Engine, template_uuid: str, chunk_size: int | None, 
 def _print_submitted(template_uuid: str, run: dict[str, Any], as_json: bool) -> None:
     """Without --wait a handed-off start ends here: the run is accepted, its outcome comes later."""
     if as_json:
-        print_json({"ok": True, "uuid": template_uuid, "status": "in_progress", "handed_off": True, **run})
+        print_json({"ok": True, "uuid": template_uuid, "status": IN_PROGRESS, "handed_off": True, **run})
         return
     console.print(f"Started {template_uuid} as flow run {run['flow_run_name']} ({run['flow_run_id']}) "
                   f"of deployment {run['deployment']}")

@@ -19,13 +19,13 @@ from typing import Any
 from prefect.client.schemas.objects import State
 from sqlalchemy import Engine
 
-from phonesys.services.bulk_job import JobOutcome, Policy
+from phonesys.rules.vocabulary import Policy
+from phonesys.services.bulk_job import JobOutcome
 from phonesys.services.dropfolder import Outcome, status_document, write_status
 from phonesys.storage.inventory.dropfolder import status_key_of_template
 from phonesys.storage.inventory.jobs import status_counts
 from phonesys.storage.inventory.template_views import template_detail
 
-IN_PROGRESS = "in_progress"
 _DECIDED = {"completed": "completed", "partially-completed": "partially-completed", "failed": "rolled-back"}
 STATUS_MAX_BYTES = 1024 * 1024
 

@@ -29,7 +29,8 @@ from typing import Any
 from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
-from phonesys.services.bulk_job import JobOutcome, Policy
+from phonesys.rules.vocabulary import Policy
+from phonesys.services.bulk_job import JobOutcome
 
 NOTHING_FOUND = "nothing-found"  # tag of a scan run that claimed no request: filter it out of the runs list
 PARTIAL = "Partially completed"

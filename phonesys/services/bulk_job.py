@@ -11,12 +11,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from phonesys.rules.vocabulary import (
+    ALL_OR_NOTHING,
+    ASSIGNED,
+    DEFAULT_POLICY,
+    FAILED,
+    PENDING,
+    POLICIES,
+    ROW_STATUSES,
+    Policy,
+)
+
 if TYPE_CHECKING:  # exports loads pyarrow; the Prefect side reads outcomes without it
     from phonesys.services.exports import ExportResult
 
-Policy = Literal["continue", "all-or-nothing"]
-POLICIES: tuple[Policy, ...] = ("continue", "all-or-nothing")
-ROW_STATUSES = ("assigned", "failed", "pending")
 
 
 @dataclass(frozen=True)
@@ -40,20 +48,21 @@ class RowCounts:
         return self.assigned + self.failed
 
     def as_dict(self) -> dict[str, int]:
-        return {"assigned": self.assigned, "failed": self.failed, "pending": self.pending}
+        return {ASSIGNED: self.assigned, FAILED: self.failed, PENDING: self.pending}
 
     def in_ledger_order(self) -> dict[str, int]:
         """As the inventory lists them (pending first): the order ``--json`` documents have always had."""
-        return {"pending": self.pending, "assigned": self.assigned, "failed": self.failed}
+        return {PENDING: self.pending, ASSIGNED: self.assigned, FAILED: self.failed}
 
 
 def as_policy(value: str | None) -> Policy:
     """A template without a recorded policy (started before policies existed) continues on failures."""
     if value is None:
-        return "continue"
-    if value not in POLICIES:
-        raise ValueError(f"unknown policy {value!r}; expected one of {', '.join(POLICIES)}")
-    return value
+        return DEFAULT_POLICY
+    for policy in POLICIES:
+        if value == policy:
+            return policy
+    raise ValueError(f"unknown policy {value!r}; expected one of {', '.join(POLICIES)}")
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,7 @@ class Job:
 
     @property
     def all_or_nothing(self) -> bool:
-        return self.policy == "all-or-nothing"
+        return self.policy == ALL_OR_NOTHING
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,7 @@ class JobOutcome:
         """The outcome's one word: ``failed`` means rolled back (all-or-nothing with a failed row)."""
         if not self.counts.failed:
             return "completed"
-        return "failed" if policy == "all-or-nothing" else "partially-completed"
+        return "failed" if policy == ALL_OR_NOTHING else "partially-completed"
 
     def as_dict(self) -> dict[str, Any]:
         """The flow's result, as earlier releases returned it (counts at the top level)."""

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.limits import TEMPLATE_NAME_MAX
 from phonesys.rules.values import check_uuid
+from phonesys.rules.vocabulary import DEFAULT_POLICY, Policy
 from phonesys.storage.objects import ObjectStore
 
 MANIFEST = "request.json"
@@ -30,10 +32,10 @@ logger = logging.getLogger("phonesys.services.dropfolder")
 
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    template: str = Field(min_length=1, max_length=200)
+    template: str = Field(min_length=1, max_length=TEMPLATE_NAME_MAX)
     addons: list[str] = Field(default_factory=list)
     start: bool = True
-    policy: Literal["continue", "all-or-nothing"] = "continue"
+    policy: Policy = DEFAULT_POLICY
 
 
 @dataclass(frozen=True)

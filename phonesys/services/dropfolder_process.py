@@ -13,6 +13,7 @@ from dataclasses import replace
 from sqlalchemy import Engine
 
 from phonesys.rules.errors import Refused
+from phonesys.rules.vocabulary import DRAFT
 from phonesys.services.dropfolder import Outcome, RequestRef, read_manifest, settle, upload_keys
 from phonesys.services.uploads import UploadSource, upload_files
 from phonesys.storage.inventory import dropfolder as ledger
@@ -59,7 +60,7 @@ def _carry_out(engine: Engine, store: ObjectStore, ref: RequestRef, claim_id: in
         outcome = replace(outcome, template_uuid=template_uuid)
         ledger.record_template(engine, claim_id, template_uuid)
         upload_files(engine, store, template_uuid, [UploadSource(key=k) for k in keys])
-        outcome = replace(outcome, status="draft")
+        outcome = replace(outcome, status=DRAFT)
         if manifest.start:
             start_job(engine, template_uuid, policy=manifest.policy)
             outcome = replace(outcome, status="started")
@@ -75,7 +76,7 @@ def _resumed(engine: Engine, template_uuid: str, outcome: Outcome) -> Outcome | 
         status = template_detail(engine, template_uuid, action="duplicate")["status"]
     except Refused:
         return None
-    if status == "draft":
+    if status == DRAFT:
         delete_template(engine, template_uuid)
         return None
     return replace(outcome, template_uuid=template_uuid, status="started")

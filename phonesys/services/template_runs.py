@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.vocabulary import IN_PROGRESS
 from phonesys.services.bulk_job import RowCounts
 
 if TYPE_CHECKING:  # reports loads pyarrow: imported where a summary is made, not by every importer
@@ -61,7 +62,7 @@ def in_progress(engine: Engine, template_uuid: str) -> bool:
     from phonesys.storage.inventory.templates import get_template
 
     with read_transaction(engine) as connection:
-        return bool(get_template(connection, template_uuid).status == "in_progress")
+        return bool(get_template(connection, template_uuid).status == IN_PROGRESS)
 
 
 def resumable(engine: Engine, template_ref: str) -> str:
@@ -69,7 +70,7 @@ def resumable(engine: Engine, template_ref: str) -> str:
     from phonesys.storage.inventory.template_views import template_detail
 
     detail = template_detail(engine, template_ref, action="show")
-    if detail["status"] != "in_progress":
+    if detail["status"] != IN_PROGRESS:
         raise Refused(Problem("template-not-in-progress", f"Template {detail['uuid']} is {detail['status']}; "
                               "only an in-progress template can be resumed.", "template", template_ref))
     return str(detail["uuid"])
