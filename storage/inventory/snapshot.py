@@ -11,10 +11,10 @@ from __future__ import annotations
 import pyarrow as pa
 from sqlalchemy import Connection, Select, select
 
+from phonesys.rules.limits import TEMPLATE_ROW_LIMIT
 from phonesys.rules.validation.model import (
     EXT_KEYS_SCHEMA,
     NUMBERS_SCHEMA,
-    TEMPLATE_ROW_LIMIT,
     USERS_SCHEMA,
     InventorySnapshot,
     conform,

@@ -14,13 +14,13 @@ Modules, in the order an upload goes through them:
   ``phonesys.rules.codes``, the one code table
 """
 
+from phonesys.rules.limits import TEMPLATE_ROW_LIMIT
 from phonesys.rules.validation.codes import CODES
 from phonesys.rules.validation.decoding import MAX_FILE_BYTES, check_size
 from phonesys.rules.validation.model import (
     EXT_KEYS_SCHEMA,
     NUMBERS_SCHEMA,
     ROWS_SCHEMA,
-    TEMPLATE_ROW_LIMIT,
     TEMPLATE_ROWS_SCHEMA,
     USERS_SCHEMA,
     InventorySnapshot,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -20,9 +21,10 @@ from phonesys.rules.validation.checks import CHECKS, Check
 from phonesys.rules.validation.model import ROWS_SCHEMA, IdentifierKind, InventorySnapshot
 from phonesys.rules.values import EXT_KEY_REGEX, NUMBER_REGEX, sql_full_match
 
-CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
-          "enable_external_access": False, "memory_limit": "512MB", "threads": 1,
-          "lock_configuration": True}
+DuckDBSetting = str | bool | int | float | list[str]
+CONFIG: dict[str, DuckDBSetting] = {
+    "autoinstall_known_extensions": False, "autoload_known_extensions": False,
+    "enable_external_access": False, "memory_limit": "512MB", "threads": 1, "lock_configuration": True}
 # Python's str.strip() whitespace exactly: RE2's \s lacks \v, \x1c-\x1f and \x85; \p{Z} adds the rest.
 _BLANK = r"[\s\x{0b}\x{1c}-\x{1f}\x{85}\p{Z}]"
 _USER_KEY = {"name": "nullif(name_key, '')", "uuid": "try_cast(clean(\"user\") AS UUID)::VARCHAR"}
@@ -93,7 +95,7 @@ def acceptable_rows(connection: duckdb.DuckDBPyConnection, rejected_rows: set[in
     return table.filter(keep)
 
 
-def _problem(check: Check, found: dict, label: str, file_name: str) -> Problem:
+def _problem(check: Check, found: dict[str, Any], label: str, file_name: str) -> Problem:
     """The raw cell is cut (80 characters in the message, 200 as the value) so a 60,000-character
     cell cannot flood a report; everything else in a message comes from the inventory."""
     value = found.get("value")

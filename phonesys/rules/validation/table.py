@@ -29,7 +29,7 @@ UPLOAD_SCHEMA = pa.schema([("row", pa.int32()), ("ext_key", pa.string()), ("user
 class Collected:
     """The well-formed records as columns, plus what was wrong with the others."""
 
-    columns: dict[str, list] = field(default_factory=lambda: {n: [] for n in UPLOAD_SCHEMA.names})
+    columns: dict[str, list[object]] = field(default_factory=lambda: {n: [] for n in UPLOAD_SCHEMA.names})
     data_rows: list[int] = field(default_factory=list)  # every non-blank data record, well-formed or not
     problems: list[Problem] = field(default_factory=list)
     blank_values: dict[int, list[int]] = field(default_factory=dict)  # unnamed column -> rows with values
@@ -59,7 +59,7 @@ def collect(records: Iterator[tuple[int, list[str]]], layout: Layout, file_name:
     return out
 
 
-def _append(columns: dict[str, list], cells: list[str], layout: Layout, row: int) -> None:
+def _append(columns: dict[str, list[object]], cells: list[str], layout: Layout, row: int) -> None:
     positions = layout.positions
     user = cells[positions["user"]]
     columns["row"].append(row)

@@ -63,4 +63,4 @@ def _sorted(problems: list[Problem], parsed: Parsed) -> list[Problem]:
     order = {}
     if parsed.layout is not None:
         order = {label: parsed.layout.positions[column] for column, label in parsed.layout.labels.items()}
-    return sorted(problems, key=lambda p: (p.row or 0, order.get(p.field, -1)))
+    return sorted(problems, key=lambda p: (p.row or 0, order.get(p.field or "", -1)))
