@@ -107,7 +107,7 @@ def test_the_scan_sees_every_shape_a_code_is_written_in():
     codes = emitted_codes()
     for code, where in {"ext-key-exists": "phonesys/rules/assignable.py",        # Problem("...")
                         "number-in-template": "phonesys/rules/validation/checks.py",   # Check("...")
-                        "object-key-dot-segment": "storage/objects/keys.py",     # (code, message)
+                        "object-key-dot-segment": "phonesys/rules/object_keys.py",     # (code, message)
                         "rolled-back": "phonesys/rules/rollback.py",             # ROLLED_BACK = "..."
                         "internal-error": "phonesys/cli/__init__.py"}.items():   # f"error internal-error: ..."
         assert where in codes[code], code

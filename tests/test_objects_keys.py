@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from phonesys.rules.errors import Refused
+from phonesys.rules.object_keys import MAX_KEY_BYTES, MAX_SEGMENT_BYTES
 from phonesys.storage.objects import LocalObjectStore, ObjectStore, check_key, key_problems, open_object_store
 from phonesys.storage.objects import local as local_module
-from phonesys.storage.objects.keys import MAX_KEY_BYTES, MAX_SEGMENT_BYTES
 from phonesys.storage.objects.s3 import S3ObjectStore
 
 GOOD_KEYS = [

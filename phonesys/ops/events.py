@@ -16,7 +16,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from phonesys.storage.objects.keys import check_key
+from phonesys.rules.object_keys import check_key
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import FlowRun

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from phonesys.rules.object_keys import check_key, key_problems
+
 from .base import ObjectInfo, ObjectStore
 from .factory import open_object_store
-from .keys import check_key, key_problems
 from .local import LocalObjectStore
 
 if TYPE_CHECKING:

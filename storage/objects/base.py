@@ -4,7 +4,7 @@
 *before* any implementation code runs, so a store cannot forget to, and then call the ``_``-methods
 an implementation provides. Semantics every implementation keeps (the contract tests prove them):
 
-- keys are relative, ``/``-separated (see ``phonesys.storage.objects.keys``); ``list`` yields only valid keys,
+- keys are relative, ``/``-separated (see ``phonesys.rules.object_keys``); ``list`` yields only valid keys,
   in lexicographic order, with plain string-prefix matching (``"a/b"`` matches ``"a/bc.csv"``);
 - writes (``write_bytes``, ``upload``, ``copy``, and ``download`` on the local side) are atomic:
   readers see the old object or the new one, never a part;
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from phonesys.rules.errors import NotFound, Problem, Refused, refuse_if
-
-from .keys import check_key, check_prefix, key_problems
+from phonesys.rules import object_refusals as refusals
+from phonesys.rules.errors import NotFound, Refused, refuse_if
+from phonesys.rules.object_keys import check_key, check_prefix, key_problems
 
 
 @dataclass(frozen=True)
@@ -121,17 +121,10 @@ def _check_pair(src: str, dst: str) -> tuple[str, str]:
 
 
 def not_found(location: str, key: str) -> NotFound:
-    return NotFound(Problem("object-not-found", f"No object at {location}; check the name and folder.",
-                            field="key", value=key))
+    return NotFound(refusals.object_not_found(location, key))
 
 
 def too_large(location: str, key: str, size: int, max_bytes: int) -> Refused:
-    return Refused(Problem("object-too-large", f"{location} is {_human(size)}; the limit is "
-                           f"{_human(max_bytes)}. Split the file or remove unused rows.",
-                           field="key", value=key))
+    return Refused(refusals.object_too_large(location, key, size, max_bytes))
 
 
-def _human(size: int) -> str:
-    if size < 1024 * 1024:
-        return f"{size:,} bytes"
-    return f"{size / (1024 * 1024):.1f} MiB ({size:,} bytes)"

@@ -13,7 +13,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.errors import Refused
+from phonesys.rules.object_refusals import storage_url_invalid
 from phonesys.settings import Settings
 
 from .base import ObjectStore
@@ -53,5 +54,4 @@ def _file_path(url: str) -> Path:
 
 
 def _invalid(url: str, hint: str) -> Refused:
-    return Refused(Problem("storage-url-invalid", f"Cannot use {url!r} as object storage: {hint}.",
-                           field="PHONESYS_STORAGE_URL", value=url))
+    return Refused(storage_url_invalid(url, hint))

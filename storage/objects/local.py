@@ -22,11 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from phonesys.rules.errors import Conflict, NotFound, Problem, Refused, TransientError
+from phonesys.rules import object_refusals as refusals
+from phonesys.rules.errors import Conflict, NotFound, Refused, TransientError
+from phonesys.rules.object_keys import key_problems
 
 from . import localfs
 from .base import ObjectInfo, ObjectStore, not_found, too_large
-from .keys import key_problems
 
 log = logging.getLogger(__name__)
 _CHUNK = 1024 * 1024
@@ -154,9 +155,7 @@ class LocalObjectStore(ObjectStore):
         except (OSError, RuntimeError):  # a symlink loop
             raise _symlink_refused(self._location(key), key) from None
         if escaped:
-            raise Refused(Problem("object-outside-root", f"{path} leads outside the storage folder "
-                                  f"{self.root} through a symbolic link; it was not touched.",
-                                  field="key", value=key))
+            raise Refused(refusals.object_outside_root(str(path), str(self.root), key))
         *segments, name = key.split("/")
         return segments, name
 
@@ -176,8 +175,7 @@ class LocalObjectStore(ObjectStore):
         if exc.errno == errno.ELOOP:
             return _symlink_refused(where, key)
         if exc.errno in (errno.ENOTDIR, errno.EISDIR) and writing:
-            return Conflict(Problem("object-key-clash", f"Cannot store {where}: a file and a folder "
-                                    "would have the same name; choose another key.", field="key", value=key))
+            return Conflict(refusals.object_key_clash(where, key))
         if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR):
             if writing:  # a folder we just opened or created was removed under us
                 return TransientError(f"{where} vanished while being written; retry")
@@ -186,9 +184,7 @@ class LocalObjectStore(ObjectStore):
 
 
 def _symlink_refused(where: str, key: str) -> Refused:
-    return Refused(Problem("object-symlink-refused", f"{where} passes through a symbolic link; the "
-                           "local object store never follows links. Replace the link with a folder.",
-                           field="key", value=key))
+    return Refused(refusals.object_symlink_refused(where, key))
 
 
 def _info(key: str, info: os.stat_result) -> ObjectInfo:

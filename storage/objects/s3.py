@@ -18,10 +18,11 @@ from pathlib import Path
 
 import boto3
 
-from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.errors import Refused
+from phonesys.rules.object_keys import MAX_KEY_BYTES, check_key, key_problems
+from phonesys.rules.object_refusals import prefixed_key_too_long
 
 from .base import ObjectInfo, ObjectStore, too_large
-from .keys import MAX_KEY_BYTES, check_key, key_problems
 from .localfs import replace_path
 from .s3client import ListPage, S3Client
 from .s3errors import s3_errors
@@ -112,9 +113,7 @@ class S3ObjectStore(ObjectStore):
     def _full(self, key: str) -> str:
         full = f"{self.prefix}/{key}" if self.prefix else key
         if len(full.encode()) > MAX_KEY_BYTES:
-            raise Refused(Problem("object-key-too-long", f"With the store prefix the key is "
-                                  f"{len(full.encode())} bytes; S3 allows {MAX_KEY_BYTES}.", field="key",
-                                  value=ascii(key)[:120]))
+            raise Refused(prefixed_key_too_long(len(full.encode()), MAX_KEY_BYTES, ascii(key)[:120]))
         return full
 
     def _errors(self, key: str) -> AbstractContextManager[None]:

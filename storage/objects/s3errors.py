@@ -26,7 +26,8 @@ from botocore.exceptions import (
 )
 from s3transfer.exceptions import RetriesExceededError as TransferRetriesExceededError
 
-from phonesys.rules.errors import PhonesysError, Problem, Refused, TransientError
+from phonesys.rules import object_refusals as refusals
+from phonesys.rules.errors import PhonesysError, Refused, TransientError
 
 from .base import not_found
 
@@ -56,8 +57,7 @@ def s3_errors(bucket: str, location: str, key: str) -> Iterator[None]:
     except _UNREACHABLE as exc:
         raise TransientError(f"S3 did not answer for {location}: {exc}") from exc
     except _NO_CREDENTIALS as exc:
-        raise Refused(Problem("storage-credentials-missing", f"No usable AWS credentials ({exc}); set "
-                              "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or a role.")) from exc
+        raise Refused(refusals.storage_credentials_missing(exc)) from exc
 
 
 def client_error(exc: ClientError, bucket: str, location: str, key: str) -> PhonesysError | ClientError:
@@ -65,13 +65,11 @@ def client_error(exc: ClientError, bucket: str, location: str, key: str) -> Phon
     code = str(exc.response.get("Error", {}).get("Code", ""))
     status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
     if code == "NoSuchBucket":
-        return Refused(Problem("storage-bucket-not-found", f"The bucket {bucket} does not exist; create "
-                               "it or fix PHONESYS_STORAGE_URL."))
+        return Refused(refusals.storage_bucket_not_found(bucket))
     if code in _NOT_FOUND:
         return not_found(location, key)
     if code in _DENIED:
-        return Refused(Problem("storage-access-denied", f"S3 refused access to {location} ({code}); check "
-                               "the credentials and the bucket policy.", field="key", value=key))
+        return Refused(refusals.storage_access_denied(location, code, key))
     if code in _TRANSIENT or status == 429 or status >= 500:
         return TransientError(f"S3 is busy or failing for {location} ({code or status}); retry later")
     return exc
