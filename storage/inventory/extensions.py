@@ -7,7 +7,7 @@ reports all problems together and only then writes; a refused call changes nothi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, delete, select
 
@@ -43,11 +43,12 @@ def assign_user(engine: Engine, org_ref: str, ext_key: str, user_ref: str) -> No
         if user and ext:
             problems += user_problems(connection, user, ext.ext_key, user_ref)
         refuse_if(problems)
+        assert ext is not None and user is not None, "a failed lookup left a problem, so refuse_if raised"
         connection.execute(extensions.update().where(extensions.c.id == ext.id)
                            .values(identity_uuid=user.identity_uuid))
 
 
-def user_problems(connection: Connection, user: Row, ext_key: str | None, user_ref: str) -> list[Problem]:
+def user_problems(connection: Connection, user: Row[Any], ext_key: str | None, user_ref: str) -> list[Problem]:
     """Why ``user`` cannot go on extension ``ext_key`` (None: a new one), as the rule decides."""
     return assignable.user_problems(user_facts(connection, user), ext_key, Where("user", user_ref))
 
@@ -63,7 +64,7 @@ def set_addons(engine: Engine, org_ref: str, ext_key: str, skus: Iterable[str]) 
     """Replace the extension's add-ons with ``skus``: releases dropped ones, claims new ones."""
     checked = [check_sku(s) for s in skus]
     refuse_if([c for c in checked if isinstance(c, Problem)])
-    wanted = set(checked)
+    wanted = {c for c in checked if isinstance(c, str)}  # all of them: refuse_if raised on any problem
     with write_transaction(engine) as connection:
         org = lock_org(connection, org_ref)
         ext = get_extension(connection, org.org_uuid, ext_key)
@@ -102,10 +103,10 @@ def number_problems(connection: Connection, org_uuid: str, ext_key: str | None, 
 
 
 def edit_extension(engine: Engine, org_ref: str, ext_key: str, *, new_key: str | None = None,
-                   directory_name: str | None = None) -> dict:
+                   directory_name: str | None = None) -> dict[str, Any]:
     """Rename the key and/or directory name; an empty name goes back to the user's name."""
     problems: list[Problem] = []
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if new_key is None and directory_name is None:
         raise Refused(refusals.nothing_to_change())
     if new_key is not None:

@@ -7,6 +7,8 @@ assigned; bulk rows read theirs set-based, a chunk at a time (``decide.py``), fo
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, Row, select
 
 from phonesys.rules.assignable import KeyFacts, NumberFacts, PoolFacts, UserFacts
@@ -15,7 +17,7 @@ from phonesys.storage.inventory.lookup import extension_holding_number, extensio
 from phonesys.storage.inventory.schema import addon_pools, extensions, numbers, organizations
 
 
-def user_facts(connection: Connection, user: Row) -> UserFacts:
+def user_facts(connection: Connection, user: Row[Any]) -> UserFacts:
     """The user (a ``users`` row), the extension that has them and the template holding them."""
     return UserFacts(user.name, extension_holding_user(connection, user.identity_uuid),
                      holds.user_holder(connection, user.identity_uuid))

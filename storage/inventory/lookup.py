@@ -9,8 +9,9 @@ A wait for that lock that runs out (``phonesys.storage.inventory.engine``) is ``
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Engine, Row, select
 from sqlalchemy.exc import DBAPIError
 
 from phonesys.rules import refusals
@@ -26,7 +27,7 @@ def canonical_org_uuid(org_ref: str) -> str:
     return checked
 
 
-def get_org(connection: Connection, org_ref: str, *, lock: bool = False) -> Row:
+def get_org(connection: Connection, org_ref: str, *, lock: bool = False) -> Row[Any]:
     org_uuid = canonical_org_uuid(org_ref)
     query = select(organizations).where(organizations.c.org_uuid == org_uuid)
     row = connection.execute(query.with_for_update() if lock else query).first()
@@ -35,18 +36,19 @@ def get_org(connection: Connection, org_ref: str, *, lock: bool = False) -> Row:
     return row
 
 
-def org_name(engine, org_uuid: str) -> str | None:
+def org_name(engine: Engine, org_uuid: str) -> str | None:
     """The organization's name, or None when there is no such organization (events name it if known)."""
     from phonesys.storage.inventory.engine import read_transaction
 
     try:
         with read_transaction(engine) as connection:
-            return get_org(connection, org_uuid).name
+            name: str = get_org(connection, org_uuid).name
+            return name
     except (NotFound, Refused):
         return None
 
 
-def lock_org(connection: Connection, org_ref: str) -> Row:
+def lock_org(connection: Connection, org_ref: str) -> Row[Any]:
     """The organization's row, locked until commit; ``Busy`` when another job holds it longer than
     this transaction waits (on SQLite the wait is for the write lock its first statement takes)."""
     from phonesys.storage.inventory.engine import is_lock_wait, lock_wait_of
@@ -59,7 +61,7 @@ def lock_org(connection: Connection, org_ref: str) -> Row:
         raise Busy(canonical_org_uuid(org_ref), lock_wait_of(connection), connection.dialect.name == "sqlite") from exc
 
 
-def get_extension(connection: Connection, org_uuid: str, ext_key: str) -> Row:
+def get_extension(connection: Connection, org_uuid: str, ext_key: str) -> Row[Any]:
     checked = check_ext_key(ext_key, "ext")
     if isinstance(checked, Problem):
         raise Refused(checked)
@@ -70,7 +72,7 @@ def get_extension(connection: Connection, org_uuid: str, ext_key: str) -> Row:
     return row
 
 
-def resolve_user(connection: Connection, org_uuid: str, user_ref: str) -> Row:
+def resolve_user(connection: Connection, org_uuid: str, user_ref: str) -> Row[Any]:
     """A user by identity UUID, or by a name that matches exactly one user of the org."""
     if _looks_like_uuid(user_ref):
         row = connection.execute(select(users).where(

@@ -7,8 +7,9 @@ only ever adds numbers and users; a document that breaks any rule changes nothin
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Row, Table, delete, func, select
 
 from phonesys.rules import refusals
 from phonesys.rules.errors import Problem, Refused, refuse_if
@@ -33,7 +34,7 @@ from phonesys.storage.inventory.schema import (
 from phonesys.storage.inventory.upsert import in_batches, upsert
 
 
-def load_org(engine: Engine, document: OrgDocument) -> dict:
+def load_org(engine: Engine, document: OrgDocument) -> dict[str, Any]:
     """Create or update an organization from a checked ``OrgDocument``; returns what changed."""
     with write_transaction(engine) as connection:
         existing = _lock_or_create(connection, document)
@@ -53,7 +54,7 @@ def load_org(engine: Engine, document: OrgDocument) -> dict:
                 "numbers": len(document.numbers), "users": len(document.users)}
 
 
-def import_users(engine: Engine, org_ref: str, entries: Sequence[UserEntry]) -> dict:
+def import_users(engine: Engine, org_ref: str, entries: Sequence[UserEntry]) -> dict[str, Any]:
     """Add or rename users of an existing organization in one transaction."""
     with write_transaction(engine) as connection:
         org_uuid = lock_org(connection, org_ref).org_uuid
@@ -76,7 +77,7 @@ def delete_org(engine: Engine, org_ref: str) -> None:
             connection.execute(delete(table).where(table.c.org_uuid == org_uuid))
 
 
-def _lock_or_create(connection: Connection, document: OrgDocument):
+def _lock_or_create(connection: Connection, document: OrgDocument) -> Row[Any] | None:
     try:
         return lock_org(connection, document.org_uuid)
     except Refused as refused:
@@ -86,7 +87,7 @@ def _lock_or_create(connection: Connection, document: OrgDocument):
     return None
 
 
-def _shrink_problems(connection: Connection, document: OrgDocument, existing) -> list[Problem]:
+def _shrink_problems(connection: Connection, document: OrgDocument, existing: Row[Any] | None) -> list[Problem]:
     """Counts may not drop below what is in use plus what in-progress templates hold."""
     problems = []
     if existing is not None and document.base_licenses < existing.base_used + existing.base_held:
@@ -125,5 +126,5 @@ def _upsert_users(connection: Connection, org_uuid: str, entries: Sequence[UserE
     upsert(connection, users, rows, ["identity_uuid"], ["name", "name_key"])
 
 
-def _count(connection: Connection, table, condition) -> int:
+def _count(connection: Connection, table: Table, condition: ColumnElement[bool]) -> int:
     return connection.execute(select(func.count()).select_from(table).where(condition)).scalar_one()

@@ -10,8 +10,9 @@ extension returns its base license, add-ons and number to their pools and frees 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, Row, delete, select
 
 from phonesys.rules import refusals
 from phonesys.rules.assignable import Holder, Where, key_exists, key_reserved, pool_problem
@@ -48,8 +49,9 @@ def provision(engine: Engine, org_ref: str, count: int, start: str,
               assign: Assignment = Assignment()) -> list[str]:
     """Create ``count`` consecutive extensions from ``start``; returns the new keys. With ``assign``
     (count 1 only) the extension gets its user, add-ons and number in the same transaction."""
-    keys = consecutive_ext_keys(start, count)
-    problems: list[Problem] = [k for k in keys if isinstance(k, Problem)]
+    checked_keys = consecutive_ext_keys(start, count)
+    problems: list[Problem] = [k for k in checked_keys if isinstance(k, Problem)]
+    keys = [k for k in checked_keys if isinstance(k, str)]  # all of them when keys_ok
     keys_ok = not problems
     if assign and count != 1:
         problems.append(refusals.assign_needs_one(count))
@@ -81,10 +83,10 @@ def _checked_assignment(assign: Assignment, problems: list[Problem]) -> Assignme
                       number if isinstance(number, str) else None)
 
 
-def _assignment_values(connection, org_uuid: str, assign: Assignment, checked: Assignment,
-                       problems: list[Problem]) -> dict:
+def _assignment_values(connection: Connection, org_uuid: str, assign: Assignment, checked: Assignment,
+                       problems: list[Problem]) -> dict[str, Any]:
     """The new extension's user and number columns, checked as `ext assign-user` / `set-number` do."""
-    values: dict = {}
+    values: dict[str, Any] = {}
     if assign.user is not None:
         try:
             user = resolve_user(connection, org_uuid, assign.user)
@@ -99,7 +101,7 @@ def _assignment_values(connection, org_uuid: str, assign: Assignment, checked: A
     return values
 
 
-def _add_addons(connection, org_uuid: str, keys: list[str], skus: tuple[str, ...]) -> None:
+def _add_addons(connection: Connection, org_uuid: str, keys: list[str], skus: tuple[str, ...]) -> None:
     if not skus:
         return
     claim_addons(connection, org_uuid, {sku: 1 for sku in skus})
@@ -109,7 +111,7 @@ def _add_addons(connection, org_uuid: str, keys: list[str], skus: tuple[str, ...
         {"extension_id": i, "org_uuid": org_uuid, "sku": sku} for i in ids for sku in skus])
 
 
-def delete_extension(engine: Engine, org_ref: str, ext_key: str) -> dict:
+def delete_extension(engine: Engine, org_ref: str, ext_key: str) -> dict[str, Any]:
     """Remove an extension and give back everything it held; returns what was released."""
     with write_transaction(engine) as connection:
         org = lock_org(connection, org_ref)
@@ -124,8 +126,8 @@ def delete_extension(engine: Engine, org_ref: str, ext_key: str) -> dict:
                                                  "number": ext.number, "user": ext.identity_uuid}}
 
 
-def _reserved_keys(connection, org_uuid: str, keys: list[str]) -> list[Problem]:
-    held = []
+def _reserved_keys(connection: Connection, org_uuid: str, keys: list[str]) -> list[Problem]:
+    held: list[Row[Any, Any, Any]] = []  # ext_key, template_uuid, name
     for batch in chunked(keys):
         held += connection.execute(select(row_holds.c.ext_key, templates.c.template_uuid, templates.c.name)
                                    .join(templates, templates.c.template_uuid == row_holds.c.template_uuid)
@@ -137,7 +139,7 @@ def _found(problem: Problem | None) -> list[Problem]:
     return [] if problem is None else [problem]
 
 
-def _taken(connection, org_uuid: str, keys: list[str]) -> list[str]:
+def _taken(connection: Connection, org_uuid: str, keys: list[str]) -> list[str]:
     taken: list[str] = []
     for batch in chunked(keys):
         taken += connection.execute(select(extensions.c.ext_key).where(

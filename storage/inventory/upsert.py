@@ -8,17 +8,32 @@ server parses and plans one statement instead of one per batch.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
 from psycopg import sql
-from sqlalchemy import ColumnElement, Connection, Integer, String, Table, any_, bindparam, column, select, table
+from sqlalchemy import (
+    ColumnClause,
+    ColumnElement,
+    Connection,
+    Integer,
+    String,
+    Table,
+    any_,
+    bindparam,
+    column,
+    select,
+    table,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 BATCH = 5000
 COPY_FROM = 1000  # rows from which a PostgreSQL load is worth a temporary table and COPY
 
+T = TypeVar("T")
 
-def upsert(connection: Connection, table_: Table, rows: Sequence[dict], keys: list[str],
+
+def upsert(connection: Connection, table_: Table, rows: Sequence[dict[str, Any]], keys: list[str],
            update: list[str]) -> None:
     """Insert ``rows``; on a key clash update the ``update`` columns (or do nothing if empty)."""
     if connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
@@ -35,13 +50,16 @@ def upsert(connection: Connection, table_: Table, rows: Sequence[dict], keys: li
         connection.execute(statement, list(rows[start:start + BATCH]))
 
 
-def _upsert_by_copy(connection: Connection, target: Table, rows: Sequence[dict], keys: list[str],
+def _upsert_by_copy(connection: Connection, target: Table, rows: Sequence[dict[str, Any]], keys: list[str],
                     update: list[str]) -> None:
     """COPY the rows into a temporary copy of ``target`` (dropped at commit), then upsert from it,
     all inside the caller's transaction."""
     columns = list(rows[0])
     staging = f"staging_{target.name}"
-    with connection.connection.driver_connection.cursor() as cursor:
+    # Only reached on PostgreSQL, which phonesys reaches through psycopg 3 (postgresql+psycopg URLs).
+    driver: psycopg.Connection[Any] | None = connection.connection.driver_connection
+    assert driver is not None, "a connection in use always holds its DBAPI connection"
+    with driver.cursor() as cursor:
         cursor.execute(sql.SQL("CREATE TEMPORARY TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP")
                        .format(sql.Identifier(staging), sql.Identifier(target.name)))
         cursor.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(staging)))
@@ -50,7 +68,8 @@ def _upsert_by_copy(connection: Connection, target: Table, rows: Sequence[dict],
         with cursor.copy(copy_rows) as copy:
             for row in rows:
                 copy.write_row([row[name] for name in columns])
-    source = select(*[column(name) for name in columns]).select_from(table(staging))
+    selected: list[ColumnClause[Any]] = [column(name) for name in columns]
+    source = select(*selected).select_from(table(staging))
     statement = postgresql.insert(target).from_select(columns, source)
     if update:
         statement = statement.on_conflict_do_update(
@@ -64,10 +83,13 @@ def one_of(connection: Connection, column: Any, values: Sequence[int] | Sequence
     """``column IN values`` written for the backend: one array parameter on PostgreSQL (``= ANY``),
     which it parses and plans once whatever the count, and a plain ``IN`` list elsewhere (SQLite
     binds each value; its limit is 32,766 parameters, far above a chunk)."""
+    condition: ColumnElement[bool]
     if connection.dialect.name != "postgresql":
-        return column.in_(list(values))
+        condition = column.in_(list(values))
+        return condition
     kind = Integer if values and isinstance(values[0], int) else String
-    return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(kind)))
+    condition = column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(kind)))
+    return condition
 
 
 def in_batches(connection: Connection, column: Any, values: Sequence[int] | Sequence[str]
@@ -81,7 +103,7 @@ def in_batches(connection: Connection, column: Any, values: Sequence[int] | Sequ
         yield column.in_(batch)
 
 
-def chunked(values: Sequence, size: int = 500):
+def chunked(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
     """Slices small enough for an ``IN (...)`` list on every backend."""
     for start in range(0, len(values), size):
         yield values[start:start + size]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, func, select
+from typing import Any
+
+from sqlalchemy import Engine, Select, func, select
 
 from phonesys.rules.vocabulary import NUMBER_ASSIGNED, NUMBER_AVAILABLE, NUMBER_HELD
 from phonesys.storage.inventory.engine import read_transaction
@@ -10,13 +12,15 @@ from phonesys.storage.inventory.lookup import get_org
 from phonesys.storage.inventory.schema import addon_pools, extensions, numbers, organizations, row_holds, users
 
 
-def org_usage(engine: Engine, org_ref: str) -> dict:
+def org_usage(engine: Engine, org_ref: str) -> dict[str, Any]:
     """Totals, used, held and available for every pool, named plainly for ``org show --json``.
 
     Users count as unassigned only when no in-progress template holds them either."""
     with read_transaction(engine) as connection:
         org = get_org(connection, org_ref)
-        count = lambda query: connection.execute(query).scalar_one()  # noqa: E731
+
+        def count(query: Select[int]) -> int:
+            return connection.execute(query).scalar_one()
         ext_count = count(select(func.count()).select_from(extensions).where(extensions.c.org_uuid == org.org_uuid))
         numbers_total = count(select(func.count()).select_from(numbers).where(numbers.c.org_uuid == org.org_uuid))
         numbers_assigned = count(select(func.count(extensions.c.number)).where(extensions.c.org_uuid == org.org_uuid))
@@ -40,12 +44,12 @@ def org_usage(engine: Engine, org_ref: str) -> dict:
     }
 
 
-def _pool(total: int, used: int, held: int) -> dict:
+def _pool(total: int, used: int, held: int) -> dict[str, Any]:
     """``held``: reserved by in-progress templates; available to new requests is what is left."""
     return {"total": total, "used": used, "held": held, "available": total - used - held}
 
 
-def list_orgs(engine: Engine) -> list[dict]:
+def list_orgs(engine: Engine) -> list[dict[str, Any]]:
     with read_transaction(engine) as connection:
         rows = connection.execute(select(organizations).order_by(organizations.c.name)).all()
     return [{"org_uuid": r.org_uuid, "name": r.name, "base_licenses": _pool(r.base_total, r.base_used, r.base_held)}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
-from sqlalchemy import Engine, Integer, cast, exists, func, select
+from sqlalchemy import Connection, Engine, Integer, Row, Select, cast, exists, func, select
 
 from phonesys.rules.limits import DIRECTORY_NAME_MAX
 from phonesys.storage.inventory.engine import read_transaction
@@ -13,7 +14,7 @@ from phonesys.storage.inventory.schema import extension_addons, extensions, user
 from phonesys.storage.inventory.upsert import chunked
 
 
-def _base_query(org_uuid: str):
+def _base_query(org_uuid: str) -> Select[Any]:
     return (select(extensions.c.id, extensions.c.ext_key, extensions.c.number,
                    extensions.c.identity_uuid, users.c.name.label("user_name"),
                    func.coalesce(extensions.c.directory_name, func.substr(users.c.name, 1, DIRECTORY_NAME_MAX))
@@ -24,7 +25,7 @@ def _base_query(org_uuid: str):
 
 def list_extensions(engine: Engine, org_ref: str, *, has_user: bool | None = None,
                     has_number: bool | None = None, addon: str | None = None,
-                    limit: int | None = None) -> list[dict]:
+                    limit: int | None = None) -> list[dict[str, Any]]:
     """Extensions in key order, optionally filtered by user, number and add-on."""
     with read_transaction(engine) as connection:
         org = get_org(connection, org_ref)
@@ -43,7 +44,7 @@ def list_extensions(engine: Engine, org_ref: str, *, has_user: bool | None = Non
     return [_as_dict(row, addons[row.id]) for row in rows]
 
 
-def show_extension(engine: Engine, org_ref: str, ext_key: str) -> dict:
+def show_extension(engine: Engine, org_ref: str, ext_key: str) -> dict[str, Any]:
     with read_transaction(engine) as connection:
         org = get_org(connection, org_ref)
         ext = get_extension(connection, org.org_uuid, ext_key)
@@ -52,7 +53,7 @@ def show_extension(engine: Engine, org_ref: str, ext_key: str) -> dict:
     return _as_dict(row, addons[ext.id])
 
 
-def _addons_by_extension(connection, ids: list[int]) -> dict[int, list[str]]:
+def _addons_by_extension(connection: Connection, ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = defaultdict(list)
     for batch in chunked(ids):
         for extension_id, sku in connection.execute(
@@ -62,7 +63,7 @@ def _addons_by_extension(connection, ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-def _as_dict(row, addons: list[str]) -> dict:
+def _as_dict(row: Row[Any], addons: list[str]) -> dict[str, Any]:
     user = None if row.identity_uuid is None else {"identity_uuid": row.identity_uuid, "name": row.user_name}
     return {"ext_key": row.ext_key, "directory_name": row.directory_name, "user": user,
             "number": row.number, "addons": addons}
