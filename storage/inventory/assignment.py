@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, String, and_, bindparam, insert, literal, select, update
+from sqlalchemy import Connection, Engine, Row, String, and_, bindparam, insert, literal, select, update
 
 from phonesys.failpoints import failpoint
 from phonesys.rules import refusals
@@ -67,7 +68,7 @@ def template_skus(connection: Connection, template_uuid: str) -> list[str]:
         template_addons.c.template_uuid == template_uuid)).scalars())
 
 
-def _use_licenses(connection: Connection, template, assigned: list[RowDecision], skus: list[str]) -> None:
+def _use_licenses(connection: Connection, template: Row[Any], assigned: list[RowDecision], skus: list[str]) -> None:
     """Held rows turn their holds into use; rows without a hold (started before holds existed) claim."""
     holds.convert(connection, template.org_uuid, template.template_uuid,
                   [d.row.id for d in assigned if d.prepaid], skus)
@@ -110,5 +111,5 @@ def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:
                                          template_rows.c.status == PENDING))
         .values(status=FAILED, reason_code=bindparam("code"), reason=bindparam("why"),
                 processed_at=bindparam("at")),
-        [{"row_id": d.row.id, "code": d.problem.code, "why": d.problem.message[:REASON_MAX_CHARS],
-          "at": datetime.now(UTC)} for d in failed])
+        [{"row_id": d.row.id, "code": problem.code, "why": problem.message[:REASON_MAX_CHARS],
+          "at": datetime.now(UTC)} for d in failed if (problem := d.problem) is not None])

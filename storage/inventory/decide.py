@@ -8,8 +8,9 @@ transaction): facts are read in a few set-based queries per chunk, then the rows
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, Row, select
 
 from phonesys.rules.assignable import Holder
 from phonesys.rules.decisions import Facts, RowDecision, decide
@@ -30,7 +31,8 @@ from phonesys.storage.inventory.upsert import in_batches, one_of
 IN_LIST_MAX = 1000  # rows named one by one in an IN list; more are named by their template
 
 
-def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[int] | None = None) -> list:
+def pending_rows(connection: Connection, template_uuid: str,
+                 row_ids: Sequence[int] | None = None) -> Sequence[Row[Any]]:
     """The template's pending rows (those of ``row_ids`` only, when given), each with ``prepaid``:
     whether its own template holds its licenses. One query, so a chunk pays nothing extra for holds."""
     held = (row_holds.c.row_id == template_rows.c.id) & (row_holds.c.template_uuid == template_uuid)
@@ -43,13 +45,14 @@ def pending_rows(connection: Connection, template_uuid: str, row_ids: Sequence[i
     return connection.execute(query).all()
 
 
-def decide_rows(connection: Connection, org_uuid: str, rows: Sequence, skus: Sequence[str]) -> list[RowDecision]:
+def decide_rows(connection: Connection, org_uuid: str, rows: Sequence[Row[Any]],
+                skus: Sequence[str]) -> list[RowDecision]:
     """Decide ``rows`` (from ``pending_rows``) in order, each seeing what the ones before it took."""
     facts = gather_facts(connection, org_uuid, rows, skus)
     return [RowDecision(row, decide(row, facts, skus), bool(row.prepaid)) for row in rows]
 
 
-def gather_facts(connection: Connection, org_uuid: str, rows: Sequence, skus: Sequence[str]) -> Facts:
+def gather_facts(connection: Connection, org_uuid: str, rows: Sequence[Row[Any]], skus: Sequence[str]) -> Facts:
     facts = _inventory_facts(connection, org_uuid, rows, skus)
     if rows:
         template_uuid = rows[0].template_uuid
@@ -62,7 +65,8 @@ def gather_facts(connection: Connection, org_uuid: str, rows: Sequence, skus: Se
     return facts
 
 
-def _other_holders(connection: Connection, org_uuid: str, template_uuid: str, mine) -> dict:
+def _other_holders(connection: Connection, org_uuid: str, template_uuid: str,
+                   mine: ColumnElement[bool]) -> dict[tuple[str, str], Holder]:
     """What other in-progress templates hold of the keys, users and numbers these rows want: one
     join per kind, whatever the number of rows."""
     holders: dict[tuple[str, str], Holder] = {}
@@ -89,11 +93,13 @@ def _others_in_progress(connection: Connection, org_uuid: str, template_uuid: st
         templates.c.template_uuid != template_uuid).limit(1)).first() is not None
 
 
-def _inventory_facts(connection: Connection, org_uuid: str, rows: Sequence, skus: Sequence[str]) -> Facts:
+def _inventory_facts(connection: Connection, org_uuid: str, rows: Sequence[Row[Any]], skus: Sequence[str]) -> Facts:
     identities = [r.identity_uuid for r in rows]
     wanted_numbers = [r.number for r in rows if r.number]
     keys = [r.ext_key for r in rows]
-    user_orgs, number_holders, taken = {}, {}, set()
+    user_orgs: dict[str, str | None] = {}
+    number_holders: dict[str, str | None] = {}
+    taken: set[str] = set()
     for named in in_batches(connection, users.c.identity_uuid, identities):
         user_orgs.update(connection.execute(
             select(users.c.identity_uuid, extensions.c.ext_key)

@@ -19,9 +19,10 @@ def claim(engine: Engine, manifest_key: str, version: str, org_uuid: str, reques
     """The new claim's id, or None when this version of the request was claimed before."""
     try:
         with write_transaction(engine) as connection:
-            return connection.execute(insert(dropfolder_requests).values(
+            claim_id: int = connection.execute(insert(dropfolder_requests).values(
                 manifest_key=manifest_key, version=version, org_uuid=org_uuid, request_name=request_name,
             ).returning(dropfolder_requests.c.id)).scalar_one()
+            return claim_id
     except Conflict:  # the unique (manifest key, version) constraint: someone claimed it first
         return None
 

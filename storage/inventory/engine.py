@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -24,7 +25,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from phonesys.rules.errors import Busy, Conflict, TransientError
 from phonesys.rules.refusals import inventory_conflict
@@ -80,7 +83,7 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection, _record) -> None:
+def _sqlite_on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, see _sqlite_on_begin
     cursor = dbapi_connection.cursor()
     for pragma in ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=60000", "synchronous=NORMAL"):
@@ -138,7 +141,7 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
     """
     with _transient_errors_mapped(engine):
         with engine.connect() as connection:
-            options: dict = {_READ_ONLY: True}
+            options: dict[str, Any] = {_READ_ONLY: True}
             if connection.dialect.name == "postgresql":
                 options["isolation_level"] = "REPEATABLE READ"
             connection = connection.execution_options(**options)

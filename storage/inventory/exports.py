@@ -8,9 +8,10 @@ stays bounded by the batch size.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from phonesys.rules.limits import DIRECTORY_NAME_MAX
 from phonesys.rules.vocabulary import NUMBER_STATUSES, sql_text
@@ -78,7 +79,7 @@ def number_batches(engine: Engine, org_ref: str,
         yield from _batches(connection, sql, {"org": org_uuid}, NUMBER_SCHEMA)
 
 
-def _batches(connection, sql: str, params: dict, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _batches(connection: Connection, sql: str, params: dict[str, Any], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     result = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(text(sql), params)
     for rows in result.partitions(BATCH_ROWS):
         columns = list(zip(*rows))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, String, delete, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, Connection, String, delete, func, insert, literal, select, update
 
 from phonesys.rules.assignable import Holder
 from phonesys.rules.vocabulary import PENDING
@@ -85,7 +85,7 @@ def _shift_counters(connection: Connection, org_uuid: str, skus: Sequence[str], 
                            .values(held=p.held + held, used=p.used + used))
 
 
-def _holder(connection: Connection, condition) -> Holder | None:
+def _holder(connection: Connection, condition: ColumnElement[bool]) -> Holder | None:
     row = connection.execute(select(templates.c.template_uuid, templates.c.name)
                              .join(row_holds, row_holds.c.template_uuid == templates.c.template_uuid)
                              .where(condition).limit(1)).first()

@@ -9,14 +9,16 @@ is refused by the status rules.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, select, update
+from sqlalchemy import Connection, Engine, Row, and_, func, select, update
 
 from phonesys.rules import refusals
 from phonesys.rules.assignable import PoolFacts, Where, pool_problem
-from phonesys.rules.decisions import inventory_problem
+from phonesys.rules.decisions import Facts, inventory_problem
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.vocabulary import (
     COMPLETED,
@@ -38,7 +40,7 @@ from phonesys.storage.inventory.templates import get_template, locked_template
 
 
 def start_job(engine: Engine, template_ref: str, *, policy: str = DEFAULT_POLICY, chunk_size: int | None = None,
-              dry_run: bool = False) -> dict:
+              dry_run: bool = False) -> dict[str, Any]:
     """Check the start conditions and (unless ``dry_run``) move the template to in progress.
     ``chunk_size`` None lets the flow size chunks by time."""
     if policy not in POLICIES or (chunk_size is not None and chunk_size < 1):
@@ -62,12 +64,12 @@ def start_job(engine: Engine, template_ref: str, *, policy: str = DEFAULT_POLICY
             "policy": policy, "chunk_size": chunk_size, **plan}
 
 
-def preflight(connection: Connection, template, rows: list) -> dict:
+def preflight(connection: Connection, template: Row[Any], rows: Sequence[Row[Any]]) -> dict[str, Any]:
     """The seed's conditions: enough base and add-on licenses, users free, numbers and keys free."""
     skus = template_skus(connection, template.template_uuid)
     facts = gather_facts(connection, template.org_uuid, rows, skus)
     problems = _license_shortfalls(connection, template.org_uuid, facts, skus, len(rows))
-    plan_rows = []
+    plan_rows: list[dict[str, Any]] = []
     for row in rows:
         problem = inventory_problem(row, facts)
         if problem is not None:
@@ -81,7 +83,8 @@ def preflight(connection: Connection, template, rows: list) -> dict:
     return {"problems": problems, "rows": plan_rows, "pools": pools}
 
 
-def _license_shortfalls(connection: Connection, org_uuid: str, facts, skus: list[str], needed: int) -> list[Problem]:
+def _license_shortfalls(connection: Connection, org_uuid: str, facts: Facts, skus: list[str],
+                        needed: int) -> list[Problem]:
     """The whole template's licenses at once (one base license and one of each add-on per row), with
     who holds the others; the rule decides, as it does for one extension."""
     pools = [(PoolFacts(None, facts.base_left, facts.base_total, held_note=holds.describe_held(connection, org_uuid)),
@@ -107,7 +110,7 @@ def status_counts(engine: Engine, template_uuid: str) -> dict[str, int]:
 
 
 def counts_by_status(connection: Connection, template_uuid: str) -> dict[str, int]:
-    counts = Counter(dict(connection.execute(select(template_rows.c.status, func.count()).where(
+    counts: Counter[str] = Counter(dict(connection.execute(select(template_rows.c.status, func.count()).where(
         template_rows.c.template_uuid == template_uuid).group_by(template_rows.c.status)).all()))
     return {status: counts.get(status, 0) for status in ROW_STATUSES}
 
@@ -131,7 +134,7 @@ def complete_job(engine: Engine, template_uuid: str, report_key: str | None, exp
         return True
 
 
-def _all_rows(connection: Connection, template_uuid: str) -> list:
+def _all_rows(connection: Connection, template_uuid: str) -> Sequence[Row[Any]]:
     """Every row with the name of the file it came from, so problems can say ``users.csv:12``."""
     return connection.execute(select(template_rows, template_files.c.file_name)
                               .join(template_files, template_files.c.id == template_rows.c.file_id)
@@ -144,7 +147,7 @@ def _count(connection: Connection, template_uuid: str, status: str) -> int:
         template_rows.c.template_uuid == template_uuid, template_rows.c.status == status)).scalar_one()
 
 
-def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[dict]:
+def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[dict[str, Any]]:
     """The failed rows with their reasons, in upload order (for the UI table and the CLI summary)."""
     with read_transaction(engine) as connection:
         rows = connection.execute(select(template_rows, template_files.c.file_name)

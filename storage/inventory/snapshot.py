@@ -8,6 +8,8 @@ tables agree with each other.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 from sqlalchemy import Connection, Select, select
 
@@ -42,7 +44,7 @@ def snapshot_from_inventory(connection: Connection, org_uuid: str, template_rows
                              template_rows=template_rows, template_row_limit=template_row_limit)
 
 
-def _table(connection: Connection, query: Select, schema: pa.Schema) -> pa.Table:
+def _table(connection: Connection, query: Select[Any], schema: pa.Schema) -> pa.Table:
     """Run ``query`` and build the table batch by batch, one Arrow array per column."""
     result = connection.execution_options(stream_results=True, yield_per=BATCH_ROWS).execute(query)
     names = list(result.keys())

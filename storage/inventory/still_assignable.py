@@ -10,8 +10,10 @@ assignable and says, per reason code, how many it left out.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, select
 
 from phonesys.rules.assignable import Taken, still_assignable_code
 from phonesys.storage.inventory.schema import extensions, numbers, row_holds, users
@@ -33,14 +35,14 @@ def taken_now(connection: Connection, org_uuid: str) -> Taken:
             numbers.c.org_uuid == org_uuid)).scalars()))
 
 
-def why_not(row, taken: Taken) -> str | None:
+def why_not(row: Row[Any], taken: Taken) -> str | None:
     """The first reason ``row`` cannot be assigned now (a stable code), or None when it can."""
     return still_assignable_code(row.identity_uuid, row.ext_key, row.number, taken)
 
 
-def split_rows(rows: list, taken: Taken, left_out: Counter) -> list:
+def split_rows(rows: Sequence[Row[Any]], taken: Taken, left_out: Counter[str]) -> list[Row[Any]]:
     """The rows still assignable; the others are counted in ``left_out`` by reason code."""
-    kept = []
+    kept: list[Row[Any]] = []
     for row in rows:
         reason = why_not(row, taken)
         if reason is None:

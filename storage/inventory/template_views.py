@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Engine, String, cast, func, or_, select
 
 from phonesys.rules.status import require_allowed
@@ -11,7 +13,7 @@ from phonesys.storage.inventory.schema import template_addons, template_files, t
 from phonesys.storage.inventory.templates import get_template, row_count
 
 
-def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> list[dict]:
+def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> list[dict[str, Any]]:
     """UUID, name, total users and status, newest first; ``search`` matches name or UUID."""
     users = (select(template_rows.c.template_uuid, func.count().label("total"))
              .group_by(template_rows.c.template_uuid).subquery())
@@ -31,7 +33,7 @@ def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> l
             for r in rows]
 
 
-def template_detail(engine: Engine, template_ref: str, action: str = "show") -> dict:
+def template_detail(engine: Engine, template_ref: str, action: str = "show") -> dict[str, Any]:
     """The template as a dict; ``action`` names what it is read for, checked against its status."""
     with read_transaction(engine) as connection:
         template = get_template(connection, template_ref)
@@ -49,7 +51,7 @@ def template_detail(engine: Engine, template_ref: str, action: str = "show") -> 
                            "rows": f.rows, "identifier_kind": f.identifier_kind} for f in files]}
 
 
-def template_users(engine: Engine, template_ref: str, limit: int | None = None) -> list[dict]:
+def template_users(engine: Engine, template_ref: str, limit: int | None = None) -> list[dict[str, Any]]:
     """The template's rows in upload order: ext key, user, number, and the file and row they came from."""
     query = (select(template_rows.c.ext_key, template_rows.c.user_name, template_rows.c.identity_uuid,
                     template_rows.c.number, template_files.c.file_name, template_rows.c.row_number)

@@ -17,6 +17,7 @@ import pyarrow as pa
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
 
 from phonesys.rules import refusals
+from phonesys.rules.assignable import Taken
 from phonesys.rules.errors import NotFound, Problem, Refused, refuse_if
 from phonesys.rules.limits import TEMPLATE_NAME_MAX, TEMPLATE_ROW_LIMIT
 from phonesys.rules.status import COMPLETED, DRAFT, require_allowed
@@ -26,7 +27,7 @@ from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import addon_problems
 from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
-from phonesys.storage.inventory.still_assignable import Taken, split_rows, taken_now
+from phonesys.storage.inventory.still_assignable import split_rows, taken_now
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def get_template(connection: Connection, template_ref: str) -> Row[Any]:
     return row
 
 
-def locked_template(connection: Connection, template_ref: str, action: str):
+def locked_template(connection: Connection, template_ref: str, action: str) -> Row[Any]:
     """The template, with its organization locked and ``action`` checked against its status."""
     template = get_template(connection, template_ref)
     lock_org(connection, template.org_uuid)
@@ -59,7 +60,7 @@ def locked_template(connection: Connection, template_ref: str, action: str):
     return template
 
 
-def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[str]) -> dict:
+def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[str]) -> dict[str, Any]:
     checked_name = check_template_name(name)
     skus, problems = _checked_skus(addons)
     problems += [checked_name] if isinstance(checked_name, Problem) else []
@@ -74,7 +75,7 @@ def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[st
     return {"uuid": template_uuid, "name": checked_name, "status": DRAFT, "addons": skus}
 
 
-def rename_template(engine: Engine, template_ref: str, name: str) -> dict:
+def rename_template(engine: Engine, template_ref: str, name: str) -> dict[str, Any]:
     checked_name = check_template_name(name)
     refuse_if([checked_name] if isinstance(checked_name, Problem) else [])
     with write_transaction(engine) as connection:
@@ -84,7 +85,7 @@ def rename_template(engine: Engine, template_ref: str, name: str) -> dict:
     return {"uuid": template.template_uuid, "name": checked_name}
 
 
-def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]) -> dict:
+def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]) -> dict[str, Any]:
     skus, problems = _checked_skus(addons)
     refuse_if(problems)
     with write_transaction(engine) as connection:
@@ -99,7 +100,7 @@ def accept_files(engine: Engine, template_ref: str, files: Sequence[AcceptedFile
     """Append validated uploads to a draft template in one transaction; returns the new row count."""
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "upload")
-        total = row_count(connection, template.template_uuid) + sum(f.rows.num_rows for f in files)
+        total: int = row_count(connection, template.template_uuid) + sum(f.rows.num_rows for f in files)
         if total > TEMPLATE_ROW_LIMIT:
             raise Refused(refusals.template_user_limit(total, TEMPLATE_ROW_LIMIT))
         for accepted in files:
@@ -107,7 +108,7 @@ def accept_files(engine: Engine, template_ref: str, files: Sequence[AcceptedFile
         return total
 
 
-def delete_template(engine: Engine, template_ref: str) -> dict:
+def delete_template(engine: Engine, template_ref: str) -> dict[str, Any]:
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "delete")
         for table in (template_rows, template_files, template_addons, templates):
@@ -116,7 +117,7 @@ def delete_template(engine: Engine, template_ref: str) -> dict:
 
 
 def duplicate_template(engine: Engine, template_ref: str, name: str | None = None,
-                       failed_only: bool = False) -> dict:
+                       failed_only: bool = False) -> dict[str, Any]:
     """A new draft with the same add-ons, files and rows (the seed's Duplicate).
 
     ``failed_only`` copies just the rows whose assignment failed, so they can be fixed and retried.
@@ -134,7 +135,7 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
             template_addons.c.template_uuid == source.template_uuid)).scalars().all()
         _insert_addons(connection, new_uuid, source.org_uuid, skus)
         taken = taken_now(connection, source.org_uuid) if source.status == COMPLETED else None
-        left_out: Counter = Counter()
+        left_out: Counter[str] = Counter()
         copied = _copy_files_and_rows(connection, source.template_uuid, new_uuid, failed_only, taken, left_out)
         if failed_only and not copied and not left_out:
             raise Refused(refusals.template_no_failed_rows(source.template_uuid, template_ref))
@@ -181,7 +182,7 @@ def _insert_file(connection: Connection, template_uuid: str, accepted: AcceptedF
 
 
 def _copy_files_and_rows(connection: Connection, source: str, target: str, failed_only: bool,
-                         taken: Taken | None, left_out: Counter) -> int:
+                         taken: Taken | None, left_out: Counter[str]) -> int:
     """Copy file records and their rows (as pending rows); returns how many rows were copied. With
     ``taken`` only the rows still assignable are copied, the rest counted in ``left_out``."""
     files = connection.execute(select(template_files).where(template_files.c.template_uuid == source)
