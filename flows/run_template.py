@@ -81,8 +81,9 @@ def _run_template(engine: Engine, template_uuid: str, chunk_size: int | None, fo
 
     deployment = None if foreground else served_deployment()
     if deployment is None:
+        org_uuid = _org_of(engine, template_uuid)
         return _end(engine, template_uuid, _follow(
-            engine, template_uuid, lambda: run_flow_in_foreground(template_uuid, chunk_size), on_progress))
+            engine, template_uuid, lambda: run_flow_in_foreground(template_uuid, chunk_size, org_uuid), on_progress))
     handed = hand_off(engine, template_uuid, chunk_size, deployment)
     if not wait:
         return handed
@@ -103,17 +104,24 @@ def run_flow_in_foreground(template_uuid: str, chunk_size: int | None = None, or
     from phonesys.flows.bulk_assignment import BulkAssignmentParameters, bulk_assignment
 
     parameters = BulkAssignmentParameters(template_uuid=template_uuid, chunk_size=chunk_size)
-    with tags(*run_tags(org_uuid or _org_of(template_uuid))):
+    with tags(*run_tags(org_uuid or _org_of(_configured_inventory(), template_uuid))):
         return bulk_assignment(parameters, return_state=True)
 
 
-def _org_of(template_uuid: str) -> str:
-    from phonesys.settings import load_settings
-    from phonesys.storage.inventory.engine import open_engine, read_transaction
+def _org_of(engine: Engine, template_uuid: str) -> str:
+    """Read from the inventory the caller runs against, not a second engine of its own."""
+    from phonesys.storage.inventory.engine import read_transaction
     from phonesys.storage.inventory.templates import get_template
 
-    with read_transaction(open_engine(load_settings().inventory_url)) as connection:
+    with read_transaction(engine) as connection:
         return str(get_template(connection, template_uuid).org_uuid)
+
+
+def _configured_inventory() -> Engine:
+    from phonesys.settings import load_settings
+    from phonesys.storage.inventory.engine import open_engine
+
+    return open_engine(load_settings().inventory_url)
 
 
 def hand_off(engine: Engine, template_uuid: str, chunk_size: int | None, deployment: Any) -> HandedOff:

@@ -12,7 +12,7 @@ from typing import Final, Literal, get_args
 
 from phonesys.rules.errors import NotFound, Problem
 from phonesys.rules.limits import TOKEN_NAME_MAX
-from phonesys.rules.values import unsafe_characters
+from phonesys.rules.values import check_printable_name
 
 Role = Literal["admin", "viewer"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
@@ -21,11 +21,7 @@ TOKEN_PREFIX: Final = "phs_"
 
 def check_token_name(raw: str) -> str | Problem:
     """The name as stored (inner whitespace collapsed), or why it cannot be a token's name."""
-    value = " ".join(raw.split())
-    if not value or len(value) > TOKEN_NAME_MAX or unsafe_characters(value):
-        return Problem("token-name-invalid", f"Token name must be 1-{TOKEN_NAME_MAX} printable characters "
-                       "(no control or bidi characters).", "name", raw[:120])
-    return value
+    return check_printable_name(raw, "token-name-invalid", "Token name", TOKEN_NAME_MAX)
 
 
 def check_role(raw: str) -> Role | Problem:

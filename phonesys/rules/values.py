@@ -161,10 +161,16 @@ def check_user_name(raw: str, field: str = "name") -> str | Problem:
 
 
 def check_template_name(raw: str) -> str | Problem:
+    return check_printable_name(raw, "template-name-invalid", "Template name", TEMPLATE_NAME_MAX)
+
+
+def check_printable_name(raw: str, code: str, what: str, limit: int) -> str | Problem:
+    """A name people type and others read back (template, token): inner whitespace collapsed, 1 to
+    ``limit`` characters, nothing that would hide or reorder text on a screen."""
     value = " ".join(raw.split())
-    if not value or len(value) > TEMPLATE_NAME_MAX or unsafe_characters(value):
-        return Problem("template-name-invalid", f"Template name must be 1-{TEMPLATE_NAME_MAX} printable "
-                       "characters (no control or bidi characters).", "name", raw[:120])
+    if not value or len(value) > limit or unsafe_characters(value):
+        return Problem(code, f"{what} must be 1-{limit} printable characters (no control or bidi characters).",
+                       "name", raw[:120])
     return value
 
 
