@@ -9,7 +9,9 @@ another folder (a path or ``file://`` URL) or an S3 bucket (``s3://bucket/prefix
 ``PHONESYS_BULK_LIMITS=off`` turns that cap and the one-job-per-organization rule off
 (``phonesys.ops.limits``). ``PHONESYS_LOCK_TIMEOUT`` is how long a command waits for an organization
 another job holds before it gives up with ``org-busy`` (someone is waiting for the answer; bulk
-chunks wait longer and retry, see ``phonesys.storage.inventory.engine``).
+chunks wait longer and retry, see ``phonesys.storage.inventory.engine``). ``PHONESYS_ACTOR`` names who
+the CLI acts for in the audit log (default ``cli:<login user>``); ``PHONESYS_AUDIT_RETENTION_DAYS`` is how
+long audit events are kept before ``phonesys audit prune`` may delete them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_BULK_JOBS = 4  # bulk jobs writing at once across all workers (phonesys.ops.limits)
 DEFAULT_LOCK_TIMEOUT = 5.0  # seconds a command waits for an organization another job holds
+DEFAULT_AUDIT_RETENTION_DAYS = 365  # a year, as the peers keep admin audit events
 
 
 def _default_home() -> Path:
@@ -40,6 +43,8 @@ class Settings(BaseSettings):
     bulk_jobs: int = Field(DEFAULT_BULK_JOBS, ge=1)
     bulk_limits: bool = True
     lock_timeout: float = Field(DEFAULT_LOCK_TIMEOUT, gt=0, le=3600)
+    actor: str | None = None
+    audit_retention_days: int = Field(DEFAULT_AUDIT_RETENTION_DAYS, ge=1, le=36500)
 
     @property
     def inventory_url(self) -> str:

@@ -155,10 +155,32 @@ LEDGER_CHECKS: list[tuple[str, str]] = [
 ]
 
 
+AUDIT_CHECKS = [
+    ("one bulk.assign event per extension the template made", """
+        SELECT extension_id, COUNT(*) FROM audit_events
+        WHERE template_uuid = :template AND action = 'bulk.assign' GROUP BY extension_id HAVING COUNT(*) > 1"""),
+    ("a bulk.assign event for every assigned row", """
+        SELECT r.row_number, r.extension_id FROM template_rows r
+        WHERE r.template_uuid = :template AND r.status = 'assigned' AND NOT EXISTS (
+            SELECT 1 FROM audit_events a WHERE a.template_uuid = r.template_uuid AND a.action = 'bulk.assign'
+            AND a.extension_id = r.extension_id)"""),
+    ("no bulk.assign event without its row assigned (or its extension undone, or kept as changed since)", """
+        SELECT a.target, a.extension_id FROM audit_events a
+        WHERE a.template_uuid = :template AND a.action = 'bulk.assign'
+        AND NOT EXISTS (SELECT 1 FROM template_rows r WHERE r.template_uuid = a.template_uuid
+                        AND r.status = 'assigned' AND r.extension_id = a.extension_id)
+        AND NOT EXISTS (SELECT 1 FROM audit_events u WHERE u.template_uuid = a.template_uuid
+                        AND u.action = 'bulk.undo' AND u.extension_id = a.extension_id)
+        AND NOT EXISTS (SELECT 1 FROM template_rows c WHERE c.template_uuid = a.template_uuid
+                        AND c.reason_code = 'changed-since')"""),
+]
+
+
 def ledger_violations(engine: Engine, template_uuid: str) -> list[str]:
+    """Invariant 3, and the audit log agreeing with the ledger row for row."""
     found = []
     with read_transaction(engine) as connection:
-        for rule, query in LEDGER_CHECKS:
+        for rule, query in LEDGER_CHECKS + AUDIT_CHECKS:
             rows = connection.execute(text(query), {"template": template_uuid}).all()
             if rows:
                 sample = "; ".join(str(tuple(row)) for row in rows[:5])

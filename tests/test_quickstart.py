@@ -44,6 +44,10 @@ def test_quick_start_runs_cleanly_twice(tmp_path):
     assert out.count(": refused, user-reserved: ") == 2 and out.count(": refused, number-reserved: ") == 1
     assert "which is in progress" in out and "'Demo onboarding'" in out
     assert "(not in the template): done" in out
+    trail = out.split("Audit trail of extension 101", 1)[1].split("\n")[1:5]
+    assert [line.split()[2] for line in trail] == ["ext.provision", "ext.assign-user", "ext.set-addons",
+                                                   "ext.set-number"], trail
+    assert all(line.split()[1].startswith("cli:") for line in trail), trail
     assert str(tmp_path / "home" / "inventory.sqlite3") in out
     for label in ("Assignment report:", "Provisioned extensions:"):
         path = Path(out.split(label, 1)[1].split()[0])

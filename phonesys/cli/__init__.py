@@ -8,7 +8,21 @@ from __future__ import annotations
 
 import typer
 
-from phonesys.cli import alerts, db, dropfolder, export, ext, ops, org, template, template_run, token, web  # noqa: F401 - registers commands
+from phonesys.cli import (  # noqa: F401 - registers commands
+    alerts,
+    audit,
+    db,
+    dropfolder,
+    export,
+    ext,
+    ops,
+    org,
+    template,
+    template_revert,
+    template_run,
+    token,
+    web,
+)
 from phonesys.cli.demo import demo
 from phonesys.cli.s3_events import notify_from_sqs
 from phonesys.cli.sample import sample_csv
@@ -31,6 +45,8 @@ app.add_typer(dropfolder.app, name="dropfolder")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(token.app, name="token")
 app.command("provision")(ext.provision)
+app.command("audit")(audit.audit)
+ext.app.command("history")(audit.history)
 app.command("demo")(demo)
 app.command("sample-csv")(sample_csv)
 app.command("serve")(ops.serve)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from collections.abc import Callable
 from typing import Annotated, Any, Protocol, TypeVar, runtime_checkable
 
@@ -37,14 +38,20 @@ console = Console(highlight=False, markup=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
+COMMAND_ID = uuid.uuid4().hex[:12]  # groups the audit events of one command run
+
+
 def inventory() -> Engine:
     """The inventory engine for the configured database, migrated on first use; a command's writes
     wait at most ``PHONESYS_LOCK_TIMEOUT`` for an organization another job holds."""
+    from phonesys.rules.audit import cli_actor
+    from phonesys.storage.inventory.audit import acting
     from phonesys.storage.inventory.engine import interactive, open_engine
 
     settings = load_settings()
     settings.ensure_home()
-    return interactive(open_engine(settings.inventory_url), settings.lock_timeout)
+    engine = interactive(open_engine(settings.inventory_url), settings.lock_timeout)
+    return acting(engine, cli_actor(settings.actor), f"cli:{COMMAND_ID}")
 
 
 def attempt(as_json: bool, action: Callable[[], T]) -> T:

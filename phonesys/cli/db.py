@@ -30,3 +30,21 @@ def upgrade(as_json: JsonOption = False) -> None:
         return {"database": url, "revision": current_revision(engine)}
 
     run(as_json, action, lambda r: console.print(f"{r['database']} is at revision {r['revision']} (head)"))
+
+
+@app.command("prune-audit")
+def prune_audit(as_json: JsonOption = False) -> None:
+    """Delete audit events older than PHONESYS_AUDIT_RETENTION_DAYS (default 365).
+
+    The database refuses to change or delete any other audit event; this sets its retention to the
+    configured days (recorded as audit.retention when it changes) and records the prune itself.
+    Run it daily from cron or a scheduler. Example: PHONESYS_AUDIT_RETENTION_DAYS=180 phonesys db prune-audit
+    """
+    from phonesys.cli.common import inventory
+    from phonesys.storage.inventory.audit_retention import prune
+
+    def render(result: Any) -> None:
+        console.print(f"Deleted {result.deleted} audit event(s) from before {result.before[:16].replace('T', ' ')} UTC "
+                      f"(retention {result.retention_days} days)")
+
+    run(as_json, lambda: prune(inventory(), load_settings().audit_retention_days), render)

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from phonesys.demo import bulk_files as demo_bulk
 from phonesys.demo import organization as demo
 from phonesys.flows.run_template import Progress, RunEnd, run_template
+from phonesys.rules.audit import change_summary
 from phonesys.rules.errors import Refused
 from phonesys.services.bulk_job import RowCounts
 from phonesys.services.uploads import UploadSource, upload_files
@@ -64,7 +65,18 @@ def run_scenario(engine: Engine, settings: Settings, say: Say,
     assert isinstance(end, RunEnd), "run_template waits by default: a run it hands off is followed to its end"
     counts = RowCounts.of(status_counts(engine, template))
     say(f"Bulk assignment {(end.state.name or '').lower()}: {counts.assigned:,} assigned, {counts.failed:,} failed")
+    _last_audit_events(engine, "101", say)
     return _result(engine, store, settings, template)
+
+
+def _last_audit_events(engine: Engine, ext_key: str, say: Say, count: int = 4) -> None:
+    """Who did what to one extension: the audit log every change above wrote."""
+    from phonesys.storage.inventory.audit_queries import extension_history
+
+    say(f"Audit trail of extension {ext_key}, last {count} events "
+        f"(phonesys ext history {demo.DEMO_ORG_UUID} {ext_key}):")
+    for event in extension_history(engine, demo.DEMO_ORG_UUID, ext_key)[-count:]:
+        say(f"  {event.at[:19]}  {event.actor}  {event.action}  {change_summary(event.before, event.after)}")
 
 
 def _upload_with_mistakes_then_fixed(engine: Engine, store: ObjectStore, settings: Settings, template: str,

@@ -58,6 +58,7 @@ VALUES: dict[str, str] = {
     "addon-duplicate": "An add-on is listed twice in the document.",
     "template-name-invalid": "Template name is blank, longer than 200 characters or has control/bidi characters.",
     "count-invalid": "Count must be at least 1.",
+    "when-invalid": "A --since/--until value is not a date (2026-12-01) or date-time (2026-12-01T09:30).",
     "ext-key-range": "start + count would reach a key of more than 5 digits.",
 }
 
@@ -65,6 +66,7 @@ INVENTORY: dict[str, str] = {
     "org-uuid-invalid": "The organization argument is not a valid UUID.",
     "org-not-found": "No organization has this UUID.",
     "extension-not-found": "The organization has no extension with this key.",
+    "extension-reverting": "The extension is being removed by a template revert in progress; change it afterwards.",
     "user-not-found": "No user of the organization has this Identity UUID (or name).",
     "ext-key-exists": "Ext Key is already an extension of the organization.",
     "user-assigned": "The user already has an extension.",
@@ -100,6 +102,7 @@ TEMPLATES: dict[str, str] = {
     "template-user-limit": "The template would hold more than 15,000 users across its files.",
     "template-uuid-invalid": "The template argument is not a valid UUID.",
     "template-not-found": "No template has this UUID.",
+    "template-reverted": "The template has been reverted already (its report says what was removed and kept).",
     "template-action-not-allowed": "The template's status does not allow this action (draft, in progress, completed).",
     "template-empty": "The template has no users to start.",
     "template-not-in-progress": "Only an in-progress template can be resumed or assigned.",
@@ -109,7 +112,8 @@ TEMPLATES: dict[str, str] = {
     "upload-nothing": "template upload was given no FILE and no --key.",
     "rolled-back": "Bulk row: assigned, then undone because another row failed (all-or-nothing).",
     "not-attempted": "Bulk row: not assigned because another row failed (all-or-nothing).",
-    "changed-since": "Bulk row: not rolled back because its extension was changed by hand after it was assigned.",
+    "template-cancelled": "Bulk row: not assigned because the template was cancelled before its turn.",
+    "changed-since": "Bulk row or revert: its extension was changed after the template made it, so it is kept.",
     "flow-failed": "The bulk-assignment flow run failed or crashed; resume it with template start --resume.",
 }
 
@@ -160,10 +164,41 @@ TOKENS: dict[str, str] = {
     "method-not-allowed": "HTTP 405: the API route does not take this method.",
 }
 
+AUDIT: dict[str, str] = {
+    "org.load": "An organization document was loaded (created or updated): its pools, numbers and users.",
+    "org.users-import": "Users were imported from a CSV into an organization.",
+    "org.delete": "An organization and everything it held was deleted (its audit history stays).",
+    "ext.provision": "An extension was created (Provision, or Provision & Assign with its user, add-ons, number).",
+    "ext.assign-user": "An extension was given a user (replacing any previous one).",
+    "ext.unassign-user": "An extension's user was removed.",
+    "ext.set-addons": "An extension's add-ons were replaced.",
+    "ext.set-number": "An extension's number was set or cleared.",
+    "ext.edit": "An extension's key and/or directory name changed.",
+    "ext.delete": "An extension was deleted; its licenses, number and user went back to the pools.",
+    "template.create": "A bulk assignment template was created.",
+    "template.duplicate": "A template was created as a copy of another.",
+    "template.rename": "A template was renamed.",
+    "template.set-addons": "A template's add-ons were replaced.",
+    "template.upload": "Files of users were accepted into a template.",
+    "template.start": "A template was started (its rows held); outcome refused: the start was refused, with why.",
+    "template.complete": "A template's run ended (completed, partially completed or rolled back).",
+    "template.cancel": "An in-progress template was cancelled: its rows not yet assigned failed, their holds released.",
+    "template.delete": "A template was deleted.",
+    "template.revert": "A revert of a completed template started: its plan (to remove, kept, gone) is held.",
+    "template.reverted": "A template's revert ended; after holds how many extensions were removed, kept, gone.",
+    "bulk.revert": "A revert removed an extension its template had made (its licenses, number, user freed).",
+    "bulk.assign": "A bulk row made an extension (one event per row, written with its chunk).",
+    "bulk.undo": "An all-or-nothing rollback removed an extension the template had made.",
+    "token.create": "An API token was created.",
+    "token.revoke": "An API token was revoked.",
+    "audit.retention": "The audit retention changed (PHONESYS_AUDIT_RETENTION_DAYS), before and after in days.",
+    "audit.prune": "Audit events past the retention were deleted; after says how many and up to when.",
+}
+
 GROUPS: dict[str, dict[str, str]] = {
     "files": FILES, "values": VALUES, "inventory": INVENTORY, "org document": ORG_DOCUMENT,
     "templates": TEMPLATES, "drop folder": DROP_FOLDER, "storage": STORAGE, "operations": OPERATIONS,
-    "tokens and API": TOKENS,
+    "tokens and API": TOKENS, "audit actions": AUDIT,
 }
 CODES: dict[str, str] = {code: meaning for group in GROUPS.values() for code, meaning in group.items()}
 

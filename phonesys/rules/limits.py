@@ -27,4 +27,7 @@ TEMPLATE_NAME_MAX: Final = 200
 ORG_NAME_MAX: Final = 200
 USER_NAME_MAX: Final = 200
 TOKEN_NAME_MAX: Final = 100            # an API token's name, which is also its audit actor
+AUDIT_LIMIT_DEFAULT: Final = 50         # audit events `phonesys audit` shows unless --limit says
+AUDIT_LIMIT_MAX: Final = 100_000       # the most --limit may ask for
+AUDIT_ACTOR_MAX: Final = 200           # an audit event's actor (cli:<login>, token:<name>, dropfolder:<key>)
 COUNT_MAX: Final = 1_000_000              # every purchased count (base licenses, each add-on) in a document

@@ -135,3 +135,14 @@ def number_owned_by_other_org(number: str) -> Problem:
 def user_in_other_org(identity_uuid: str) -> Problem:
     return Problem("user-in-other-org", f"Identity UUID {identity_uuid} belongs to a user of another "
                    "organization.", "Identity UUID", identity_uuid)
+
+
+def extension_reverting(ext_key: str, template_name: str, template_uuid: str) -> Problem:
+    return Problem("extension-reverting", f"Extension {ext_key} is being removed by the revert of template "
+                   f"'{template_name}' ({template_uuid}), which is in progress; change it after the revert ends.",
+                   "ext", ext_key)
+
+
+def template_reverted(template_uuid: str) -> Problem:
+    return Problem("template-reverted", f"Template {template_uuid} has been reverted already; see "
+                   "`phonesys template report` for what was removed and what was kept.", "template", template_uuid)

@@ -15,6 +15,7 @@ from phonesys.rules.errors import Problem
 ROLLED_BACK: Final = "rolled-back"
 NOT_ATTEMPTED: Final = "not-attempted"
 CHANGED_SINCE: Final = "changed-since"
+CANCELLED: Final = "template-cancelled"
 
 
 def rolled_back(first_failed_row: int | None) -> Problem:
@@ -28,3 +29,7 @@ def not_attempted(first_failed_row: int | None) -> Problem:
 def changed_since(first_failed_row: int | None, key_now: str) -> Problem:
     return Problem(CHANGED_SINCE, f"Not rolled back: row {first_failed_row} failed, but this row's extension "
                    f"was changed since it was assigned (its key is now {key_now}); it is left as it is.")
+
+
+def cancelled(actor: str) -> Problem:
+    return Problem(CANCELLED, f"Not assigned: the template was cancelled by {actor} before this row's turn.")

@@ -2,7 +2,8 @@
 
 draft -> in_progress -> completed. A draft can be renamed, edited, filled, started, duplicated and deleted;
 once started it is read-only (users and report visible); once completed the users view is replaced
-by the report. Anything not listed is refused with the reason.
+by the report, and it may be reverted (``phonesys template revert``; the template stays completed and
+the revert keeps its own state). Anything not listed is refused with the reason.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ STATUSES = TEMPLATE_STATUSES
 
 ALLOWED: dict[TemplateStatus, frozenset[str]] = {
     DRAFT: frozenset({"show", "users", "rename", "set-addons", "upload", "start", "duplicate", "delete"}),
-    IN_PROGRESS: frozenset({"show", "users", "report", "duplicate"}),
-    COMPLETED: frozenset({"show", "report", "duplicate"}),
+    IN_PROGRESS: frozenset({"show", "users", "report", "duplicate", "cancel"}),
+    COMPLETED: frozenset({"show", "report", "duplicate", "revert"}),
 }
 ACTIONS = frozenset().union(*ALLOWED.values())
 

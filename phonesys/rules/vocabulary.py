@@ -31,6 +31,16 @@ IN_PROGRESS: Final = "in_progress"
 COMPLETED: Final = "completed"
 TEMPLATE_STATUSES: Final[tuple[TemplateStatus, ...]] = (DRAFT, IN_PROGRESS, COMPLETED)
 
+# A revert of a completed template (the template stays completed; this says how far its undoing got),
+# and its ledger: pending -> reverted | kept (changed since the template made it) | gone (deleted by hand).
+RevertStatus = Literal["reverting", "reverted"]
+REVERTING: Final = "reverting"
+REVERTED: Final = "reverted"
+RevertRowStatus = Literal["pending", "reverted", "kept", "gone"]
+KEPT: Final = "kept"
+GONE: Final = "gone"
+REVERT_ROW_STATUSES: Final[tuple[RevertRowStatus, ...]] = (PENDING, REVERTED, KEPT, GONE)
+
 # A number license: on an extension, held by an in-progress template's row, or free.
 NumberStatus = Literal["available", "assigned", "held"]
 NUMBER_AVAILABLE: Final = "available"

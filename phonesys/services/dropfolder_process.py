@@ -12,11 +12,13 @@ from dataclasses import replace
 
 from sqlalchemy import Engine
 
+from phonesys.rules.audit import dropfolder_actor
 from phonesys.rules.errors import Refused
 from phonesys.rules.vocabulary import DRAFT
 from phonesys.services.dropfolder import Outcome, RequestRef, read_manifest, settle, upload_keys
 from phonesys.services.uploads import UploadSource, upload_files
 from phonesys.storage.inventory import dropfolder as ledger
+from phonesys.storage.inventory.audit import acting
 from phonesys.storage.inventory.jobs import start_job
 from phonesys.storage.inventory.template_views import template_detail
 from phonesys.storage.inventory.templates import create_template, delete_template
@@ -27,6 +29,7 @@ def process_request(engine: Engine, store: ObjectStore, ref: RequestRef,
                     on_claimed: Callable[[Outcome], object] | None = None) -> Outcome:
     """Claim ``ref`` and carry it to its end; ``on_claimed`` hears of the claim before the work starts."""
     claimed = Outcome(ref.name, ref.org_uuid, "skipped")
+    engine = acting(engine, dropfolder_actor(ref.manifest_key), f"dropfolder:{ref.manifest_key}")
     claim = _claim(engine, ref)
     if claim is None:
         return claimed

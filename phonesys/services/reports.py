@@ -16,10 +16,16 @@ from sqlalchemy import Engine
 from phonesys.failpoints import failpoint
 from phonesys.services.exports import ExportResult, export_timestamp, write_file
 from phonesys.services.local_copy import copy_target, require_usable
-from phonesys.storage.inventory.exports import REPORT_SCHEMA, report_batches
+from phonesys.storage.inventory.exports import (
+    REPORT_SCHEMA,
+    REVERT_REPORT_SCHEMA,
+    report_batches,
+    revert_report_batches,
+)
 from phonesys.storage.objects import ObjectStore
 
 REPORT_SUFFIX = "license_phonesystem_bulk_assignment_report"
+REVERT_REPORT_SUFFIX = "license_phonesystem_bulk_revert_report"
 
 
 @dataclass(frozen=True)
@@ -35,8 +41,14 @@ class ReportFiles:
         return {"report": self.report, "export": self.export, "local_copy": self.local_copy}
 
 
-def report_key(org_uuid: str, template_uuid: str, when: datetime | None = None) -> str:
-    return f"reports/{org_uuid}/{template_uuid}/{org_uuid}_{export_timestamp(when)}_{REPORT_SUFFIX}.csv"
+def report_key(org_uuid: str, template_uuid: str, when: datetime | None = None, suffix: str = REPORT_SUFFIX) -> str:
+    return f"reports/{org_uuid}/{template_uuid}/{org_uuid}_{export_timestamp(when)}_{suffix}.csv"
+
+
+def write_revert_report(engine: Engine, store: ObjectStore, org_uuid: str, template_uuid: str) -> ExportResult:
+    """The revert's own report, beside the template's: each extension reverted, kept or gone, and why."""
+    key = report_key(org_uuid, template_uuid, suffix=REVERT_REPORT_SUFFIX)
+    return write_file(store, key, "csv", lambda: revert_report_batches(engine, template_uuid), REVERT_REPORT_SCHEMA)
 
 
 def write_report(engine: Engine, store: ObjectStore, org_uuid: str, template_uuid: str, addons: list[str],

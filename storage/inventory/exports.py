@@ -104,3 +104,17 @@ def report_batches(engine: Engine, template_uuid: str, addons: str) -> Iterator[
     """One row per template row with its outcome, in upload order (for the bulk assignment report)."""
     with read_transaction(engine) as connection:
         yield from _batches(connection, _REPORT_SQL, {"template": template_uuid, "addons": addons}, REPORT_SCHEMA)
+
+
+REVERT_REPORT_SCHEMA = pa.schema([
+    ("Ext Key", pa.string()), ("Status", pa.string()), ("Code", pa.string()), ("Reason", pa.string()),
+])
+_REVERT_REPORT_SQL = """
+SELECT ext_key, status, reason_code, reason FROM revert_rows WHERE template_uuid = :template ORDER BY id
+"""
+
+
+def revert_report_batches(engine: Engine, template_uuid: str) -> Iterator[pa.RecordBatch]:
+    """One row per extension the template made: reverted, kept (changed since, with why) or gone."""
+    with read_transaction(engine) as connection:
+        yield from _batches(connection, _REVERT_REPORT_SQL, {"template": template_uuid}, REVERT_REPORT_SCHEMA)

@@ -15,8 +15,10 @@ from phonesys.rules import assignable, refusals
 from phonesys.rules.assignable import Where
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.values import check_directory_name, check_ext_key, check_number, check_sku
+from phonesys.storage.inventory.audit import extension_change
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.facts import key_facts, number_facts, user_facts
+from phonesys.storage.inventory.holds import revert_holder
 from phonesys.storage.inventory.lookup import get_extension, lock_org, resolve_user
 from phonesys.storage.inventory.pools import addon_problems, claim_addons, release_addons
 from phonesys.storage.inventory.schema import extension_addons, extensions
@@ -38,14 +40,24 @@ def assign_user(engine: Engine, org_ref: str, ext_key: str, user_ref: str) -> No
     with write_transaction(engine) as connection:
         org = lock_org(connection, org_ref)
         problems: list[Problem] = []
-        ext = _attempt(problems, lambda: get_extension(connection, org.org_uuid, ext_key))
+        ext = _attempt(problems, lambda: changeable_extension(connection, org.org_uuid, ext_key))
         user = _attempt(problems, lambda: resolve_user(connection, org.org_uuid, user_ref))
         if user and ext:
             problems += user_problems(connection, user, ext.ext_key, user_ref)
         refuse_if(problems)
         assert ext is not None and user is not None, "a failed lookup left a problem, so refuse_if raised"
-        connection.execute(extensions.update().where(extensions.c.id == ext.id)
-                           .values(identity_uuid=user.identity_uuid))
+        with extension_change(connection, "ext.assign-user", org.org_uuid, ext.id):
+            connection.execute(extensions.update().where(extensions.c.id == ext.id)
+                               .values(identity_uuid=user.identity_uuid))
+
+
+def changeable_extension(connection: Connection, org_uuid: str, ext_key: str) -> Row[Any]:
+    """The extension, unless a template's revert in progress is removing it (then refused)."""
+    ext = get_extension(connection, org_uuid, ext_key)
+    problem = revert_holder(connection, ext.id, ext.ext_key)
+    if problem is not None:
+        raise Refused(problem)
+    return ext
 
 
 def user_problems(connection: Connection, user: Row[Any], ext_key: str | None, user_ref: str) -> list[Problem]:
@@ -56,8 +68,9 @@ def user_problems(connection: Connection, user: Row[Any], ext_key: str | None, u
 def unassign_user(engine: Engine, org_ref: str, ext_key: str) -> None:
     with write_transaction(engine) as connection:
         org = lock_org(connection, org_ref)
-        ext = get_extension(connection, org.org_uuid, ext_key)
-        connection.execute(extensions.update().where(extensions.c.id == ext.id).values(identity_uuid=None))
+        ext = changeable_extension(connection, org.org_uuid, ext_key)
+        with extension_change(connection, "ext.unassign-user", org.org_uuid, ext.id):
+            connection.execute(extensions.update().where(extensions.c.id == ext.id).values(identity_uuid=None))
 
 
 def set_addons(engine: Engine, org_ref: str, ext_key: str, skus: Iterable[str]) -> list[str]:
@@ -67,19 +80,25 @@ def set_addons(engine: Engine, org_ref: str, ext_key: str, skus: Iterable[str]) 
     wanted = {c for c in checked if isinstance(c, str)}  # all of them: refuse_if raised on any problem
     with write_transaction(engine) as connection:
         org = lock_org(connection, org_ref)
-        ext = get_extension(connection, org.org_uuid, ext_key)
+        ext = changeable_extension(connection, org.org_uuid, ext_key)
         current = set(connection.execute(select(extension_addons.c.sku).where(
             extension_addons.c.extension_id == ext.id)).scalars())
         added, removed = sorted(wanted - current), sorted(current - wanted)
         refuse_if(addon_problems(connection, org.org_uuid, {sku: 1 for sku in added}))
-        connection.execute(delete(extension_addons).where(
-            extension_addons.c.extension_id == ext.id, extension_addons.c.sku.in_(removed)))
-        release_addons(connection, org.org_uuid, removed)
-        claim_addons(connection, org.org_uuid, {sku: 1 for sku in added})
-        if added:
-            connection.execute(extension_addons.insert(), [
-                {"extension_id": ext.id, "org_uuid": org.org_uuid, "sku": sku} for sku in added])
+        with extension_change(connection, "ext.set-addons", org.org_uuid, ext.id):
+            _replace_addons(connection, org.org_uuid, ext.id, added, removed)
     return sorted(wanted)
+
+
+def _replace_addons(connection: Connection, org_uuid: str, extension_id: int, added: list[str],
+                    removed: list[str]) -> None:
+    connection.execute(delete(extension_addons).where(
+        extension_addons.c.extension_id == extension_id, extension_addons.c.sku.in_(removed)))
+    release_addons(connection, org_uuid, removed)
+    claim_addons(connection, org_uuid, {sku: 1 for sku in added})
+    if added:
+        connection.execute(extension_addons.insert(), [
+            {"extension_id": extension_id, "org_uuid": org_uuid, "sku": sku} for sku in added])
 
 
 def set_number(engine: Engine, org_ref: str, ext_key: str, number: str | None) -> str | None:
@@ -89,10 +108,11 @@ def set_number(engine: Engine, org_ref: str, ext_key: str, number: str | None) -
         raise Refused(canonical)
     with write_transaction(engine) as connection:
         org = lock_org(connection, org_ref)
-        ext = get_extension(connection, org.org_uuid, ext_key)
+        ext = changeable_extension(connection, org.org_uuid, ext_key)
         if canonical is not None:
             refuse_if(number_problems(connection, org.org_uuid, ext.ext_key, canonical))
-        connection.execute(extensions.update().where(extensions.c.id == ext.id).values(number=canonical))
+        with extension_change(connection, "ext.set-number", org.org_uuid, ext.id):
+            connection.execute(extensions.update().where(extensions.c.id == ext.id).values(number=canonical))
     return canonical
 
 
@@ -120,10 +140,11 @@ def edit_extension(engine: Engine, org_ref: str, ext_key: str, *, new_key: str |
     refuse_if(problems)
     with write_transaction(engine) as connection:
         org = lock_org(connection, org_ref)
-        ext = get_extension(connection, org.org_uuid, ext_key)
+        ext = changeable_extension(connection, org.org_uuid, ext_key)
         if changes.get("ext_key", ext.ext_key) != ext.ext_key:
             _refuse_taken_key(connection, org.org_uuid, changes["ext_key"])
-        connection.execute(extensions.update().where(extensions.c.id == ext.id).values(**changes))
+        with extension_change(connection, "ext.edit", org.org_uuid, ext.id):
+            connection.execute(extensions.update().where(extensions.c.id == ext.id).values(**changes))
     return {"ext_key": changes.get("ext_key", ext.ext_key), **changes}
 
 

@@ -6,7 +6,8 @@ ext key, user and number (``row_holds``, unique per key, user and number). Every
 licenses as used and is refused a held key, user or number with a code naming the template. A chunk
 turns its rows' holds into assignments in its own transaction (``convert``); a failed row, an
 all-or-nothing undo and completion give holds back (``release``). The CHECKs keep
-``used + held <= total`` true at every commit, whatever the code does.
+``used + held <= total`` true at every commit, whatever the code does. A template's revert in
+progress holds the extensions it is removing (``revert_holder``): manual changes to them wait.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ from collections.abc import Sequence
 
 from sqlalchemy import ColumnElement, Connection, String, delete, func, insert, literal, select, update
 
+from phonesys.rules import refusals
 from phonesys.rules.assignable import Holder
+from phonesys.rules.errors import Problem
 from phonesys.rules.vocabulary import PENDING
 from phonesys.storage.inventory.schema import (
     addon_pools,
     organizations,
+    revert_rows,
     row_holds,
     template_addons,
     template_rows,
@@ -120,3 +124,12 @@ def describe_held(connection: Connection, org_uuid: str, sku: str | None = None)
     """`` (20 held by template 'Sales' (uuid))`` for shortfall messages, or '' when nothing is held."""
     parts = [f"{count} held by {holder}" for holder, count in held_by_template(connection, org_uuid, sku)]
     return f" ({'; '.join(parts)})" if parts else ""
+
+
+def revert_holder(connection: Connection, extension_id: int, ext_key: str) -> Problem | None:
+    """Why a manual change to this extension must wait: a revert in progress is removing it."""
+    holder = connection.execute(select(templates.c.template_uuid, templates.c.name)
+                                .join(revert_rows, revert_rows.c.template_uuid == templates.c.template_uuid)
+                                .where(revert_rows.c.extension_id == extension_id,
+                                       revert_rows.c.status == PENDING)).first()
+    return None if holder is None else refusals.extension_reverting(ext_key, holder.name, holder.template_uuid)

@@ -32,6 +32,7 @@ from phonesys.rules.vocabulary import (
 )
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
+from phonesys.storage.inventory.audit import Event, actor_of, record
 from phonesys.storage.inventory.decide import gather_facts
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
@@ -45,6 +46,15 @@ def start_job(engine: Engine, template_ref: str, *, policy: str = DEFAULT_POLICY
     ``chunk_size`` None lets the flow size chunks by time."""
     if policy not in POLICIES or (chunk_size is not None and chunk_size < 1):
         raise Refused(refusals.start_options_invalid(policy))
+    try:
+        return _start(engine, template_ref, policy, chunk_size, dry_run)
+    except Refused as refused:
+        if not dry_run:
+            _record_refused_start(engine, template_ref, refused)
+        raise
+
+
+def _start(engine: Engine, template_ref: str, policy: str, chunk_size: int | None, dry_run: bool) -> dict[str, Any]:
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "start")
         rows = _all_rows(connection, template.template_uuid)
@@ -56,12 +66,33 @@ def start_job(engine: Engine, template_ref: str, *, policy: str = DEFAULT_POLICY
             connection.execute(update(templates).where(and_(templates.c.template_uuid == template.template_uuid,
                                                             templates.c.status == DRAFT))
                                .values(status=IN_PROGRESS, policy=policy, chunk_size=chunk_size,
-                                       started_at=datetime.now(UTC)))
+                                       started_at=datetime.now(UTC), started_by=actor_of(connection)))
             plan["held"] = holds.take(connection, template.org_uuid, template.template_uuid,
                                       template_skus(connection, template.template_uuid))
+            record(connection, _template_event("template.start", template, {"status": DRAFT}, {
+                "status": IN_PROGRESS, "policy": policy, "chunk_size": chunk_size, "rows": len(rows),
+                "held": plan["held"]}))
     plan["problems"] = [p.as_dict() for p in plan["problems"]]
     return {"uuid": template.template_uuid, "org_uuid": template.org_uuid, "dry_run": dry_run,
             "policy": policy, "chunk_size": chunk_size, **plan}
+
+
+def _record_refused_start(engine: Engine, template_ref: str, refused: Refused) -> None:
+    """A refused start changed nothing, so its event is written on its own: who tried, and why not."""
+    with write_transaction(engine) as connection:
+        try:
+            template = get_template(connection, template_ref)
+        except Refused:  # no such template: nothing to name in the log
+            return
+        codes = sorted({problem.code for problem in refused.problems})
+        record(connection, replace(_template_event("template.start", template, {"status": template.status},
+                                                   {"refused": codes}), outcome="refused"))
+
+
+def _template_event(action: str, template: Row[Any], before: dict[str, Any] | None,
+                    after: dict[str, Any] | None) -> Event:
+    return Event(action, template.org_uuid, "template", template.template_uuid, before, after,
+                 template_uuid=template.template_uuid)
 
 
 def preflight(connection: Connection, template: Row[Any], rows: Sequence[Row[Any]]) -> dict[str, Any]:
@@ -131,6 +162,9 @@ def complete_job(engine: Engine, template_uuid: str, report_key: str | None, exp
         connection.execute(update(templates).where(templates.c.template_uuid == template_uuid)
                            .values(status=COMPLETED, completed_at=datetime.now(UTC), report_key=report_key,
                                    export_key=export_key))
+        record(connection, _template_event("template.complete", template, {"status": template.status}, {
+            "status": COMPLETED, **counts_by_status(connection, template_uuid)}),
+            actor=template.started_by or actor_of(connection))
         return True
 
 

@@ -15,6 +15,7 @@ from phonesys.rules import refusals
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.orgfile import OrgDocument, UserEntry
 from phonesys.rules.values import name_key
+from phonesys.storage.inventory.audit import Event, record
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.holds import describe_held
 from phonesys.storage.inventory.lookup import lock_org
@@ -50,6 +51,11 @@ def load_org(engine: Engine, document: OrgDocument) -> dict[str, Any]:
         upsert(connection, numbers, [{"org_uuid": document.org_uuid, "number": n} for n in document.numbers],
                ["number"], [])
         _upsert_users(connection, document.org_uuid, document.users)
+        record(connection, Event("org.load", document.org_uuid, "organization", document.org_uuid,
+                                 None if existing is None else _org_figures(existing), {
+                                     "name": document.name, "base_licenses": document.base_licenses,
+                                     "addons": dict(sorted(document.addons.items())),
+                                     "numbers": len(document.numbers), "users": len(document.users)}))
         return {"org_uuid": document.org_uuid, "created": existing is None,
                 "numbers": len(document.numbers), "users": len(document.users)}
 
@@ -62,6 +68,8 @@ def import_users(engine: Engine, org_ref: str, entries: Sequence[UserEntry]) -> 
         before = _count(connection, users, users.c.org_uuid == org_uuid)
         _upsert_users(connection, org_uuid, entries)
         after = _count(connection, users, users.c.org_uuid == org_uuid)
+        record(connection, Event("org.users-import", org_uuid, "users", org_uuid, {"users": before},
+                                 {"users": after, "rows": len(entries)}))
         return {"org_uuid": org_uuid, "rows": len(entries), "added": after - before,
                 "updated": len(entries) - (after - before)}
 
@@ -69,12 +77,18 @@ def import_users(engine: Engine, org_ref: str, entries: Sequence[UserEntry]) -> 
 def delete_org(engine: Engine, org_ref: str) -> None:
     """Remove an organization and everything it owns (used by the demo to start afresh)."""
     with write_transaction(engine) as connection:
-        org_uuid = lock_org(connection, org_ref).org_uuid
+        org = lock_org(connection, org_ref)
+        org_uuid = org.org_uuid
+        record(connection, Event("org.delete", org_uuid, "organization", org_uuid, _org_figures(org), None))
         template_ids = select(templates.c.template_uuid).where(templates.c.org_uuid == org_uuid)
         for table in (row_holds, template_rows, template_files, template_addons):
             connection.execute(delete(table).where(table.c.template_uuid.in_(template_ids)))
         for table in (templates, extension_addons, extensions, numbers, users, addon_pools, organizations):
             connection.execute(delete(table).where(table.c.org_uuid == org_uuid))
+
+
+def _org_figures(org: Row[Any]) -> dict[str, Any]:
+    return {"name": org.name, "base_licenses": org.base_total}
 
 
 def _lock_or_create(connection: Connection, document: OrgDocument) -> Row[Any] | None:

@@ -18,10 +18,11 @@ from phonesys.rules import refusals
 from phonesys.rules.assignable import Holder, Where, key_exists, key_reserved, pool_problem
 from phonesys.rules.errors import Problem, Refused, refuse_if
 from phonesys.rules.values import check_number, check_sku, consecutive_ext_keys
+from phonesys.storage.inventory.audit import extension_event, extension_snapshots, record_all
 from phonesys.storage.inventory.engine import write_transaction
-from phonesys.storage.inventory.extensions import number_problems, user_problems
+from phonesys.storage.inventory.extensions import changeable_extension, number_problems, user_problems
 from phonesys.storage.inventory.facts import base_pool
-from phonesys.storage.inventory.lookup import get_extension, lock_org, resolve_user
+from phonesys.storage.inventory.lookup import lock_org, resolve_user
 from phonesys.storage.inventory.pools import (
     addon_problems,
     claim_addons,
@@ -71,7 +72,15 @@ def provision(engine: Engine, org_ref: str, count: int, start: str,
         claim_base(connection, org.org_uuid, count)
         connection.execute(extensions.insert(), [{"org_uuid": org.org_uuid, "ext_key": k, **values} for k in keys])
         _add_addons(connection, org.org_uuid, keys, checked.addons)
+        _record_provisioned(connection, org.org_uuid, keys)
     return keys
+
+
+def _record_provisioned(connection: Connection, org_uuid: str, keys: list[str]) -> None:
+    ids = connection.execute(select(extensions.c.id).where(
+        extensions.c.org_uuid == org_uuid, extensions.c.ext_key.in_(keys))).scalars().all()
+    created = extension_snapshots(connection, ids)
+    record_all(connection, (extension_event("ext.provision", org_uuid, i, None, created[i]) for i in sorted(ids)))
 
 
 def _checked_assignment(assign: Assignment, problems: list[Problem]) -> Assignment:
@@ -115,13 +124,15 @@ def delete_extension(engine: Engine, org_ref: str, ext_key: str) -> dict[str, An
     """Remove an extension and give back everything it held; returns what was released."""
     with write_transaction(engine) as connection:
         org = lock_org(connection, org_ref)
-        ext = get_extension(connection, org.org_uuid, ext_key)
+        ext = changeable_extension(connection, org.org_uuid, ext_key)
+        before = extension_snapshots(connection, [ext.id])[ext.id]
         addons = connection.execute(select(extension_addons.c.sku).where(
             extension_addons.c.extension_id == ext.id)).scalars().all()
         connection.execute(delete(extension_addons).where(extension_addons.c.extension_id == ext.id))
         release_addons(connection, org.org_uuid, addons)
         connection.execute(delete(extensions).where(extensions.c.id == ext.id))
         release_base(connection, org.org_uuid, 1)
+        record_all(connection, [extension_event("ext.delete", org.org_uuid, ext.id, before, None)])
     return {"ext_key": ext.ext_key, "released": {"base_licenses": 1, "addons": sorted(addons),
                                                  "number": ext.number, "user": ext.identity_uuid}}
 

@@ -22,12 +22,14 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     UniqueConstraint,
     func,
     text,
 )
 
 from phonesys.rules.limits import (
+    AUDIT_ACTOR_MAX,
     DIRECTORY_NAME_MAX,
     ORG_NAME_MAX,
     REASON_MAX_CHARS,
@@ -135,6 +137,8 @@ templates = Table(
     Column("completed_at", DateTime(timezone=True), nullable=True),
     Column("report_key", String(1024), nullable=True),
     Column("export_key", String(1024), nullable=True),
+    Column("started_by", String(AUDIT_ACTOR_MAX), nullable=True),  # the actor who started it; its bulk rows are theirs
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),  # ended by `template cancel`
     UniqueConstraint("org_uuid", "template_uuid", name="uq_templates_org_template"),
     Index("ix_templates_org", "org_uuid"),
 )
@@ -237,5 +241,67 @@ api_tokens = Table(
     UniqueConstraint("org_uuid", "name", name="uq_api_tokens_org_name"),
     Index("uq_api_tokens_operator_name", "name", unique=True, sqlite_where=text("org_uuid IS NULL"),
           postgresql_where=text("org_uuid IS NULL")),
+    sqlite_autoincrement=True,
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("actor", String(AUDIT_ACTOR_MAX), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("org_uuid", String(36), nullable=True),  # no foreign key: the history outlives the organization
+    Column("target_type", String(16), nullable=False),
+    Column("target", String(300), nullable=True),
+    Column("extension_id", Integer, nullable=True),  # one extension across key changes
+    Column("template_uuid", String(36), nullable=True),
+    Column("before", Text, nullable=True),  # JSON
+    Column("after", Text, nullable=True),  # JSON
+    Column("correlation", String(300), nullable=True),
+    Column("outcome", String(16), nullable=False, server_default="ok"),
+    Index("ix_audit_org_at", "org_uuid", "at"),
+    Index("ix_audit_extension", "extension_id"),
+    Index("ix_audit_org_target", "org_uuid", "target_type", "target"),
+    Index("ix_audit_template", "template_uuid"),
+    sqlite_autoincrement=True,
+)
+
+audit_retention = Table(
+    "audit_retention",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("days", Integer, nullable=False),
+    CheckConstraint("id = 1", name="ck_audit_retention_one_row"),
+    CheckConstraint("days >= 1", name="ck_audit_retention_days"),
+)
+
+template_reverts = Table(
+    "template_reverts",
+    metadata,
+    Column("template_uuid", String(36), ForeignKey("templates.template_uuid"), primary_key=True),
+    Column("org_uuid", String(36), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("policy", String(16), nullable=False),
+    Column("started_by", String(AUDIT_ACTOR_MAX), nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("report_key", String(1024), nullable=True),
+)
+
+revert_rows = Table(
+    "revert_rows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("template_uuid", String(36), ForeignKey("templates.template_uuid"), nullable=False),
+    Column("org_uuid", String(36), nullable=False),
+    Column("extension_id", Integer, nullable=True),
+    Column("ext_key", String(5), nullable=False),
+    Column("status", String(8), nullable=False, server_default=PENDING),
+    Column("reason_code", String(64), nullable=True),
+    Column("reason", String(REASON_MAX_CHARS), nullable=True),
+    Column("processed_at", DateTime(timezone=True), nullable=True),
+    Index("ix_revert_rows_template", "template_uuid", "status"),
+    Index("ix_revert_rows_extension", "extension_id"),
     sqlite_autoincrement=True,
 )

@@ -23,6 +23,7 @@ from phonesys.rules.limits import TEMPLATE_NAME_MAX, TEMPLATE_ROW_LIMIT
 from phonesys.rules.status import COMPLETED, DRAFT, require_allowed
 from phonesys.rules.values import check_sku, check_template_name, check_uuid
 from phonesys.rules.vocabulary import FAILED
+from phonesys.storage.inventory.audit import Event, record
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import addon_problems
@@ -72,6 +73,8 @@ def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[st
         connection.execute(insert(templates).values(template_uuid=template_uuid, org_uuid=org.org_uuid,
                                                     name=checked_name, status=DRAFT))
         _insert_addons(connection, template_uuid, org.org_uuid, skus)
+        record(connection, _event("template.create", org.org_uuid, template_uuid, None,
+                                  {"name": checked_name, "addons": skus}))
     return {"uuid": template_uuid, "name": checked_name, "status": DRAFT, "addons": skus}
 
 
@@ -82,6 +85,8 @@ def rename_template(engine: Engine, template_ref: str, name: str) -> dict[str, A
         template = locked_template(connection, template_ref, "rename")
         connection.execute(templates.update().where(templates.c.template_uuid == template.template_uuid)
                            .values(name=checked_name))
+        record(connection, _event("template.rename", template.org_uuid, template.template_uuid,
+                                  {"name": template.name}, {"name": checked_name}))
     return {"uuid": template.template_uuid, "name": checked_name}
 
 
@@ -91,8 +96,11 @@ def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "set-addons")
         refuse_if(_unknown_addons(connection, template.org_uuid, skus))
+        before = _template_skus(connection, template.template_uuid)
         connection.execute(delete(template_addons).where(template_addons.c.template_uuid == template.template_uuid))
         _insert_addons(connection, template.template_uuid, template.org_uuid, skus)
+        record(connection, _event("template.set-addons", template.org_uuid, template.template_uuid,
+                                  {"addons": before}, {"addons": skus}))
     return {"uuid": template.template_uuid, "addons": skus}
 
 
@@ -105,14 +113,20 @@ def accept_files(engine: Engine, template_ref: str, files: Sequence[AcceptedFile
             raise Refused(refusals.template_user_limit(total, TEMPLATE_ROW_LIMIT))
         for accepted in files:
             _insert_file(connection, template.template_uuid, accepted)
+        record(connection, _event("template.upload", template.org_uuid, template.template_uuid, None, {
+            "files": [{"file_name": f.file_name, "rows": f.rows.num_rows, "sha256": f.sha256} for f in files],
+            "total_users": total}))
         return total
 
 
 def delete_template(engine: Engine, template_ref: str) -> dict[str, Any]:
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "delete")
+        before = {"name": template.name, "status": template.status,
+                  "total_users": row_count(connection, template.template_uuid)}
         for table in (template_rows, template_files, template_addons, templates):
             connection.execute(delete(table).where(table.c.template_uuid == template.template_uuid))
+        record(connection, _event("template.delete", template.org_uuid, template.template_uuid, before, None))
     return {"uuid": template.template_uuid, "deleted": True}
 
 
@@ -141,8 +155,20 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
             raise Refused(refusals.template_no_failed_rows(source.template_uuid, template_ref))
         if not copied and left_out:
             raise Refused(refusals.template_nothing_to_assign(source.template_uuid, left_out))
+        record(connection, _event("template.duplicate", source.org_uuid, new_uuid, None, {
+            "name": new_name, "source": source.template_uuid, "failed_only": failed_only, "total_users": copied}))
     return {"uuid": new_uuid, "name": new_name, "status": DRAFT, "source": source.template_uuid,
             "total_users": copied, "left_out": dict(sorted(left_out.items()))}
+
+
+def _event(action: str, org_uuid: str, template_uuid: str, before: dict[str, Any] | None,
+           after: dict[str, Any] | None) -> Event:
+    return Event(action, org_uuid, "template", template_uuid, before, after, template_uuid=template_uuid)
+
+
+def _template_skus(connection: Connection, template_uuid: str) -> list[str]:
+    return list(connection.execute(select(template_addons.c.sku).where(
+        template_addons.c.template_uuid == template_uuid).order_by(template_addons.c.sku)).scalars())
 
 
 def row_count(connection: Connection, template_uuid: str) -> int:

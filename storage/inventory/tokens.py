@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, Row, select, update
 
 from phonesys.rules.errors import Refused
 from phonesys.rules.tokens import TOKEN_PREFIX, Role, check_role, check_token_name, name_taken, token_not_found
+from phonesys.storage.inventory.audit import Event, record
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import get_org, lock_org
 from phonesys.storage.inventory.schema import api_tokens
@@ -56,6 +57,7 @@ def create_token(engine: Engine, org_ref: str | None, name: str, role: str) -> d
             raise Refused(name_taken(checked_name))
         connection.execute(api_tokens.insert().values(name=checked_name, org_uuid=org_uuid, role=checked_role,
                                                       hash=hash_secret(secret)))
+        record(connection, Event("token.create", org_uuid, "token", checked_name, None, {"role": checked_role}))
     return {"name": checked_name, "org_uuid": org_uuid, "role": checked_role, "token": secret}
 
 
@@ -77,6 +79,7 @@ def revoke_token(engine: Engine, org_ref: str | None, name: str) -> dict[str, An
             raise token_not_found(name)
         if row.revoked_at is None:
             connection.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(revoked_at=_now()))
+            record(connection, Event("token.revoke", org_uuid, "token", row.name, {"role": row.role}, None))
         row = connection.execute(select(api_tokens).where(api_tokens.c.id == row.id)).one()
     return _listed(row)
 

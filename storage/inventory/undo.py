@@ -22,11 +22,12 @@ from phonesys.rules.rollback import changed_since, not_attempted, rolled_back
 from phonesys.rules.vocabulary import ASSIGNED, FAILED, PENDING, RowStatus
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
+from phonesys.storage.inventory.audit import actor_of, extension_event, extension_snapshots, record_all
 from phonesys.storage.inventory.decide import decide_rows, pending_rows
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import release_base
-from phonesys.storage.inventory.schema import addon_pools, extension_addons, extensions, template_rows
+from phonesys.storage.inventory.schema import addon_pools, extension_addons, extensions, template_rows, templates
 from phonesys.storage.inventory.templates import get_template
 
 
@@ -60,8 +61,11 @@ def undo_job(engine: Engine, template_uuid: str) -> int:
     with write_transaction(engine) as connection:
         org_uuid = get_template(connection, template_uuid).org_uuid
         lock_org(connection, org_uuid)
+        if get_template(connection, template_uuid).cancelled_at is not None:
+            return 0  # cancelled: its assigned rows are kept (or reverted on purpose), never undone by a late run
         ours, gone, changed = _assigned_extensions(connection, org_uuid, template_uuid)
-        _delete_extensions(connection, org_uuid, list(ours.values()))
+        _record_undone(connection, org_uuid, template_uuid, list(ours.values()))
+        delete_extensions(connection, org_uuid, list(ours.values()))
         first_failed = connection.execute(select(template_rows.c.row_number).where(
             template_rows.c.template_uuid == template_uuid, template_rows.c.status == FAILED)
             .order_by(template_rows.c.id).limit(1)).scalar()
@@ -93,6 +97,15 @@ def _assigned_extensions(connection: Connection, org_uuid: str, template_uuid: s
     return ours, gone, changed
 
 
+def _record_undone(connection: Connection, org_uuid: str, template_uuid: str, extension_ids: list[int]) -> None:
+    """One ``bulk.undo`` event per extension about to be removed, as whoever started the template."""
+    started_by = connection.execute(select(templates.c.started_by).where(
+        templates.c.template_uuid == template_uuid)).scalar()
+    before = extension_snapshots(connection, extension_ids)
+    record_all(connection, (extension_event("bulk.undo", org_uuid, i, before[i], None, template_uuid)
+                            for i in extension_ids), actor=started_by or actor_of(connection))
+
+
 def _fail_row(connection: Connection, row_id: int, problem: Problem, from_status: RowStatus) -> None:
     connection.execute(update(template_rows).where(and_(template_rows.c.id == row_id,
                                                         template_rows.c.status == from_status))
@@ -100,7 +113,9 @@ def _fail_row(connection: Connection, row_id: int, problem: Problem, from_status
                                reason=problem.message[:REASON_MAX_CHARS], processed_at=datetime.now(UTC)))
 
 
-def _delete_extensions(connection: Connection, org_uuid: str, extension_ids: list[int]) -> None:
+def delete_extensions(connection: Connection, org_uuid: str, extension_ids: list[int]) -> None:
+    """Remove extensions a template made, giving their add-ons and base licenses back (their numbers
+    and users are free once the extension rows are gone)."""
     if not extension_ids:
         return
     held = Counter(connection.execute(select(extension_addons.c.sku).where(

@@ -1,0 +1,136 @@
+"""``phonesys template revert`` and ``template cancel``: undo what a completed template made, except
+what changed since; end one in progress where it stands.
+
+Exit status: 0 the revert ran (or the dry run shows a plan), 1 refused (nothing changed), 69 the
+Prefect API named by PREFECT_API_URL did not answer (nothing changed), 70 the revert flow failed
+(run ``template revert`` again: it resumes the rows still pending).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from phonesys.cli.common import JsonOption, attempt, console, print_json
+from phonesys.cli.template import TemplateArg, app
+from phonesys.cli.template_run import Policy
+from phonesys.rules.limits import CHUNK_SIZE_MAX
+
+if TYPE_CHECKING:
+    from phonesys.storage.inventory.revert_plan import RevertPlan
+
+EXIT_FLOW_FAILED = 70
+
+
+@app.command("revert")
+def revert(
+    template: TemplateArg,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the plan and the pool impact; change "
+                                          "nothing.")] = False,
+    policy: Annotated[Policy, typer.Option("--policy", help="continue: remove what is unchanged, keep what "
+                                           "changed since; all-or-nothing: refuse if anything changed "
+                                           "since.")] = Policy.continue_,
+    chunk_size: Annotated[int | None, typer.Option("--chunk-size", min=1, max=CHUNK_SIZE_MAX,
+                                                   help="Extensions per task (one transaction each).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove the extensions a completed template made (their base licenses, add-ons and numbers
+    go back to the pools, their users become unassigned) and wait for the end.
+
+    An extension changed since the template made it (by hand, by another template) is kept and
+    listed with what changed, when and by whom (changed-since). While the revert runs, its
+    extensions cannot be changed by anyone; it runs as the Prefect flow template-revert, writes its
+    own report, and is recorded in the audit log. Run it again to resume one that was interrupted.
+
+    Example: phonesys template revert 7c1d...9a --dry-run
+    """
+    from phonesys.cli.common import inventory
+    from phonesys.cli.ops import with_prefect
+    from phonesys.ops.prefect_api import check_configured_api
+    from phonesys.storage.inventory.revert_plan import start_revert
+
+    engine = inventory()
+    if not dry_run:
+        with_prefect(as_json, check_configured_api)
+    plan = attempt(as_json, lambda: start_revert(engine, template, policy=policy.value, dry_run=dry_run))
+    if dry_run:
+        print_json({"ok": True, **plan.as_dict()}) if as_json else _print_plan(plan)
+        return
+    if not as_json:
+        _print_plan(plan)
+    _run(plan, chunk_size, as_json)
+
+
+def _run(plan: RevertPlan, chunk_size: int | None, as_json: bool) -> None:
+    from phonesys.cli.ops import with_prefect
+    from phonesys.flows.template_revert import run_revert
+
+    state = with_prefect(as_json, lambda: run_revert(plan.template_uuid, plan.org_uuid, chunk_size))
+    if not state.is_completed():
+        message = f"the revert flow ended {state.name}: {state.message}; run `phonesys template revert " \
+                  f"{plan.template_uuid}` again to resume it"
+        print_json({"ok": False, "uuid": plan.template_uuid, "state": state.name, "message": message}) \
+            if as_json else console.print(message)
+        raise typer.Exit(EXIT_FLOW_FAILED)
+    result = state.result()
+    outcome = result if isinstance(result, dict) else {}
+    if as_json:
+        print_json({"ok": True, **plan.as_dict(), "state": state.name, **outcome})
+    else:
+        console.print(f"Reverted: {state.message}")
+        console.print(f"Revert report: {outcome.get('report', '-')}")
+
+
+def _print_plan(plan: RevertPlan) -> None:
+    if plan.resumed:
+        console.print(f"Resuming the revert of {plan.template_uuid} as planned ({plan.policy}).")
+        return
+    verb = "Would remove" if plan.dry_run else "Removing"
+    keys = f": {', '.join(plan.remove[:10])}{' ...' if len(plan.remove) > 10 else ''}" if plan.remove else ""
+    console.print(f"{verb} {len(plan.remove)} extension(s){keys}")
+    for problem in plan.kept:
+        console.print(f"  kept {problem.value}: {problem.message}")
+    for problem in plan.gone:
+        console.print(f"  gone: {problem.message}")
+    if plan.pools:
+        console.print("Back to the pools: " + ", ".join(f"{k} +{v}" for k, v in sorted(plan.pools.items())))
+
+
+@app.command("cancel")
+def cancel(
+    template: TemplateArg,
+    then_revert: Annotated[bool, typer.Option("--revert", help="Then revert the rows already assigned "
+                                              "(as `template revert` does).")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """End an in-progress template where it stands: a run that died, was never handed over, or is no
+    longer wanted.
+
+    Its rows not yet assigned fail as `template-cancelled` and give their holds back (licenses, keys, users,
+    numbers), the rows already assigned keep their extensions (with --revert they are then reverted),
+    and the template ends as completed with a report. A run still going finds nothing left to do
+    and ends. Example: phonesys template cancel 7c1d...9a --revert
+    """
+    from phonesys.cli.common import inventory, run
+    from phonesys.services.template_cancel import CancelOutcome, cancel_template
+    from phonesys.settings import load_settings
+    from phonesys.storage.objects import open_object_store
+
+    engine = inventory()
+
+    def action() -> CancelOutcome:
+        return cancel_template(engine, open_object_store(load_settings().objects_url), template)
+
+    def render(done: CancelOutcome) -> None:
+        console.print(f"Cancelled {done.cancelled.template_uuid}: {done.cancelled.cancelled} row(s) not assigned "
+                      f"(holds released), {done.cancelled.assigned} kept; report: {done.report}")
+
+    if not then_revert:
+        run(as_json, action, render)
+        return
+    outcome = attempt(as_json, action)
+    if not as_json:
+        render(outcome)
+    revert(outcome.cancelled.template_uuid, dry_run=False, policy=Policy.continue_, chunk_size=None,
+           as_json=as_json)

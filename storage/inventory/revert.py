@@ -1,0 +1,105 @@
+"""Running a template's revert, chunk by chunk: the extensions it made are removed, one transaction
+per chunk under the organization lock, each re-judged at that moment (``rules.revert``).
+
+A pending revert row holds its extension: manual changes to it are refused (``holds.revert_holder``). An
+extension that changed anyway (a race before the hold, a change outside phonesys) is re-judged in
+the chunk and kept with ``changed-since``, never removed. Rows already decided are skipped, so a
+chunk retried or rerun after a crash never removes anything twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
+
+from phonesys.rules.errors import Problem
+from phonesys.rules.limits import REASON_MAX_CHARS
+from phonesys.rules.revert import revert_verdict
+from phonesys.rules.vocabulary import PENDING, REVERT_ROW_STATUSES, REVERTED, REVERTING
+from phonesys.storage.inventory.audit import Event, actor_of, extension_event, extension_snapshots, record, record_all
+from phonesys.storage.inventory.engine import read_transaction, write_transaction
+from phonesys.storage.inventory.lookup import lock_org
+from phonesys.storage.inventory.revert_plan import VERDICT_STATUS, made_extensions
+from phonesys.storage.inventory.schema import revert_rows, template_reverts
+from phonesys.storage.inventory.templates import get_template
+from phonesys.storage.inventory.undo import delete_extensions
+
+
+@dataclass(frozen=True)
+class RevertChunk:
+    reverted: int
+    kept: int
+    gone: int
+
+
+def pending_revert_ids(engine: Engine, template_uuid: str) -> list[int]:
+    with read_transaction(engine) as connection:
+        return list(connection.execute(select(revert_rows.c.id).where(
+            revert_rows.c.template_uuid == template_uuid, revert_rows.c.status == PENDING)
+            .order_by(revert_rows.c.id)).scalars())
+
+
+def revert_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> RevertChunk:
+    """Remove the still-unchanged extensions of the pending rows among ``row_ids``."""
+    with write_transaction(engine) as connection:
+        template = get_template(connection, template_uuid)
+        lock_org(connection, template.org_uuid)
+        pending = dict(connection.execute(select(revert_rows.c.extension_id, revert_rows.c.id).where(
+            revert_rows.c.id.in_(list(row_ids)), revert_rows.c.status == PENDING)).all())
+        judged = [(ext, *revert_verdict(ext)) for ext in made_extensions(connection, template_uuid, list(pending))]
+        remove = [ext.extension_id for ext, verdict, _ in judged if verdict == "remove"]
+        before = extension_snapshots(connection, remove)
+        started_by = _started_by(connection, template_uuid)
+        record_all(connection, (extension_event("bulk.revert", template.org_uuid, i, before[i], None, template_uuid)
+                                for i in remove), actor=started_by or actor_of(connection))
+        delete_extensions(connection, template.org_uuid, remove)
+        _decide(connection, [(pending[ext.extension_id], VERDICT_STATUS[v] if v != "remove" else REVERTED, p)
+                             for ext, v, p in judged])
+        verdicts = [v for _, v, _ in judged]
+    return RevertChunk(verdicts.count("remove"), verdicts.count("kept"), verdicts.count("gone"))
+
+
+def _started_by(connection: Connection, template_uuid: str) -> str | None:
+    return connection.execute(select(template_reverts.c.started_by).where(
+        template_reverts.c.template_uuid == template_uuid)).scalar()
+
+
+def _decide(connection: Connection, decided: list[tuple[int, str, Problem | None]]) -> None:
+    if not decided:
+        return
+    connection.execute(
+        update(revert_rows).where(revert_rows.c.id == bindparam("row_id"), revert_rows.c.status == PENDING)
+        .values(status=bindparam("new_status"), reason_code=bindparam("code"), reason=bindparam("why"),
+                processed_at=bindparam("at")),
+        [{"row_id": row_id, "new_status": status, "code": p.code if p else None,
+          "why": p.message[:REASON_MAX_CHARS] if p else None, "at": datetime.now(UTC)}
+         for row_id, status, p in decided])
+
+
+def revert_counts(connection: Connection, template_uuid: str) -> dict[str, int]:
+    counted: dict[str, int] = dict(connection.execute(select(revert_rows.c.status, func.count()).where(
+        revert_rows.c.template_uuid == template_uuid).group_by(revert_rows.c.status)).all())
+    return {status: int(counted.get(status, 0)) for status in REVERT_ROW_STATUSES}
+
+
+def complete_revert(engine: Engine, template_uuid: str, report_key: str | None) -> bool:
+    """End the revert once no row is pending; False while some are."""
+    with write_transaction(engine) as connection:
+        template = get_template(connection, template_uuid)
+        lock_org(connection, template.org_uuid)
+        status = connection.execute(select(template_reverts.c.status).where(
+            template_reverts.c.template_uuid == template_uuid)).scalar()
+        if status != REVERTING:
+            return status == REVERTED
+        counts = revert_counts(connection, template_uuid)
+        if counts[PENDING]:
+            return False
+        connection.execute(update(template_reverts).where(template_reverts.c.template_uuid == template_uuid)
+                           .values(status=REVERTED, completed_at=datetime.now(UTC), report_key=report_key))
+        record(connection, Event("template.reverted", template.org_uuid, "template", template_uuid,
+                                 {"status": REVERTING}, {"status": REVERTED, **counts}, template_uuid=template_uuid),
+               actor=_started_by(connection, template_uuid) or actor_of(connection))
+        return True
