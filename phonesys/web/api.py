@@ -11,9 +11,7 @@ from phonesys.storage.inventory.extension_pages import extension_page
 from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.inventory.views import show_extension
 from phonesys.web.auth import CallerDep, EngineDep, visible_org
-
-PAGE_DEFAULT, PAGE_MAX = 100, 1000
-OFFSET_MAX = 1_000_000_000  # far beyond any organization; keeps the value inside a database integer
+from phonesys.web.paging import PAGE_DEFAULT, Limit, Offset, text_query
 
 router = APIRouter(prefix="/api/v1")
 # no length limits of their own: any text is the CLI's org-uuid-invalid / ext-key-format, as for the CLI
@@ -32,9 +30,8 @@ def extensions(
     org: Org, who: CallerDep, engine: EngineDep,
     has_user: Annotated[bool | None, Query(description="Only with (true) / without (false) a user.")] = None,
     has_number: Annotated[bool | None, Query(description="Only with / without a number.")] = None,
-    addon: Annotated[str | None, Query(description="Only holding this add-on.", max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
-    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
+    addon: Annotated[str | None, text_query("Only holding this add-on.")] = None,
+    limit: Limit = PAGE_DEFAULT, offset: Offset = 0,
 ) -> dict[str, Any]:
     """``total`` counts every match; ``extensions`` holds at most ``limit`` of them from ``offset``."""
     return extension_page(engine, visible_org(org, who), has_user=has_user, has_number=has_number, addon=addon,

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from phonesys.settings import Settings
 from phonesys.storage.inventory.engine import interactive, open_engine
-from phonesys.web import api, problems
+from phonesys.web import api, problems, templates_api
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -21,4 +21,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = interactive(open_engine(settings.inventory_url), settings.lock_timeout)
     problems.install(app)
     app.include_router(api.router)
+    app.include_router(templates_api.router)
     return app
