@@ -7,11 +7,14 @@ are off: FastAPI's pages load Swagger UI and ReDoc from a CDN, and nothing here 
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from phonesys.settings import Settings
 from phonesys.storage.inventory.engine import interactive, open_engine
 from phonesys.web import api, problems, templates_api
+from phonesys.web.models import problem_schemas
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -22,4 +25,15 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(api.router)
     app.include_router(templates_api.router)
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Adds the problem document's schema, which the routes' error answers refer to, to ``/openapi.json``."""
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = FastAPI.openapi(app)
+            spec.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+        return app.openapi_schema or {}
+    app.openapi = openapi  # type: ignore[method-assign]
