@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from html.parser import HTMLParser
 
 import httpx
 import pytest
@@ -109,13 +111,37 @@ def test_a_malformed_org_is_refused_alike_for_every_token(api, cli, org):
     assert body["problems"] == cli_json(cli, "org", "show", "not-a-uuid")["problems"]
 
 
-def test_openapi_is_served_and_the_cdn_docs_are_not(api):
+def test_openapi_is_served_and_the_docs_load_nothing_off_host(api):
     spec = api.get("/openapi.json").json()
     assert {"/api/v1/orgs/{org}/licenses", "/api/v1/orgs/{org}/extensions",
             "/api/v1/orgs/{org}/extensions/{key}"} <= set(spec["paths"])
     assert "token" in spec["components"]["securitySchemes"]
-    assert_problem(api.get("/docs"), 404, "route-not-found")
+    page = api.get("/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    urls = referenced_urls(page.text)
+    assert {"/openapi.json", "/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"} <= urls
+    for url in urls:
+        assert url.startswith("/") and not url.startswith("//"), url  # on this host, whatever the scheme
+        assert api.get(url).status_code == 200, url
+    assert "validatorUrl\": null" in page.text  # Swagger UI would otherwise show a badge from another host
+    assert_problem(api.get("/redoc"), 404, "route-not-found")
+    assert_problem(api.get("/docs/assets/%2e%2e/%2e%2e/docs.py"), 404, "route-not-found")
     assert_problem(api.post("/openapi.json"), 405, "method-not-allowed")
+
+
+def referenced_urls(page: str) -> set[str]:
+    """Every ``src``/``href`` of the page and every quoted URL in its scripts (Swagger UI's ``url:``)."""
+    found: set[str] = set()
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.update(value for name, value in attrs if name in ("src", "href") and value)
+
+    Links().feed(page)
+    found.update(re.findall(r"""url:\s*['"]([^'"]+)['"]""", page))
+    assert not re.search(r"(?i)\b(https?:)?//[a-z0-9.-]+\.[a-z]{2,}", page), "an off-host URL in the page"
+    return found
 
 
 def test_tokens_never_reach_the_servers_log(server, cli, org):

@@ -1,8 +1,8 @@
 """``create_app(settings)``: the ASGI application ``phonesys web`` serves.
 
-No state lives in the process beyond the engine built from the settings. ``/docs`` and ``/redoc``
-are off: FastAPI's pages load Swagger UI and ReDoc from a CDN, and nothing here may load from one;
-``/openapi.json`` describes the API in the meantime.
+No state lives in the process beyond the engine built from the settings. FastAPI's own ``/docs`` and
+``/redoc`` are off (they load Swagger UI and ReDoc from a CDN, and nothing here may load from one):
+``phonesys.web.docs`` serves Swagger UI from files in the installed packages instead.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from phonesys.settings import Settings
 from phonesys.storage.inventory.engine import interactive, open_engine
-from phonesys.web import api, problems, templates_api
+from phonesys.web import api, docs, problems, templates_api
 from phonesys.web.models import problem_schemas
 
 
@@ -26,6 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(api.router)
     app.include_router(templates_api.router)
     _document_problems(app)
+    docs.install(app, "/openapi.json")
     return app
 
 
