@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from phonesys.rules.errors import Problem
+from phonesys.services.template_runs import FailedRow
 from phonesys.web.problems import MEDIA_TYPE
 
 
@@ -139,16 +141,6 @@ class RowCounts(Model):
     failed: int
 
 
-class FailedRow(Model):
-    file: str
-    row: int
-    ext_key: str
-    user_name: str | None
-    number: str | None
-    code: str | None
-    reason: str | None
-
-
 class Report(Model):
     """``phonesys template report --json`` without ``ok``: ``report`` and ``export`` are locations in
     object storage once written."""
@@ -163,15 +155,6 @@ class Report(Model):
     local_copy: str | None
 
 
-class ProblemItem(Model):
-    code: str
-    message: str
-    field: str | None = None
-    value: str | None = None
-    row: int | None = None
-    file: str | None = None
-
-
 class ProblemDocument(Model):
     """RFC 9457 ``application/problem+json``; ``code`` and ``detail`` repeat the first problem."""
 
@@ -180,7 +163,7 @@ class ProblemDocument(Model):
     status: int
     detail: str
     code: str
-    problems: list[ProblemItem]
+    problems: list[Problem]
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
