@@ -79,6 +79,9 @@ def web_server(url: str, home: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+        errors = [line for line in (home / "web.log").read_text(errors="replace").splitlines()
+                  if "ERROR" in line or "WARNING" in line]
+        print("\n".join(["  server log:", *errors[:10]]) if errors else "  server log: no errors or warnings")
 
 
 def _answers(base: str) -> bool:
@@ -115,9 +118,12 @@ async def load(base: str, secret: str, kinds: dict[str, object], clients: int, r
                 target = kinds[kind]
                 path = target() if callable(target) else str(target)
                 sent = time.perf_counter()
-                response = await client.get(path)
+                try:
+                    status = (await client.get(path)).status_code
+                except httpx.TransportError:  # a dropped connection counts as a failed request
+                    status = 0
                 latencies[kind].append(time.perf_counter() - sent)
-                failures[kind] += response.status_code != 200
+                failures[kind] += status != 200
 
         await asyncio.gather(*(one_client() for _ in range(clients)))
         return latencies, failures, time.perf_counter() - started
