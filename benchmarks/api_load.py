@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
@@ -100,10 +100,11 @@ def targets(org: str, extensions: int) -> dict[str, object]:
 
 
 async def load(base: str, secret: str, kinds: dict[str, object], clients: int, requests: int,
-               seconds: float) -> tuple[dict[str, list[float]], dict[str, int], float]:
-    """Latencies (s) and failures per kind, and the wall time; stops at ``requests`` or ``seconds``."""
+               seconds: float) -> tuple[dict[str, list[float]], dict[str, Counter[int]], float]:
+    """Latencies (s) and failed statuses per kind (0: the connection dropped), and the wall time; stops at
+    ``requests`` or ``seconds``."""
     latencies: dict[str, list[float]] = defaultdict(list)
-    failures: dict[str, int] = defaultdict(int)
+    failures: dict[str, Counter[int]] = defaultdict(Counter)
     issued, names = iter(range(requests)), list(kinds)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {secret}"}, limits=limits,
@@ -123,19 +124,22 @@ async def load(base: str, secret: str, kinds: dict[str, object], clients: int, r
                 except httpx.TransportError:  # a dropped connection counts as a failed request
                     status = 0
                 latencies[kind].append(time.perf_counter() - sent)
-                failures[kind] += status != 200
+                if status != 200:
+                    failures[kind][status] += 1
 
         await asyncio.gather(*(one_client() for _ in range(clients)))
         return latencies, failures, time.perf_counter() - started
 
 
-def report(label: str, latencies: dict[str, list[float]], failures: dict[str, int], wall: float) -> None:
+def report(label: str, latencies: dict[str, list[float]], failures: dict[str, Counter[int]], wall: float) -> None:
     total = sum(len(v) for v in latencies.values())
     print(f"{label}: {total:,} requests in {wall:.1f} s = {total / wall:,.0f} req/s overall")
     for kind, values in latencies.items():
         cuts = statistics.quantiles(values, n=100, method="inclusive")
+        failed = failures[kind]
         print(f"  {kind:<15} n={len(values):>6,}  {len(values) / wall:7,.0f} req/s  p50 {cuts[49] * 1000:7.1f} ms"
-              f"  p95 {cuts[94] * 1000:7.1f} ms  p99 {cuts[98] * 1000:7.1f} ms  failed {failures[kind]}")
+              f"  p95 {cuts[94] * 1000:7.1f} ms  p99 {cuts[98] * 1000:7.1f} ms  failed {failed.total()}"
+              + (f" (status: count {dict(failed)})" if failed else ""))
 
 
 def run(label: str, url: str, args: argparse.Namespace, home: Path) -> None:
