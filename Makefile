@@ -36,12 +36,14 @@ lint: $(STAMP)
 postgres:
 	@bash .ci/postgres.sh
 
-# A local Prefect server (UI at http://127.0.0.1:$(PREFECT_PORT), data in $$PHONESYS_HOME/prefect) and
+# A local Prefect server (UI at http://127.0.0.1:$(PREFECT_PORT), data in $$PHONESYS_HOME/prefect),
 # `phonesys serve` serving every deployment of prefect.yaml against it (runs heartbeat every 30 s; a
-# run killed outright is marked Crashed 90 s after its last heartbeat); Ctrl-C stops both.
+# run killed outright is marked Crashed 90 s after its last heartbeat) and `phonesys web` (the HTTP
+# API at http://127.0.0.1:$(WEB_PORT)/api/v1, docs at /docs); Ctrl-C stops all three.
 PREFECT_PORT ?= 4200
+WEB_PORT ?= 8080
 serve: $(STAMP)
-	@$(VENV)/bin/python -m phonesys.ops.localserver --port $(PREFECT_PORT)
+	@$(VENV)/bin/python -m phonesys.ops.localserver --port $(PREFECT_PORT) --web-port $(WEB_PORT)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/import_users.py

@@ -104,3 +104,21 @@ def test_api_statuses_follow_the_kind_of_refusal():
     problem = Problem("ext-key-exists", "taken")
     assert [status_of(e) for e in (Refused(token_invalid()), NotFound(problem), Conflict(problem), Refused(problem))] \
         == [401, 404, 409, 422]
+
+
+def test_deleting_an_organization_revokes_its_tokens_and_only_its(cli, engine, org):
+    from phonesys.storage.inventory.orgs import delete_org, load_org
+    from tests.conftest import make_document
+
+    other = make_document()
+    load_org(engine, other)
+    mine, theirs = create(cli, org.org_uuid, "--name", "mine")["token"], create(cli, other.org_uuid, "--name", "t")["token"]
+    operator = create(cli, "--all-orgs", "--name", "ops")["token"]
+    delete_org(engine, org.org_uuid)
+    assert resolve_token(engine, mine) is None
+    assert resolve_token(engine, theirs) is not None and resolve_token(engine, operator) is not None
+    with engine.connect() as connection:  # the row stays, revoked: its name still names it in the audit trail
+        kept = connection.execute(select(api_tokens).where(api_tokens.c.org_uuid == org.org_uuid)).one()
+    assert kept.name == "mine" and kept.revoked_at is not None
+    load_org(engine, org)  # the same UUID loaded again: the old token stays revoked
+    assert resolve_token(engine, mine) is None

@@ -1,10 +1,10 @@
 """What an ops person sees: `make serve`'s stack, a hand-off from `template start`, the Prefect UI.
 
 The module starts the launcher behind `make serve` (``python -m phonesys.ops.localserver``: a real
-``prefect server start`` with its UI, plus ``phonesys serve``) on a free loopback port, hands a small
+``prefect server start`` with its UI, plus ``phonesys serve`` and ``phonesys web``) on a free loopback port, hands a small
 template to the served bulk-assignment deployment through the CLI, then looks at the run with a
 real headless Chromium (Debian's package, driven over DevTools). Stopping the stack with Ctrl-C
-must end both processes.
+must end all three processes.
 
 Without chromium the browser test is skipped with the reason; with PHONESYS_REQUIRE_BROWSER=1
 (.ci/run sets it) it fails instead. PHONESYS_UPDATE_SCREENSHOT=1 refreshes the screenshot in docs/.
@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,7 +41,7 @@ class Stack:
     """The launcher process and the addresses and environment the test uses to talk to it."""
 
     def __init__(self, home: Path):
-        self.port = free_port()
+        self.port, self.web_port = free_port(), free_port()
         self.ui_url, self.api_url = f"http://127.0.0.1:{self.port}", f"http://127.0.0.1:{self.port}/api"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "PHONESYS_"))}
         self.env.update(PHONESYS_HOME=str(home), PHONESYS_DATABASE_URL=f"sqlite:///{home / 'inventory.sqlite3'}",
@@ -48,7 +49,8 @@ class Stack:
                         PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1", PYTHONPATH=str(ROOT))
         self.log = home / "stack.log"
         with self.log.open("wb") as output:
-            self.process = subprocess.Popen([sys.executable, "-m", "phonesys.ops.localserver", "--port", str(self.port)],
+            self.process = subprocess.Popen([sys.executable, "-m", "phonesys.ops.localserver", "--port", str(self.port),
+                                             "--web-port", str(self.web_port)],
                                             cwd=ROOT, env=self.env, stdout=output, stderr=subprocess.STDOUT)
 
     def bulk_deployment_ready(self) -> bool:
@@ -58,6 +60,12 @@ class Stack:
         except httpx.HTTPError:
             return False
         return response.status_code == 200 and response.json()["status"] == "READY"
+
+    def web_answers(self) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.web_port}/openapi.json", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def ctrl_c(self) -> int:
         """What the terminal does on Ctrl-C (to the launcher; it stops serve, then the server)."""
@@ -102,6 +110,13 @@ def test_template_start_hands_off_to_the_served_deployment(stack, handed_off):
     assert run["state"]["type"] == "COMPLETED" and run["deployment_id"]
     assert run["name"] == handed_off["flow_run_name"] and run["name"].endswith(" / UI check")
     assert {"phonesys", "bulk-assignment"} <= set(run["tags"])
+
+
+def test_make_serve_also_serves_the_http_api(stack):
+    wait_until(stack.web_answers, timeout=60, what=f"phonesys web on port {stack.web_port} ({stack.log})")
+    response = httpx.get(f"http://127.0.0.1:{stack.web_port}/api/v1/orgs/{uuid.uuid4()}/licenses", timeout=10)
+    assert response.status_code == 401 and response.json()["code"] == "token-invalid"
+    assert f"HTTP API: http://127.0.0.1:{stack.web_port}/api/v1" in stack.log.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -173,5 +188,5 @@ def test_the_screenshots_are_kept_in_docs():
 def test_ctrl_c_stops_serve_and_the_server(stack):
     """Last in the module: what `make serve` promises when the operator is done."""
     assert stack.ctrl_c() == 0, stack.log.read_text()[-3000:]
-    assert not port_taken("127.0.0.1", stack.port)
+    assert not port_taken("127.0.0.1", stack.port) and not port_taken("127.0.0.1", stack.web_port)
     assert "All deployments have been paused" in stack.log.read_text()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import sys
 from enum import Enum
 from pathlib import Path
@@ -11,12 +10,7 @@ from typing import Annotated
 import typer
 
 from phonesys.cli.common import console
-
-SAMPLES = {
-    "name": "Ext Key,User's Name,Number\r\n101,Tony Tan,+6512345678\r\n102,Jane Lim,\r\n",
-    "uuid": "Ext Key,Identity UUID,Number\r\n101,652d2f57-6e3b-4170-8bf9-4f1e98c88b56,+6512345678\r\n"
-            "102,7bccb66a-61bc-4bc0-85e6-7fd5e4b1708e,\r\n",
-}
+from phonesys.rules.samples import SAMPLES, sample_bytes
 
 
 class By(str, Enum):
@@ -39,5 +33,5 @@ def sample_csv(
     if output is None:
         sys.stdout.write(text.replace("\r\n", "\n"))
         return
-    output.write_bytes(codecs.BOM_UTF8 + text.encode("utf-8"))
+    output.write_bytes(sample_bytes(by.value))
     console.print(f"Wrote {output} (2 sample rows by {by.value})")

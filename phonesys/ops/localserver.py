@@ -1,12 +1,14 @@
-"""``make serve``: a local Prefect server plus ``phonesys serve``, for trying the ops side on one machine.
+"""``make serve``: a local Prefect server, ``phonesys serve`` and ``phonesys web``, for trying the ops
+side and the HTTP API on one machine.
 
-The server and ``phonesys serve`` run in their own process groups, so the terminal's Ctrl-C reaches
-only this process: it asks ``phonesys serve`` to stop first (it pauses its schedules, which needs
-the server still up), then stops the server. Its data (SQLite database, logs) lives in
-``$PHONESYS_HOME/prefect``, so runs and their artifacts are still in the UI after a restart. Tests start
-their servers through the same code.
+The server, ``phonesys serve`` and ``phonesys web`` run in their own process groups, so the terminal's
+Ctrl-C reaches only this process: it asks ``phonesys serve`` to stop first (it pauses its schedules,
+which needs the server still up), then stops the web API and the server. The server's data (SQLite
+database, logs) lives in ``$PHONESYS_HOME/prefect``, so runs and their artifacts are still in the UI
+after a restart; the web API's access log is ``$PHONESYS_HOME/web.log``. Tests start their servers
+through the same code.
 
-Usage: python -m phonesys.ops.localserver [--host 127.0.0.1] [--port 4200]
+Usage: python -m phonesys.ops.localserver [--host 127.0.0.1] [--port 4200] [--web-port 8080]
 """
 
 from __future__ import annotations
@@ -37,13 +39,18 @@ class LocalServer:
         return f"{self.ui_url}/api"
 
     def stop(self, timeout: float = 30) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_child(self.process, signal.SIGTERM, timeout)
+
+
+def stop_child(process: subprocess.Popen[bytes], how: signal.Signals, timeout: float = 30) -> None:
+    """Ask a child to stop with ``how``; kill it if it has not exited within ``timeout`` seconds."""
+    if process.poll() is None:
+        process.send_signal(how)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -86,6 +93,15 @@ def wait_healthy(server: LocalServer, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
+def start_web(home: Path, host: str, port: int) -> subprocess.Popen[bytes]:
+    """``phonesys web`` in its own process group (Ctrl-C reaches only the launcher, which stops it),
+    its output appended to ``home/web.log``."""
+    with (home / "web.log").open("ab") as output:
+        return subprocess.Popen([sys.executable, "-c", "from phonesys.cli import main; main()", "web", "--host", host,
+                                 "--port", str(port)], env={**os.environ, **QUIET}, stdout=output,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, process_group=0)
+
+
 def run_serve(api_url: str) -> int:
     """``phonesys serve`` as a child in its own process group: Ctrl-C (or SIGTERM) reaches only this
     process, which passes exactly one SIGINT on and waits for the child's clean exit."""
@@ -100,30 +116,47 @@ def run_serve(api_url: str) -> int:
             child.send_signal(signal.SIGINT)
 
 
+def _port_in_use(host: str, port: int, web_port: int) -> str | None:
+    """The refusal to print when the Prefect server's or the web API's port is already taken."""
+    if port_taken(host, port):
+        return (f"error port-in-use: {host}:{port} is taken (a Prefect server already running?); use it with "
+                f"`PREFECT_API_URL=http://{host}:{port}/api phonesys serve`, or pick another port: make serve "
+                f"PREFECT_PORT={port + 1}")
+    if port_taken(host, web_port):
+        return (f"error port-in-use: {host}:{web_port} is taken (phonesys web already running?); pick another "
+                f"port: make serve WEB_PORT={web_port + 1}")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     from phonesys.settings import load_settings
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4200)
+    parser.add_argument("--web-port", type=int, default=8080, help="Port of `phonesys web` (the HTTP API).")
     args = parser.parse_args(argv)
     # Started in the background (nohup, `&`), SIGINT arrives ignored and children would inherit
     # that; a real handler here is reset to the default in children, so Ctrl-C reaches them again.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    if port_taken(args.host, args.port):
-        print(f"error port-in-use: {args.host}:{args.port} is taken (a Prefect server already running?); "
-              f"use it with `PREFECT_API_URL=http://{args.host}:{args.port}/api phonesys serve`, "
-              "or pick another port: make serve PREFECT_PORT=4201", file=sys.stderr)
+    taken = _port_in_use(args.host, args.port, args.web_port)
+    if taken:
+        print(taken, file=sys.stderr)
         return 1
-    server = start_server(load_settings().ensure_home() / "prefect", args.host, args.port)
+    home = load_settings().ensure_home()
+    server = start_server(home / "prefect", args.host, args.port)
+    web = start_web(home, args.host, args.web_port)
     try:
         print(f"Starting the Prefect server (log: {server.log}) ...", file=sys.stderr)
         wait_healthy(server)
-        print(f"Prefect UI: {server.ui_url}   API: {server.api_url}   Ctrl-C stops both", file=sys.stderr)
+        print(f"Prefect UI: {server.ui_url}   API: {server.api_url}   Ctrl-C stops all", file=sys.stderr)
+        print(f"HTTP API: http://{args.host}:{args.web_port}/api/v1   docs: http://{args.host}:{args.web_port}/docs"
+              f"   (log: {home / 'web.log'})", file=sys.stderr)
         return run_serve(server.api_url)
     except KeyboardInterrupt:
         return 130
     finally:
+        stop_child(web, signal.SIGINT)
         server.stop()
 
 

@@ -149,7 +149,7 @@ OPERATIONS: dict[str, str] = {
     "prefect-api-not-set": "PREFECT_API_URL is not set.",
     "prefect-api-unreachable": "The Prefect API does not answer.",
     "alert-webhook-url-invalid": "The alerts webhook URL is missing or not http(s).",
-    "port-in-use": "make serve: the Prefect server's port is taken (a server already running?).",
+    "port-in-use": "make serve: the Prefect server's or the HTTP API's port is taken (already running?).",
 }
 
 TOKENS: dict[str, str] = {

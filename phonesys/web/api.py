@@ -11,36 +11,36 @@ from phonesys.storage.inventory.extension_pages import extension_page
 from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.inventory.views import show_extension
 from phonesys.web.auth import CallerDep, EngineDep, visible_org
+from phonesys.web.models import Extension, ExtensionPage, Licenses, problem_responses
+from phonesys.web.paging import PAGE_DEFAULT, Limit, Offset, text_query
 
-PAGE_DEFAULT, PAGE_MAX = 100, 1000
-OFFSET_MAX = 1_000_000_000  # far beyond any organization; keeps the value inside a database integer
-
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 404, 422, 503))
 # no length limits of their own: any text is the CLI's org-uuid-invalid / ext-key-format, as for the CLI
 Org = Annotated[str, Path(description="Organization UUID.")]
 Key = Annotated[str, Path(description="Extension key, 3-5 digits.")]
 
 
-@router.get("/orgs/{org}/licenses", summary="License, number and user pools (phonesys org show)")
-def licenses(org: Org, who: CallerDep, engine: EngineDep) -> dict[str, Any]:
+@router.get("/orgs/{org}/licenses", summary="License, number and user pools (phonesys org show)",
+            response_model=Licenses)
+def licenses(org: Org, who: CallerDep, engine: EngineDep) -> Any:
     """Base licenses, each add-on, numbers and users: total, used (assigned), held and available."""
     return org_usage(engine, visible_org(org, who))
 
 
-@router.get("/orgs/{org}/extensions", summary="A page of extensions in key order (phonesys ext list)")
+@router.get("/orgs/{org}/extensions", summary="A page of extensions in key order (phonesys ext list)",
+            response_model=ExtensionPage)
 def extensions(
     org: Org, who: CallerDep, engine: EngineDep,
     has_user: Annotated[bool | None, Query(description="Only with (true) / without (false) a user.")] = None,
     has_number: Annotated[bool | None, Query(description="Only with / without a number.")] = None,
-    addon: Annotated[str | None, Query(description="Only holding this add-on.", max_length=100)] = None,
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = PAGE_DEFAULT,
-    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
-) -> dict[str, Any]:
+    addon: Annotated[str | None, text_query("Only holding this add-on.")] = None,
+    limit: Limit = PAGE_DEFAULT, offset: Offset = 0,
+) -> Any:
     """``total`` counts every match; ``extensions`` holds at most ``limit`` of them from ``offset``."""
     return extension_page(engine, visible_org(org, who), has_user=has_user, has_number=has_number, addon=addon,
                           limit=limit, offset=offset)
 
 
-@router.get("/orgs/{org}/extensions/{key}", summary="One extension (phonesys ext show)")
-def extension(org: Org, key: Key, who: CallerDep, engine: EngineDep) -> dict[str, Any]:
+@router.get("/orgs/{org}/extensions/{key}", summary="One extension (phonesys ext show)", response_model=Extension)
+def extension(org: Org, key: Key, who: CallerDep, engine: EngineDep) -> Any:
     return show_extension(engine, visible_org(org, who), key)

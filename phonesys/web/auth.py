@@ -13,9 +13,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
-from phonesys.rules.errors import Refused
+from phonesys.rules.errors import NotFound, Refused
+from phonesys.rules.refusals import template_not_found
 from phonesys.rules.tokens import org_hidden, token_invalid
+from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import canonical_org_uuid
+from phonesys.storage.inventory.templates import get_template
 from phonesys.storage.inventory.tokens import Caller, resolve_token
 
 bearer = HTTPBearer(auto_error=False, scheme_name="token",
@@ -46,3 +49,13 @@ def visible_org(org_ref: str, who: Caller) -> str:
     if not who.may_see(org_uuid):
         raise org_hidden(org_ref, org_uuid)
     return org_ref
+
+
+def visible_template(engine: Engine, template_ref: str, who: Caller) -> str:
+    """``template_ref`` if the caller may see its organization; otherwise exactly the ``template-not-found``
+    of a missing template. A template never moves to another organization, so the answer stays true."""
+    with read_transaction(engine) as connection:
+        found = get_template(connection, template_ref)
+    if not who.may_see(found.org_uuid):
+        raise NotFound(template_not_found(found.template_uuid, template_ref))
+    return template_ref

@@ -32,6 +32,7 @@ from phonesys.storage.inventory.schema import (
     templates,
     users,
 )
+from phonesys.storage.inventory.tokens import revoke_org_tokens
 from phonesys.storage.inventory.upsert import in_batches, upsert
 
 
@@ -85,6 +86,7 @@ def delete_org(engine: Engine, org_ref: str) -> None:
             connection.execute(delete(table).where(table.c.template_uuid.in_(template_ids)))
         for table in (templates, extension_addons, extensions, numbers, users, addon_pools, organizations):
             connection.execute(delete(table).where(table.c.org_uuid == org_uuid))
+        revoke_org_tokens(connection, org_uuid)  # same transaction: no request gets in between
 
 
 def _org_figures(org: Row[Any]) -> dict[str, Any]:

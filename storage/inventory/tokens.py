@@ -84,6 +84,14 @@ def revoke_token(engine: Engine, org_ref: str | None, name: str) -> dict[str, An
     return _listed(row)
 
 
+def revoke_org_tokens(connection: Connection, org_uuid: str) -> int:
+    """Revoke every token of an organization being deleted, inside the caller's transaction, so no
+    request can use one between the deletion and a revocation. Their rows stay: a name is never reused."""
+    result = connection.execute(update(api_tokens).where(api_tokens.c.org_uuid == org_uuid,
+                                                         api_tokens.c.revoked_at.is_(None)).values(revoked_at=_now()))
+    return int(result.rowcount)
+
+
 def resolve_token(engine: Engine, secret: str) -> Caller | None:
     """The caller a bearer secret belongs to, or None when it is unknown or revoked."""
     if not secret.startswith(TOKEN_PREFIX):
