@@ -145,3 +145,22 @@ def test_audit_and_history_read_back_across_a_key_change(engine, org, cli, as_au
     assert text.exit_code == 0 and "ext.edit" in text.stdout and "key: 101 -> 301" in text.stdout
     assert refused(cli, "audit", org.org_uuid, "--since", "yesterday")[0]["code"] == "when-invalid"
 
+
+
+def test_the_audit_export_has_every_event_of_the_organization(engine, org, cli, as_auditor, phonesys_env):
+    import csv
+    from pathlib import Path
+
+    ok(cli, "provision", org.org_uuid, "--start", "101")
+    ok(cli, "ext", "set-number", org.org_uuid, "101", org.numbers[0])
+    result = ok(cli, "export", "audit", org.org_uuid, "--since", "2000-01-01")
+    assert result["key"].endswith("_license_phonesystem_audit.csv") and result["rows"] == len(
+        events(engine, org_uuid=org.org_uuid))
+    with Path(result["location"]).open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["Action"] for r in rows][-2:] == ["ext.provision", "ext.set-number"]
+    assert rows[-1]["Actor"] == ACTOR and json.loads(rows[-1]["After"])["number"] == org.numbers[0]
+    assert rows[-1]["At (UTC)"].endswith("Z")
+    assert ok(cli, "export", "audit", org.org_uuid, "--since", "2999-01-01")["rows"] == 0
+    assert ok(cli, "audit", org.org_uuid, "--since", "2999-01-01")["events"] == []
+    assert len(ok(cli, "audit", org.org_uuid, "--until", "2999-01-01T00:00+00:00")["events"]) == len(rows)

@@ -46,7 +46,7 @@ def audit(
     from phonesys.storage.inventory.audit_queries import AuditFilter, org_events
 
     def action_() -> list[AuditEvent]:
-        wanted = AuditFilter(_when(since, "since"), _when(until, "until"), actor, tuple(action or ()), ext,
+        wanted = AuditFilter(parse_when(since, "since"), parse_when(until, "until"), actor, tuple(action or ()), ext,
                              number, user, template)
         return org_events(inventory(), org, wanted, limit)
 
@@ -65,7 +65,7 @@ def history(org: OrgArg, key: ExtArg, as_json: JsonOption = False) -> None:
         lambda r: events_table(r["events"]))
 
 
-def _when(text: str | None, option: str) -> datetime | None:
+def parse_when(text: str | None, option: str) -> datetime | None:
     if text is None:
         return None
     try:
@@ -74,7 +74,7 @@ def _when(text: str | None, option: str) -> datetime | None:
     except ValueError:
         raise Refused(Problem("when-invalid", f"--{option} {text!r} is not a date (2026-12-01) or date-time "
                                               "(2026-12-01T09:30)", field=option)) from None
-    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def events_table(events: list[dict[str, Any]]) -> None:

@@ -25,7 +25,7 @@ OutputOption = Annotated[Path | None, typer.Option("--output", "-o", help="Also 
 
 
 def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: bool,
-                available_only: bool = False) -> None:
+                available_only: bool = False, since: str | None = None) -> None:
     from phonesys.services import exports
     from phonesys.settings import load_settings
     from phonesys.storage.objects import open_object_store
@@ -34,6 +34,11 @@ def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: 
         store = open_object_store(load_settings().objects_url)
         if kind == "extensions":
             return exports.export_extensions(inventory(), store, org, fmt.value, output).as_dict()
+        if kind == "audit":
+            from phonesys.cli.audit import parse_when
+
+            return exports.export_audit(inventory(), store, org, fmt.value, output,
+                                        parse_when(since, "since")).as_dict()
         return exports.export_numbers(inventory(), store, org, fmt.value, output,
                                       available_only=available_only).as_dict()
 
@@ -72,3 +77,18 @@ def numbers(org: OrgArg, fmt: FormatOption = Format.csv, output: OutputOption = 
     Example: phonesys export numbers 0b9f...e1 --available-only --format parquet
     """
     _run_export("numbers", org, fmt, output, as_json, available_only=available_only)
+
+
+@app.command("audit")
+def audit(org: OrgArg, fmt: FormatOption = Format.csv, output: OutputOption = None,
+          since: Annotated[str | None, typer.Option(metavar="WHEN", help="Only events from this UTC date or "
+                                                    "date-time on (2026-12-01, 2026-12-01T09:30).")] = None,
+          as_json: JsonOption = False) -> None:
+    """Export the organization's audit log: Event Id, At (UTC), Actor, Action, Target Type, Target,
+    Extension Id, Template UUID, Before, After (JSON), Correlation, Outcome; oldest first.
+
+    Written to exports/<orgUuid>/<orgUuid>_<YYYYMMDDTHHMMSSZ>_license_phonesystem_audit.csv.
+
+    Example: phonesys export audit 0b9f...e1 --since 2026-12-01 --format parquet
+    """
+    _run_export("audit", org, fmt, output, as_json, since=since)

@@ -23,8 +23,10 @@ from phonesys.rules.safecsv import write_csv, write_parquet
 from phonesys.rules.vocabulary import NUMBER_AVAILABLE, NUMBER_STATUSES
 from phonesys.services.local_copy import copy_target, require_usable
 from phonesys.storage.inventory.exports import (
+    AUDIT_SCHEMA,
     EXTENSION_SCHEMA,
     NUMBER_SCHEMA,
+    audit_batches,
     extension_batches,
     number_batches,
 )
@@ -34,6 +36,7 @@ from phonesys.storage.objects import ObjectStore
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 EXTENSIONS_SUFFIX = "license_phonesystem_provisioned_extension"
 NUMBERS_SUFFIX = "license_phonesystem_available_number"
+AUDIT_SUFFIX = "license_phonesystem_audit"
 ExportFormat = Literal["csv", "parquet"]
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet"}
 
@@ -65,6 +68,14 @@ def export_extensions(engine: Engine, store: ObjectStore, org_ref: str, fmt: Exp
     """Write the provisioned-extension file for one organization to object storage."""
     key = export_key(canonical_org_uuid(org_ref), EXTENSIONS_SUFFIX, fmt, when)
     return write_file(store, key, fmt, lambda: extension_batches(engine, org_ref), EXTENSION_SCHEMA, output)
+
+
+def export_audit(engine: Engine, store: ObjectStore, org_ref: str, fmt: ExportFormat = "csv",
+                 output: Path | None = None, since: datetime | None = None) -> ExportResult:
+    """Write the organization's audit events (all, or from ``since``) to object storage; before/after
+    are the JSON the log keeps."""
+    key = export_key(canonical_org_uuid(org_ref), AUDIT_SUFFIX, fmt)
+    return write_file(store, key, fmt, lambda: audit_batches(engine, org_ref, since), AUDIT_SCHEMA, output)
 
 
 def export_numbers(engine: Engine, store: ObjectStore, org_ref: str, fmt: ExportFormat = "csv",

@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, or_, select
+from sqlalchemy import ColumnElement, Engine, Row, String, literal, or_, select
 
 from phonesys.rules.errors import Problem, Refused
 from phonesys.rules.limits import AUDIT_LIMIT_DEFAULT
@@ -61,17 +61,29 @@ def org_events(engine: Engine, org_ref: str, wanted: AuditFilter, limit: int = A
     with read_transaction(engine) as connection:
         org_uuid = get_org(connection, org_ref).org_uuid
         rows = connection.execute(select(audit_events).where(audit_events.c.org_uuid == org_uuid,
-                                                             *_conditions(wanted))
+                                                             *_conditions(wanted, connection.dialect.name))
                                   .order_by(audit_events.c.id.desc()).limit(limit)).all()
     return [_event(row) for row in rows]
 
 
-def _conditions(wanted: AuditFilter) -> list[ColumnElement[bool]]:
+def at_value(dialect: str, when: datetime) -> datetime | str:
+    """``when`` (UTC) as the log's ``at`` compares: an instant on PostgreSQL, on SQLite the text
+    CURRENT_TIMESTAMP writes (so the comparison is text to text and uses the index)."""
+    utc = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return utc if dialect == "postgresql" else utc.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def at_bound(dialect: str, when: datetime) -> Any:
+    value = at_value(dialect, when)
+    return literal(value, String) if isinstance(value, str) else value
+
+
+def _conditions(wanted: AuditFilter, dialect: str) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if wanted.since is not None:
-        found.append(audit_events.c.at >= wanted.since)
+        found.append(audit_events.c.at >= at_bound(dialect, wanted.since))
     if wanted.until is not None:
-        found.append(audit_events.c.at < wanted.until)
+        found.append(audit_events.c.at < at_bound(dialect, wanted.until))
     if wanted.actor:
         found.append(audit_events.c.actor == wanted.actor)
     if wanted.actions:

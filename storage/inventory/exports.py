@@ -8,6 +8,7 @@ stays bounded by the batch size.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Engine, text
 
 from phonesys.rules.limits import DIRECTORY_NAME_MAX
 from phonesys.rules.vocabulary import NUMBER_STATUSES, sql_text
+from phonesys.storage.inventory.audit_queries import at_value
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
 
@@ -59,6 +61,31 @@ SELECT * FROM (
 WHERE status IN ({statuses})
 ORDER BY 1
 """
+
+
+AUDIT_SCHEMA = pa.schema([(name, pa.string()) for name in (
+    "Event Id", "At (UTC)", "Actor", "Action", "Target Type", "Target", "Extension Id", "Template UUID", "Before",
+    "After", "Correlation", "Outcome")])
+_AUDIT_AT = {"postgresql": "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')",
+             "sqlite": "strftime('%Y-%m-%dT%H:%M:%SZ', at)"}
+_AUDIT_SQL = """
+SELECT CAST(id AS VARCHAR(20)), {at}, actor, action, target_type, target, CAST(extension_id AS VARCHAR(20)),
+       template_uuid, before, after, correlation, outcome
+FROM audit_events WHERE org_uuid = :org {since}
+ORDER BY id
+"""
+
+
+def audit_batches(engine: Engine, org_ref: str, since: datetime | None = None) -> Iterator[pa.RecordBatch]:
+    """The organization's audit events, oldest first (from ``since``, if given)."""
+    with read_transaction(engine) as connection:
+        org_uuid = get_org(connection, org_ref).org_uuid
+        dialect = connection.dialect.name
+        sql = _AUDIT_SQL.format(at=_AUDIT_AT[dialect], since="AND at >= :since" if since else "")
+        params: dict[str, Any] = {"org": org_uuid}
+        if since is not None:
+            params["since"] = at_value(dialect, since)
+        yield from _batches(connection, sql, params, AUDIT_SCHEMA)
 
 
 def extension_batches(engine: Engine, org_ref: str) -> Iterator[pa.RecordBatch]:
