@@ -26,6 +26,13 @@ from phonesys.rules.vocabulary import FAILED
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import addon_problems
+from phonesys.storage.inventory.results import (
+    NewTemplate,
+    TemplateAddons,
+    TemplateCopy,
+    TemplateDeleted,
+    TemplateRenamed,
+)
 from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
 from phonesys.storage.inventory.still_assignable import split_rows, taken_now
 
@@ -60,7 +67,7 @@ def locked_template(connection: Connection, template_ref: str, action: str) -> R
     return template
 
 
-def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[str]) -> dict[str, Any]:
+def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[str]) -> NewTemplate:
     checked_name = check_template_name(name)
     skus, problems = _checked_skus(addons)
     problems += [checked_name] if isinstance(checked_name, Problem) else []
@@ -72,20 +79,22 @@ def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[st
         connection.execute(insert(templates).values(template_uuid=template_uuid, org_uuid=org.org_uuid,
                                                     name=checked_name, status=DRAFT))
         _insert_addons(connection, template_uuid, org.org_uuid, skus)
-    return {"uuid": template_uuid, "name": checked_name, "status": DRAFT, "addons": skus}
+    assert isinstance(checked_name, str), "a bad name is a problem, so refuse_if raised"
+    return NewTemplate(uuid=template_uuid, name=checked_name, status=DRAFT, addons=tuple(skus))
 
 
-def rename_template(engine: Engine, template_ref: str, name: str) -> dict[str, Any]:
+def rename_template(engine: Engine, template_ref: str, name: str) -> TemplateRenamed:
     checked_name = check_template_name(name)
     refuse_if([checked_name] if isinstance(checked_name, Problem) else [])
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "rename")
         connection.execute(templates.update().where(templates.c.template_uuid == template.template_uuid)
                            .values(name=checked_name))
-    return {"uuid": template.template_uuid, "name": checked_name}
+    assert isinstance(checked_name, str), "a bad name is a problem, so refuse_if raised"
+    return TemplateRenamed(uuid=template.template_uuid, name=checked_name)
 
 
-def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]) -> dict[str, Any]:
+def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]) -> TemplateAddons:
     skus, problems = _checked_skus(addons)
     refuse_if(problems)
     with write_transaction(engine) as connection:
@@ -93,7 +102,7 @@ def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]
         refuse_if(_unknown_addons(connection, template.org_uuid, skus))
         connection.execute(delete(template_addons).where(template_addons.c.template_uuid == template.template_uuid))
         _insert_addons(connection, template.template_uuid, template.org_uuid, skus)
-    return {"uuid": template.template_uuid, "addons": skus}
+    return TemplateAddons(uuid=template.template_uuid, addons=tuple(skus))
 
 
 def accept_files(engine: Engine, template_ref: str, files: Sequence[AcceptedFile]) -> int:
@@ -108,16 +117,16 @@ def accept_files(engine: Engine, template_ref: str, files: Sequence[AcceptedFile
         return total
 
 
-def delete_template(engine: Engine, template_ref: str) -> dict[str, Any]:
+def delete_template(engine: Engine, template_ref: str) -> TemplateDeleted:
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "delete")
         for table in (template_rows, template_files, template_addons, templates):
             connection.execute(delete(table).where(table.c.template_uuid == template.template_uuid))
-    return {"uuid": template.template_uuid, "deleted": True}
+    return TemplateDeleted(uuid=template.template_uuid)
 
 
 def duplicate_template(engine: Engine, template_ref: str, name: str | None = None,
-                       failed_only: bool = False) -> dict[str, Any]:
+                       failed_only: bool = False) -> TemplateCopy:
     """A new draft with the same add-ons, files and rows (the seed's Duplicate).
 
     ``failed_only`` copies just the rows whose assignment failed, so they can be fixed and retried.
@@ -141,8 +150,9 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
             raise Refused(refusals.template_no_failed_rows(source.template_uuid, template_ref))
         if not copied and left_out:
             raise Refused(refusals.template_nothing_to_assign(source.template_uuid, left_out))
-    return {"uuid": new_uuid, "name": new_name, "status": DRAFT, "source": source.template_uuid,
-            "total_users": copied, "left_out": dict(sorted(left_out.items()))}
+    assert isinstance(new_name, str), "a bad name is a problem, so refuse_if raised"
+    return TemplateCopy(uuid=new_uuid, name=new_name, status=DRAFT, source=source.template_uuid,
+                        total_users=copied, left_out=dict(sorted(left_out.items())))
 
 
 def row_count(connection: Connection, template_uuid: str) -> int:
