@@ -78,6 +78,16 @@ def show(org: OrgArg, as_json: JsonOption = False) -> None:
     run(as_json, lambda: org_usage(inventory(), org), usage_table)
 
 
+@dataclass(frozen=True)
+class OrgList:
+    """``org list``'s result: its ``--json`` document is ``{"orgs": [...]}``."""
+
+    orgs: tuple[OrgListing, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"orgs": [org.as_dict() for org in self.orgs]}
+
+
 @app.command("list")
 def list_orgs(as_json: JsonOption = False) -> None:
     """List organizations with their UUIDs and base license usage.
@@ -94,12 +104,3 @@ def list_orgs(as_json: JsonOption = False) -> None:
 
     run(as_json, lambda: OrgList(tuple(list_all(inventory()))), render)
 
-
-@dataclass(frozen=True)
-class OrgList:
-    """``org list``'s result: its ``--json`` document is ``{"orgs": [...]}``."""
-
-    orgs: tuple[OrgListing, ...]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"orgs": [org.as_dict() for org in self.orgs]}
