@@ -11,7 +11,7 @@ from rich.table import Table
 from phonesys.cli.common import JsonOption, OrgArg, console, err_console, inventory, run
 
 if TYPE_CHECKING:
-    from phonesys.storage.inventory.results import NewTemplate, TemplateCopy, TemplateDetail
+    from phonesys.storage.inventory.results import NewDraft, TemplateDetail
 
 app = typer.Typer(help="Bulk assignment templates: a name, add-ons for every row, and users from CSV "
                        "files.", no_args_is_help=True)
@@ -144,7 +144,7 @@ def duplicate(template: TemplateArg,
     run(as_json, lambda: duplicate_template(inventory(), template, name, failed_only), _print_created)
 
 
-def _print_created(result: NewTemplate | TemplateCopy) -> None:
+def _print_created(result: NewDraft) -> None:
     """The bare UUID on stdout, so ``T=$(phonesys template create ...)`` works; the sentence on stderr."""
     from phonesys.storage.inventory.results import TemplateCopy
 

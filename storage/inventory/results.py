@@ -146,22 +146,25 @@ class TemplateDetail(Document):
 
 
 @dataclass(frozen=True)
-class NewTemplate(Document):
-    """A draft just created."""
+class NewDraft(Document):
+    """A draft template just made: what ``template create`` and ``template duplicate`` print first."""
 
     uuid: str
     name: str
     status: str
+
+
+@dataclass(frozen=True)
+class NewTemplate(NewDraft):
+    """A draft just created with its add-ons."""
+
     addons: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class TemplateCopy(Document):
+class TemplateCopy(NewDraft):
     """A draft copied from ``source``; ``left_out`` counts, by code, the rows that could not come along."""
 
-    uuid: str
-    name: str
-    status: str
     source: str
     total_users: int
     left_out: dict[str, int]
