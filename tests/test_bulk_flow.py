@@ -94,7 +94,7 @@ def test_happy_path_assigns_every_row_and_reports_it(prefect_server, engine, pho
     assert {(r["Status"], r["Reason"], r["Add-ons"]) for r in report} == {("assigned", "", "Call Recording; Voicemail")}
     assert [(r["File"], r["Row"]) for r in report[:2]] == [("users-0.csv", "2"), ("users-0.csv", "3")]
     assert report[-1]["File"] == "users-1.csv"
-    _, export = read_report(store, detail["export_key"])
+    _, export = read_report(store, detail.export_key)
     assert sorted(e["Ext Key"] for e in export) == sorted(r["ext_key"] for r in rows)
 
     artifacts = read_artifacts(state.state_details.flow_run_id)
