@@ -35,7 +35,7 @@ def build_draft(engine, rows: int = ROWS) -> str:
     numbers = bench_numbers(next(_next_index), rows // 3)
     load_org(engine, OrgDocument(org_uuid=org, name="Bench", base_licenses=rows, addons={"Call Recording": rows},
                                  numbers=numbers, users=users))
-    template = create_template(engine, org, "Bench", ["Call Recording"])["uuid"]
+    template = create_template(engine, org, "Bench", ["Call Recording"]).uuid
     table = pa.table({"row": list(range(2, rows + 2)), "ext_key": [str(10_000 + i) for i in range(rows)],
                       "identity_uuid": [u.identity_uuid for u in users], "user_name": [u.name for u in users],
                       "number": [numbers[i // 3] if i % 3 == 0 else None for i in range(rows)]})

@@ -42,7 +42,7 @@ def build_jobs(engine: Engine, orgs: int, rows: int, serial: int, chunk_size: in
 def _started_job(engine: Engine, rows: int, tag: int, chunk_size: int) -> Job:
     org = _organization(rows, tag)
     load_org(engine, org)
-    template_uuid = create_template(engine, org.org_uuid, f"Scale-out {tag}", [ADDON])["uuid"]
+    template_uuid = create_template(engine, org.org_uuid, f"Scale-out {tag}", [ADDON]).uuid
     table = pa.table({"row": pa.array(range(2, rows + 2), pa.int64()),
                       "ext_key": [str(10_000 + i) for i in range(rows)],
                       "identity_uuid": [user.identity_uuid for user in org.users],

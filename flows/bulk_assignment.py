@@ -39,6 +39,7 @@ from phonesys.services.job_summary import summary_markdown
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.inventory.jobs import failed_rows, template_names
+from phonesys.storage.inventory.results import OrgUsage
 from phonesys.storage.objects import open_object_store
 from phonesys.tasks import bulk
 from phonesys.tasks.dropfolder import publish_request_status
@@ -148,12 +149,11 @@ def assign_all_chunks(database_url: str, job: Job, chunk_size: int | None) -> No
     update_progress_artifact(progress, 100.0)
 
 
-def publish_summary(database_url: str, job: Job, outcome: JobOutcome, before: dict[str, Any],
-                    after: dict[str, Any]) -> None:
+def publish_summary(database_url: str, job: Job, outcome: JobOutcome, before: OrgUsage, after: OrgUsage) -> None:
     key = f"bulk-summary-{job.template_uuid}"
     create_markdown_artifact(summary_markdown(job, outcome, before, after), key=key,
                              description=f"Outcome of {job.template_name}")
     failed = failed_rows(open_engine(database_url), job.template_uuid)
     if failed:
-        create_table_artifact(failed, key=f"bulk-failed-{job.template_uuid}",
+        create_table_artifact([row.as_dict() for row in failed], key=f"bulk-failed-{job.template_uuid}",
                               description=f"Failed rows of {job.template_name} (first 1,000)")

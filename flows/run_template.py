@@ -131,7 +131,7 @@ def hand_off(engine: Engine, template_uuid: str, chunk_size: int | None, deploym
     from phonesys.storage.inventory.jobs import template_names
     from phonesys.storage.inventory.template_views import template_detail
 
-    org_uuid = template_detail(engine, template_uuid, action="show")["org_uuid"]
+    org_uuid = template_detail(engine, template_uuid, action="show").org_uuid
     flow_run = submit(deployment, template_uuid, chunk_size, run_name=" / ".join(template_names(engine, template_uuid)),
                       tags=run_tags(org_uuid))
     return HandedOff(str(flow_run.id), flow_run.name, run_url(flow_run), BULK_DEPLOYMENT)

@@ -6,8 +6,6 @@ a business refusal fails the task at once and so fails the flow.
 
 from __future__ import annotations
 
-from typing import Any
-
 from prefect import task
 from prefect.runtime import flow_run
 from sqlalchemy import Engine
@@ -21,6 +19,7 @@ from phonesys.storage.inventory.assignment import ChunkOutcome, assign_chunk, te
 from phonesys.storage.inventory.audit import correlated
 from phonesys.storage.inventory.engine import open_engine, read_transaction
 from phonesys.storage.inventory.lookup import get_org
+from phonesys.storage.inventory.results import OrgUsage
 from phonesys.storage.inventory.templates import get_template
 from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.objects import open_object_store
@@ -47,7 +46,7 @@ def load_job(database_url: str, template_uuid: str) -> Job:
 
 
 @task(name="usage-snapshot", **RETRYING)
-def usage_snapshot(database_url: str, org_uuid: str) -> dict[str, Any]:
+def usage_snapshot(database_url: str, org_uuid: str) -> OrgUsage:
     return org_usage(open_engine(database_url), org_uuid)
 
 

@@ -26,4 +26,4 @@ def write_export(kind: str, org_uuid: str, database_url: str, storage_url: str,
 def list_organizations(database_url: str) -> list[str]:
     from phonesys.storage.inventory.usage import list_orgs
 
-    return [org["org_uuid"] for org in list_orgs(open_engine(database_url))]
+    return [org.org_uuid for org in list_orgs(open_engine(database_url))]

@@ -76,7 +76,7 @@ def accepted_file(rows: list[dict], file_name: str = "users.csv") -> AcceptedFil
 def make_template(engine: Engine, org: OrgDocument, rows: list[dict], *, addons: tuple[str, ...] = (),
                   name: str = "Bulk test", files: int = 1) -> str:
     """A draft template holding ``rows`` (split over ``files`` uploads); returns its UUID."""
-    template_uuid = create_template(engine, org.org_uuid, name, addons)["uuid"]
+    template_uuid = create_template(engine, org.org_uuid, name, addons).uuid
     size = -(-len(rows) // files)
     parts = [rows[i:i + size] for i in range(0, len(rows), size)]
     accept_files(engine, template_uuid, [accepted_file(part, f"users-{n}.csv") for n, part in enumerate(parts)])
@@ -145,7 +145,7 @@ def _extension_out_of_band(engine: Engine, org_uuid: str, ext_key: str, **values
 
 def inventory_state(engine: Engine, org_uuid: str) -> dict:
     """Everything a bulk job may change in an organization, for before/after comparisons."""
-    return {"usage": org_usage(engine, org_uuid), "extensions": list_extensions(engine, org_uuid),
+    return {"usage": org_usage(engine, org_uuid).as_dict(), "extensions": list_extensions(engine, org_uuid),
             "extension_ids": extension_ids(engine, org_uuid)}
 
 

@@ -45,7 +45,7 @@ def started_template(engine: Engine, rows: int = 5, *, name: str = "Ops check", 
                       "identity_uuid": [u.identity_uuid for u in org.users[:rows]],
                       "user_name": [u.name for u in org.users[:rows]],
                       "number": [org.numbers[i] for i in range(rows)]})
-    template_uuid = create_template(engine, org.org_uuid, name, ["Call Recording"])["uuid"]
+    template_uuid = create_template(engine, org.org_uuid, name, ["Call Recording"]).uuid
     accept_files(engine, template_uuid, [AcceptedFile("users.csv", None, hashlib.sha256(name.encode()).hexdigest(),
                                                       "uuid", table)])
     if not start:

@@ -92,7 +92,7 @@ def assert_finished(engine, store, org, rows, template: str, before: set[int], d
     codes = {i: entry["code"] for i, entry in enumerate(final.values()) if entry["status"] == "failed"}
     assert codes == FAILING
     assert status_counts(engine, template) == {"pending": 0, "assigned": ROWS - 3, "failed": 3}
-    _, report = read_report(store, template_detail(engine, template, action="report")["report_key"])
+    _, report = read_report(store, template_detail(engine, template, action="report").report_key)
     assert [(r["Ext Key"], r["Status"]) for r in report] == [(e["ext_key"], e["status"]) for e in final.values()]
     assert inventory_state(engine, org.org_uuid)["usage"]["base_licenses"]["used"] == ROWS - 3 + 3
 

@@ -84,17 +84,17 @@ def test_happy_path_assigns_every_row_and_reports_it(prefect_server, engine, pho
     assert usage["numbers"]["assigned"] == sum(r["number"] is not None for r in rows)
 
     detail = template_detail(engine, template, action="report")
-    assert re.fullmatch(REPORT_KEY.format(org=org.org_uuid, template=template), detail["report_key"])
-    assert re.fullmatch(EXPORT_KEY.format(org=org.org_uuid), detail["export_key"])
-    assert result["report"]["key"] == detail["report_key"] and result["export"]["key"] == detail["export_key"]
-    header, report = read_report(store, detail["report_key"])
+    assert re.fullmatch(REPORT_KEY.format(org=org.org_uuid, template=template), detail.report_key)
+    assert re.fullmatch(EXPORT_KEY.format(org=org.org_uuid), detail.export_key)
+    assert result["report"]["key"] == detail.report_key and result["export"]["key"] == detail.export_key
+    header, report = read_report(store, detail.report_key)
     assert header == REPORT_HEADER
     assert [(r["Ext Key"], r["Identity UUID"], r["Number"] or None) for r in report] == [
         (r["ext_key"], r["identity_uuid"], r["number"]) for r in rows]
     assert {(r["Status"], r["Reason"], r["Add-ons"]) for r in report} == {("assigned", "", "Call Recording; Voicemail")}
     assert [(r["File"], r["Row"]) for r in report[:2]] == [("users-0.csv", "2"), ("users-0.csv", "3")]
     assert report[-1]["File"] == "users-1.csv"
-    _, export = read_report(store, detail["export_key"])
+    _, export = read_report(store, detail.export_key)
     assert sorted(e["Ext Key"] for e in export) == sorted(r["ext_key"] for r in rows)
 
     artifacts = read_artifacts(state.state_details.flow_run_id)
@@ -150,7 +150,7 @@ def test_rows_that_cannot_be_assigned_any_more_fail_with_a_reason_and_claim_noth
     assert table.type == "table"
     assert [(r["row"], r["code"]) for r in _table_rows(table.data)] == [
         (7, "user-assigned"), (27, "number-assigned"), (47, "ext-key-exists")]
-    _, report = read_report(store, template_detail(engine, template, action="report")["report_key"])
+    _, report = read_report(store, template_detail(engine, template, action="report").report_key)
     by_key = {r["Ext Key"]: r for r in report}
     assert len(report) == 60 and sum(r["Status"] == "assigned" for r in report) == 57
     assert by_key[rows[5]["ext_key"]]["Status"] == "failed" and "already has extension 900" in by_key[rows[5]["ext_key"]]["Reason"]
@@ -370,18 +370,18 @@ def test_dry_run_shows_the_plan_and_changes_nothing(engine, cli):
 
     plan = start_job(engine, template, dry_run=True)
 
-    assert plan["dry_run"] is True and plan["problems"] == []
-    assert [(r["ext_key"], r["number"], r["addons"], r["ok"]) for r in plan["rows"]] == [
-        (r["ext_key"], r["number"], ["Voicemail"], True) for r in rows]
-    assert plan["pools"] == {"base_licenses": {"available_before": 50, "available_after": 38},
-                             "Voicemail": {"available_before": 1000, "available_after": 988}}
+    assert plan.dry_run is True and plan.problems == () and plan.held is None
+    assert [(r.ext_key, r.number, r.addons, r.ok) for r in plan.rows] == [
+        (r["ext_key"], r["number"], ("Voicemail",), True) for r in rows]
+    assert plan.as_dict()["pools"] == {"base_licenses": {"available_before": 50, "available_after": 38},
+                                       "Voicemail": {"available_before": 1000, "available_after": 988}}
     shown = cli("template", "start", template, "--dry-run", "--json")
     assert shown.exit_code == 0, shown.output
     take_user(engine, org, rows[3]["identity_uuid"], "900")
     before = inventory_state(engine, org.org_uuid)
     failing = start_job(engine, template, dry_run=True)
-    assert [(p["code"], p["row"]) for p in failing["problems"]] == [("user-assigned", 5)]
-    assert [r["ok"] for r in failing["rows"]].count(False) == 1
+    assert [(p.code, p.row) for p in failing.problems] == [("user-assigned", 5)]
+    assert [r.ok for r in failing.rows].count(False) == 1
     assert cli("template", "start", template, "--dry-run", "--json").exit_code == 1
     assert "users-0.csv:5: user-assigned" in cli("template", "start", template, "--dry-run").stderr
     assert template_status(engine, template) == "draft"
@@ -424,7 +424,7 @@ def test_the_flow_for_an_empty_draft_fails_and_leaves_it_a_draft(prefect_server,
     from phonesys.storage.inventory.templates import create_template
 
     org = bulk_org(engine)
-    template = create_template(engine, org.org_uuid, "Empty", [])["uuid"]
+    template = create_template(engine, org.org_uuid, "Empty", []).uuid
     state = run(template)
     assert state.is_failed()
     assert "template-not-in-progress" in str(state.message)

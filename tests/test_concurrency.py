@@ -46,9 +46,10 @@ from phonesys.storage.inventory.jobs import start_job
 
 url, barrier, name, ops = sys.argv[1], Path(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
 calls = {"provision": provisioning.provision, "assign_user": ext.assign_user, "set_number": ext.set_number,
-         "set_addons": ext.set_addons, "delete": provisioning.delete_extension,
-         "rename": lambda engine, org, key, new: ext.edit_extension(engine, org, key, new_key=new),
-         "start": lambda engine, template: start_job(engine, template, chunk_size=10)["uuid"]}
+         "set_addons": ext.set_addons,
+         "delete": lambda engine, org, key: provisioning.delete_extension(engine, org, key).as_dict(),
+         "rename": lambda engine, org, key, new: ext.edit_extension(engine, org, key, new_key=new).as_dict(),
+         "start": lambda engine, template: start_job(engine, template, chunk_size=10).uuid}
 engine = open_engine(url)  # connects and checks the schema before the race starts
 (barrier / f"ready-{name}").touch()
 deadline = time.monotonic() + 60
@@ -129,7 +130,7 @@ def test_base_licenses_never_oversubscribed(engine, database_url, tmp_path):
     if any("base-licenses-insufficient" in codes(o) for o in losers):  # licenses only ever ran out
         assert len(winners) == 5, outcomes
     assert keys_of(engine, org) == sorted(chain.from_iterable(o["result"] for o in winners), key=int)
-    assert org_usage(engine, org)["base_licenses"]["used"] == 2 * len(winners)
+    assert org_usage(engine, org).base_licenses.used == 2 * len(winners)
     assert_invariants(engine)
 
 
@@ -148,7 +149,7 @@ def test_overlapping_key_ranges_never_duplicate(engine, database_url, tmp_path):
         taken = [value for code, value in o["problems"] if code == "ext-key-exists"]
         assert set(taken) <= set(won_keys), f"refused for keys nobody holds: {o}"
     assert keys_of(engine, org) == sorted(won_keys, key=int)
-    assert org_usage(engine, org)["base_licenses"]["used"] == len(won_keys)
+    assert org_usage(engine, org).base_licenses.used == len(won_keys)
     assert_invariants(engine)
 
 
@@ -186,7 +187,7 @@ def test_one_user_one_number_one_key_one_winner(engine, database_url, tmp_path):
     assert by_key[current(user_winner)]["user"]["identity_uuid"] == user.identity_uuid
     assert [k for k, e in by_key.items() if e["number"]] == [current(number_winner)]
     assert sorted(k for k, e in by_key.items() if e["addons"]) == sorted(current(k) for k in addon_winners)
-    assert org_usage(engine, org)["addons"]["Call Recording"]["used"] == 2
+    assert org_usage(engine, org).addons["Call Recording"].used == 2
     assert_invariants(engine)
 
 
@@ -216,7 +217,7 @@ def test_cli_provision_race(engine, phonesys_env, tmp_path):
            for _, exit_code, document in results):
         assert len(won) == 6, results
     assert keys_of(engine, org) == sorted(won, key=int)
-    assert org_usage(engine, org)["base_licenses"]["used"] == len(won)
+    assert org_usage(engine, org).base_licenses.used == len(won)
     assert_invariants(engine)
 
 
@@ -233,7 +234,7 @@ def test_reads_are_consistent_snapshots_while_writers_run(engine, database_url, 
         while any(child.poll() is None for child in children) and time.monotonic() < deadline:
             usage = org_usage(engine, org)
             reads.append(usage)
-            if usage["base_licenses"]["used"] != usage["extensions"]["total"]:
+            if usage.base_licenses.used != usage.extensions.total:
                 torn.append(usage)
 
     outcomes = race(database_url, tmp_path / "barrier", jobs, while_running=read_while)

@@ -98,7 +98,7 @@ def bulk_decisions(engine, document, request: Request) -> tuple[dict[str, str], 
         decided = decide_rows(connection, document.org_uuid, pending_rows(connection, template),
                               template_skus(connection, template))
     problem = decided[0].problem
-    return {p["code"]: p["message"] for p in plan["problems"]}, None if problem is None else problem.code
+    return {p.code: p.message for p in plan.problems}, None if problem is None else problem.code
 
 
 def manual_decision(engine, document, request: Request) -> dict[str, str]:

@@ -69,7 +69,7 @@ def test_templates_started_together_hold_disjoint_resources_and_never_fail_a_row
         assert codes(o) and codes(o) <= RESERVED | {"base-licenses-insufficient"}, o
         conflicts = any(_wanted(templates[name]) & _wanted(templates[w]) for w in won)
         assert conflicts or "base-licenses-insufficient" in codes(o), f"{name} refused for nothing: {o}"
-    usage = org_usage(engine, org.org_uuid)["base_licenses"]
+    usage = org_usage(engine, org.org_uuid).base_licenses.as_dict()
     assert usage == {"total": 60, "used": 0, "held": ROWS * len(won), "available": 60 - ROWS * len(won)}
     assert_holds_respected(engine)
 
@@ -84,7 +84,7 @@ def test_templates_started_together_hold_disjoint_resources_and_never_fail_a_row
     assert [r["state"] for r in results] == ["COMPLETED"] * len(won), results
     for name in won:
         assert status_counts(engine, templates[name]["uuid"]) == {"pending": 0, "assigned": ROWS, "failed": 0}
-    assert org_usage(engine, org.org_uuid)["base_licenses"] == {
+    assert org_usage(engine, org.org_uuid).base_licenses.as_dict() == {
         "total": 60, "used": ROWS * len(won), "held": 0, "available": 60 - ROWS * len(won)}
     assert_ledger(engine, *(templates[name]["uuid"] for name in won))
     assert_holds_respected(engine)
@@ -133,7 +133,7 @@ def test_holds_survive_a_killed_job_and_the_resume_assigns_every_row(
     kill_at_failpoint(template, child_env(phonesys_env, prefect_api_url), "between-chunks:2")
 
     assert status_counts(engine, template) == {"pending": 60, "assigned": 40, "failed": 0}
-    usage = org_usage(engine, org.org_uuid)
+    usage = org_usage(engine, org.org_uuid).as_dict()
     assert usage["base_licenses"] == {"total": 110, "used": 40, "held": 60, "available": 10}
     assert usage["addons"]["Voicemail"]["held"] == 60
     assert_holds_respected(engine)
@@ -150,6 +150,6 @@ def test_holds_survive_a_killed_job_and_the_resume_assigns_every_row(
     resumed = cli("template", "start", template, "--resume", "--json")
     assert resumed.exit_code == 0, resumed.output
     assert status_counts(engine, template) == {"pending": 0, "assigned": 100, "failed": 0}
-    assert org_usage(engine, org.org_uuid)["base_licenses"] == {"total": 110, "used": 101, "held": 0, "available": 9}
+    assert org_usage(engine, org.org_uuid).base_licenses.as_dict() == {"total": 110, "used": 101, "held": 0, "available": 9}
     assert_ledger(engine, template)
     assert_holds_respected(engine)

@@ -157,7 +157,7 @@ def test_start_checks_the_prefect_api_before_taking_holds(cli, engine):
         assert "nothing changed" in result.stderr and "Traceback" not in result.output
         result = cli("template", "start", template_uuid, "--json")
         assert result.exit_code == 69 and '"code": "prefect-api-unreachable"' in result.stdout
-    assert template_detail(engine, template_uuid)["status"] == "draft"
+    assert template_detail(engine, template_uuid).status == "draft"
     assert org_usage(engine, org.org_uuid) == before
 
 

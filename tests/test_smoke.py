@@ -9,7 +9,7 @@ def test_migrates_to_head(engine):
 
 
 def test_org_usage_of_fresh_org(engine, org):
-    usage = org_usage(engine, org.org_uuid)
+    usage = org_usage(engine, org.org_uuid).as_dict()
     assert usage["base_licenses"] == {"total": 10, "used": 0, "held": 0, "available": 10}
     assert usage["numbers"] == {"total": 5, "assigned": 0, "held": 0, "available": 5}
     assert usage["users"] == {"total": 8, "assigned": 0, "held": 0, "unassigned": 8}

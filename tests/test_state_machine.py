@@ -342,7 +342,7 @@ class InventoryMachine(RuleBasedStateMachine):
             org.exts[final_key] = ext
             if name is not None:
                 ext.directory_name = name.strip() or None
-            assert result["ext_key"] == final_key
+            assert result.ext_key == final_key
 
     @rule(data=st.data())
     def delete_extension(self, data):
@@ -353,7 +353,7 @@ class InventoryMachine(RuleBasedStateMachine):
                              {code} - {None})
         if key:
             ext = org.exts.pop(key)
-            assert result == {"ext_key": key, "released": {"base_licenses": 1, "addons": sorted(ext.addons),
+            assert result.as_dict() == {"ext_key": key, "released": {"base_licenses": 1, "addons": sorted(ext.addons),
                                                            "number": ext.number, "user": ext.user}}
 
     @rule(malformed=st.booleans(), operation=st.sampled_from(
@@ -380,7 +380,7 @@ class InventoryMachine(RuleBasedStateMachine):
     def database_matches_model(self):
         for org in self.orgs:
             assert list_extensions(self.engine, org.org_uuid) == org.expected_extensions()
-            assert org_usage(self.engine, org.org_uuid) == org.expected_usage()
+            assert org_usage(self.engine, org.org_uuid).as_dict() == org.expected_usage()
         assert_invariants(self.engine)
 
 

@@ -13,6 +13,8 @@ from phonesys.cli.render import extension_detail, extension_table
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from phonesys.storage.inventory.results import ExtensionDeleted
+
 app = typer.Typer(help="List, show and change Phone System extensions.", no_args_is_help=True)
 
 
@@ -91,8 +93,10 @@ def _then_show(org: str, ext: str, action: Callable[[Engine], object]) -> dict[s
     from phonesys.storage.inventory.views import show_extension
 
     engine = inventory()
+    from phonesys.storage.inventory.results import ExtensionEdited
+
     result = action(engine)
-    key = result.get("ext_key", ext) if isinstance(result, dict) else ext
+    key = result.ext_key if isinstance(result, ExtensionEdited) else ext
     return show_extension(engine, org, key)
 
 
@@ -191,9 +195,9 @@ def delete(org: OrgArg, ext: ExtArg, as_json: JsonOption = False) -> None:
     """
     from phonesys.storage.inventory.provisioning import delete_extension
 
-    def render(result: dict[str, Any]) -> None:
-        released = result["released"]
-        console.print(f"Deleted extension {result['ext_key']}; released 1 base license, "
-                      f"{len(released['addons'])} add-on(s), number {released['number'] or '-'}")
+    def render(result: ExtensionDeleted) -> None:
+        released = result.released
+        console.print(f"Deleted extension {result.ext_key}; released 1 base license, "
+                      f"{len(released.addons)} add-on(s), number {released.number or '-'}")
 
     run(as_json, lambda: delete_extension(inventory(), org, ext), render)

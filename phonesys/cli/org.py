@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from phonesys.cli.common import JsonOption, OrgArg, console, inventory, run
 from phonesys.cli.render import usage_table
+
+if TYPE_CHECKING:
+    from phonesys.storage.inventory.results import OrgListing, OrgLoaded, UsersImported
 
 app = typer.Typer(help="Load organizations and see their license, number and user usage.",
                   no_args_is_help=True)
@@ -31,10 +35,10 @@ def load(
     from phonesys.rules.orgfile import read_org_document
     from phonesys.storage.inventory.orgs import load_org
 
-    def render(result: dict[str, Any]) -> None:
-        verb = "Created" if result["created"] else "Updated"
-        console.print(f"{verb} organization {result['org_uuid']} "
-                      f"({result['numbers']} numbers, {result['users']} users in the document)")
+    def render(result: OrgLoaded) -> None:
+        verb = "Created" if result.created else "Updated"
+        console.print(f"{verb} organization {result.org_uuid} "
+                      f"({result.numbers} numbers, {result.users} users in the document)")
 
     run(as_json, lambda: load_org(inventory(), read_org_document(file)), render)
 
@@ -56,9 +60,9 @@ def import_users(
     from phonesys.rules.usercsv import read_users_csv
     from phonesys.storage.inventory.orgs import import_users as import_rows
 
-    def render(result: dict[str, Any]) -> None:
-        console.print(f"Imported {result['rows']} users into {result['org_uuid']}: "
-                      f"{result['added']} added, {result['updated']} updated")
+    def render(result: UsersImported) -> None:
+        console.print(f"Imported {result.rows} users into {result.org_uuid}: "
+                      f"{result.added} added, {result.updated} updated")
 
     run(as_json, lambda: import_rows(inventory(), org, read_users_csv(csv_file)), render)
 
@@ -74,6 +78,16 @@ def show(org: OrgArg, as_json: JsonOption = False) -> None:
     run(as_json, lambda: org_usage(inventory(), org), usage_table)
 
 
+@dataclass(frozen=True)
+class OrgList:
+    """``org list``'s result: its ``--json`` document is ``{"orgs": [...]}``."""
+
+    orgs: tuple[OrgListing, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"orgs": [org.as_dict() for org in self.orgs]}
+
+
 @app.command("list")
 def list_orgs(as_json: JsonOption = False) -> None:
     """List organizations with their UUIDs and base license usage.
@@ -82,11 +96,11 @@ def list_orgs(as_json: JsonOption = False) -> None:
     """
     from phonesys.storage.inventory.usage import list_orgs as list_all
 
-    def render(result: dict[str, Any]) -> None:
-        rows = result["orgs"]
-        for row in rows:
-            base = row["base_licenses"]
-            console.print(f"{row['org_uuid']}  {row['name']}  base licenses {base['used']}/{base['total']}")
-        console.print(f"{len(rows)} organization(s)")
+    def render(result: OrgList) -> None:
+        for row in result.orgs:
+            base = row.base_licenses
+            console.print(f"{row.org_uuid}  {row.name}  base licenses {base.used}/{base.total}")
+        console.print(f"{len(result.orgs)} organization(s)")
 
-    run(as_json, lambda: {"orgs": list_all(inventory())}, render)
+    run(as_json, lambda: OrgList(tuple(list_all(inventory()))), render)
+

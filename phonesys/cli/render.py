@@ -13,6 +13,7 @@ from phonesys.cli.common import console, err_console
 
 if TYPE_CHECKING:
     from phonesys.services.bulk_job import RowCounts
+    from phonesys.storage.inventory.results import OrgUsage
 
 
 @contextmanager
@@ -29,20 +30,21 @@ def row_progress_bar(enabled: bool) -> Iterator[Callable[[RowCounts], None] | No
         yield lambda counts: bar.update(task, total=counts.rows, completed=counts.decided)
 
 
-def usage_table(usage: dict[str, Any]) -> None:
-    console.print(Text.assemble((usage["name"], "bold"), f"  ({usage['org_uuid']})"))
+def usage_table(usage: OrgUsage) -> None:
+    console.print(Text.assemble((usage.name, "bold"), f"  ({usage.org_uuid})"))
     table = Table("pool", "total", "used", "held", "available", box=None, pad_edge=False)
-    columns = ("total", "used", "held", "available")
-    table.add_row("Phone System base licenses", *(str(usage["base_licenses"][k]) for k in columns))
-    for sku, pool in usage["addons"].items():
-        table.add_row(f"add-on: {sku}", *(str(pool[k]) for k in columns))
-    numbers = usage["numbers"]
-    table.add_row("numbers", *(str(numbers[k]) for k in ("total", "assigned", "held", "available")))
-    people = usage["users"]
-    columns = ("total", "assigned", "held", "unassigned")
-    table.add_row("users (assigned / unassigned)", *(str(people[k]) for k in columns))
+
+    def cells(*figures: int) -> list[str]:
+        return [str(figure) for figure in figures]
+    base, numbers, people = usage.base_licenses, usage.numbers, usage.users
+    table.add_row("Phone System base licenses", *cells(base.total, base.used, base.held, base.available))
+    for sku, pool in usage.addons.items():
+        table.add_row(f"add-on: {sku}", *cells(pool.total, pool.used, pool.held, pool.available))
+    table.add_row("numbers", *cells(numbers.total, numbers.assigned, numbers.held, numbers.available))
+    table.add_row("users (assigned / unassigned)",
+                  *cells(people.total, people.assigned, people.held, people.unassigned))
     console.print(table)
-    if any(pool["held"] for pool in (usage["base_licenses"], *usage["addons"].values())):
+    if any(pool.held for pool in (base, *usage.addons.values())):
         console.print("held: reserved by templates in progress until their rows are assigned "
                       "(`phonesys template list ORG`)")
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from phonesys.cli.common import JsonOption, OrgArg, console, err_console, inventory, run
+
+if TYPE_CHECKING:
+    from phonesys.storage.inventory.results import NewDraft, TemplateDetail
 
 app = typer.Typer(help="Bulk assignment templates: a name, add-ons for every row, and users from CSV "
                        "files.", no_args_is_help=True)
@@ -61,13 +64,13 @@ def show(template: TemplateArg, as_json: JsonOption = False) -> None:
     """
     from phonesys.storage.inventory.template_views import template_detail
 
-    def render(t: dict[str, Any]) -> None:
-        console.print(f"{t['name']}  ({t['uuid']})", style="bold")
-        console.print(f"  status       {t['status']}")
-        console.print(f"  add-ons      {', '.join(t['addons']) or '-'}")
-        console.print(f"  total users  {t['total_users']}")
-        for f in t["files"]:
-            console.print(f"  file         {f['file_name']}: {f['rows']} rows by {f['identifier_kind']}")
+    def render(t: TemplateDetail) -> None:
+        console.print(f"{t.name}  ({t.uuid})", style="bold")
+        console.print(f"  status       {t.status}")
+        console.print(f"  add-ons      {', '.join(t.addons) or '-'}")
+        console.print(f"  total users  {t.total_users}")
+        for f in t.files:
+            console.print(f"  file         {f.file_name}: {f.rows} rows by {f.identifier_kind}")
 
     run(as_json, lambda: template_detail(inventory(), template), render)
 
@@ -105,7 +108,7 @@ def rename(template: TemplateArg,
     from phonesys.storage.inventory.templates import rename_template
 
     run(as_json, lambda: rename_template(inventory(), template, name),
-        lambda r: console.print(f"Template {r['uuid']} is now named '{r['name']}'"))
+        lambda r: console.print(f"Template {r.uuid} is now named '{r.name}'"))
 
 
 @app.command("set-addons")
@@ -120,7 +123,7 @@ def set_addons(template: TemplateArg,
     from phonesys.storage.inventory.templates import set_template_addons
 
     run(as_json, lambda: set_template_addons(inventory(), template, skus or []),
-        lambda r: console.print(f"Template {r['uuid']} add-ons: {', '.join(r['addons']) or '-'}"))
+        lambda r: console.print(f"Template {r.uuid} add-ons: {', '.join(r.addons) or '-'}"))
 
 
 @app.command("duplicate")
@@ -141,12 +144,15 @@ def duplicate(template: TemplateArg,
     run(as_json, lambda: duplicate_template(inventory(), template, name, failed_only), _print_created)
 
 
-def _print_created(result: dict[str, Any]) -> None:
+def _print_created(result: NewDraft) -> None:
     """The bare UUID on stdout, so ``T=$(phonesys template create ...)`` works; the sentence on stderr."""
-    console.print(result["uuid"])
-    err_console.print(f"Created draft template {result['uuid']} ({result['name']})"
-                      + (f" with {result['total_users']} user(s)" if "total_users" in result else ""))
-    left_out = ", ".join(f"{count} {code}" for code, count in result.get("left_out", {}).items())
+    from phonesys.storage.inventory.results import TemplateCopy
+
+    copied = result if isinstance(result, TemplateCopy) else None
+    console.print(result.uuid)
+    err_console.print(f"Created draft template {result.uuid} ({result.name})"
+                      + (f" with {copied.total_users} user(s)" if copied else ""))
+    left_out = ", ".join(f"{count} {code}" for code, count in (copied.left_out if copied else {}).items())
     if left_out:
         err_console.print(f"Left out the rows that cannot be assigned again: {left_out}")
 
@@ -160,7 +166,7 @@ def delete(template: TemplateArg, as_json: JsonOption = False) -> None:
     from phonesys.storage.inventory.templates import delete_template
 
     run(as_json, lambda: delete_template(inventory(), template),
-        lambda r: console.print(f"Deleted template {r['uuid']}"))
+        lambda r: console.print(f"Deleted template {r.uuid}"))
 
 
 @app.command("upload")

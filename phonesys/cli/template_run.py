@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from phonesys.flows.run_template import RunEnd
     from phonesys.services.template_runs import TemplateSummary
+    from phonesys.storage.inventory.results import StartPlan
 
 EXIT_ROWS_FAILED, EXIT_FLOW_FAILED = 3, 70
 
@@ -79,9 +80,9 @@ def start(
         plan = attempt(as_json, lambda: start_job(engine, template, policy=policy.value,
                                                   chunk_size=chunk_size, dry_run=dry_run))
         if dry_run:
-            print_json({"ok": not plan["problems"], **plan}) if as_json else _print_plan(plan)
-            raise typer.Exit(1 if plan["problems"] else 0)
-        template = plan["uuid"]
+            print_json({"ok": not plan.problems, **plan.as_dict()}) if as_json else _print_plan(plan)
+            raise typer.Exit(1 if plan.problems else 0)
+        template = plan.uuid
         failpoint("template-started")
     else:
         template = attempt(as_json, lambda: resumable(engine, template))
@@ -182,13 +183,11 @@ def _print_summary(summary: TemplateSummary, run_state: str = "") -> None:
             console.print(f"  {label}: {location}")
 
 
-def _print_plan(plan: dict[str, Any]) -> None:
-    for problem in plan["problems"]:
-        where = ":".join(str(problem[k]) for k in ("file", "row") if problem.get(k) is not None)
-        err_console.print(f"error {where + ': ' if where else ''}{problem['code']}: {problem['message']}",
-                          soft_wrap=True)
-    console.print(f"Dry run of {len(plan['rows'])} rows (policy {plan['policy']}):")
-    for name, pool in plan["pools"].items():
-        console.print(f"  {name}: available {pool['available_before']} -> {pool['available_after']}")
-    ok = sum(r["ok"] for r in plan["rows"])
-    console.print(f"  {ok} row(s) can be assigned, {len(plan['rows']) - ok} cannot")
+def _print_plan(plan: StartPlan) -> None:
+    for problem in plan.problems:
+        err_console.print(f"error {problem}", soft_wrap=True)
+    console.print(f"Dry run of {len(plan.rows)} rows (policy {plan.policy}):")
+    for name, pool in plan.pools.items():
+        console.print(f"  {name}: available {pool.available_before} -> {pool.available_after}")
+    ok = sum(r.ok for r in plan.rows)
+    console.print(f"  {ok} row(s) can be assigned, {len(plan.rows) - ok} cannot")

@@ -19,6 +19,7 @@ from phonesys.services.bulk_job import RowCounts
 from phonesys.services.uploads import UploadSource, upload_files
 from phonesys.settings import Settings
 from phonesys.storage.inventory.jobs import start_job, status_counts
+from phonesys.storage.inventory.results import OrgUsage
 from phonesys.storage.inventory.templates import create_template
 from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.objects import ObjectStore, open_object_store
@@ -32,14 +33,14 @@ class DemoResult:
     """What the demo ends with: the organization's usage, the template's counts, the files to look at."""
 
     template_uuid: str
-    usage: dict[str, Any]  # as ``org_usage`` reads it (the same table ``org usage`` prints)
+    usage: OrgUsage  # the same table ``org show`` prints
     counts: RowCounts
     files: dict[str, str]  # label as printed -> location
 
     def as_dict(self) -> dict[str, Any]:
         """The ``phonesys demo --json`` document."""
-        return {"template_uuid": self.template_uuid, "usage": self.usage, "counts": self.counts.in_ledger_order(),
-                "files": dict(self.files)}
+        return {"template_uuid": self.template_uuid, "usage": self.usage.as_dict(),
+                "counts": self.counts.in_ledger_order(), "files": dict(self.files)}
 
 
 def run_scenario(engine: Engine, settings: Settings, say: Say,
@@ -50,13 +51,13 @@ def run_scenario(engine: Engine, settings: Settings, say: Say,
         f"{len(document.numbers):,} numbers, {len(document.users):,} users")
     demo.manual_provisioning(engine, document, say)
     store = open_object_store(settings.objects_url)
-    template = create_template(engine, demo.DEMO_ORG_UUID, "Demo onboarding", ["Call Recording"])["uuid"]
+    template = create_template(engine, demo.DEMO_ORG_UUID, "Demo onboarding", ["Call Recording"]).uuid
     say(f"Created template 'Demo onboarding' ({template}) with add-on Call Recording")
     _upload_with_mistakes_then_fixed(engine, store, settings, template, say)
     plan = start_job(engine, template)
-    base = plan["pools"]["base_licenses"]
-    say(f"Started: {len(plan['rows']):,} rows; base licenses available "
-        f"{base['available_before']:,} -> {base['available_after']:,}")
+    base = plan.pools["base_licenses"]
+    say(f"Started: {len(plan.rows):,} rows; base licenses available "
+        f"{base.available_before:,} -> {base.available_after:,}")
     say("Meanwhile another admin, by hand:")
     for line in demo_bulk.another_admin_meanwhile(engine):
         say(f"  {line}")
@@ -100,9 +101,9 @@ def _result(engine: Engine, store: ObjectStore, settings: Settings, template: st
 
     detail = template_detail(engine, template, action="report")
     files = {"Inventory database:": make_url(settings.inventory_url).render_as_string(hide_password=True)}
-    if detail["report_key"]:
-        files["Assignment report:"] = store.location(detail["report_key"])
-    if detail["export_key"]:
-        files["Provisioned extensions:"] = store.location(detail["export_key"])
+    if detail.report_key:
+        files["Assignment report:"] = store.location(detail.report_key)
+    if detail.export_key:
+        files["Provisioned extensions:"] = store.location(detail.export_key)
     return DemoResult(template_uuid=template, usage=org_usage(engine, demo.DEMO_ORG_UUID),
                       counts=RowCounts.of(status_counts(engine, template)), files=files)

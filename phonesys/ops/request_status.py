@@ -53,6 +53,6 @@ def publish(engine: Engine, store: Any, template_uuid: str, status: str, **extra
     detail = template_detail(engine, template_uuid, action="show")
     outcome = Outcome(previous["request"], previous["org_uuid"], status, template_uuid)
     write_status(store, key, status_document(outcome, counts=status_counts(engine, template_uuid),
-                                             report_key=detail["report_key"], export_key=detail["export_key"],
+                                             report_key=detail.report_key, export_key=detail.export_key,
                                              **extra))
     return str(key)

@@ -59,7 +59,7 @@ def _carry_out(engine: Engine, store: ObjectStore, ref: RequestRef, claim_id: in
         manifest = read_manifest(store, ref)
         outcome = replace(outcome, template_name=manifest.template)
         keys = upload_keys(store, ref)
-        template_uuid = str(create_template(engine, ref.org_uuid, manifest.template, manifest.addons)["uuid"])
+        template_uuid = create_template(engine, ref.org_uuid, manifest.template, manifest.addons).uuid
         outcome = replace(outcome, template_uuid=template_uuid)
         ledger.record_template(engine, claim_id, template_uuid)
         upload_files(engine, store, template_uuid, [UploadSource(key=k) for k in keys])
@@ -76,7 +76,7 @@ def _carry_out(engine: Engine, store: ObjectStore, ref: RequestRef, claim_id: in
 def _resumed(engine: Engine, template_uuid: str, outcome: Outcome) -> Outcome | None:
     """After a takeover: a template already started needs only settling; a draft is redone (None)."""
     try:
-        status = template_detail(engine, template_uuid, action="duplicate")["status"]
+        status = template_detail(engine, template_uuid, action="duplicate").status
     except Refused:
         return None
     if status == DRAFT:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import Engine
 
@@ -22,6 +21,7 @@ from phonesys.storage.inventory.exports import (
     report_batches,
     revert_report_batches,
 )
+from phonesys.storage.inventory.results import TemplateDetail
 from phonesys.storage.objects import ObjectStore
 
 REPORT_SUFFIX = "license_phonesystem_bulk_assignment_report"
@@ -59,7 +59,7 @@ def write_report(engine: Engine, store: ObjectStore, org_uuid: str, template_uui
                       REPORT_SCHEMA, output)
 
 
-def report_location(engine: Engine, detail: dict[str, Any], output: Path | None = None) -> ReportFiles:
+def report_location(engine: Engine, detail: TemplateDetail, output: Path | None = None) -> ReportFiles:
     """Where the template's report and export are; with ``output`` also a local copy of the report.
 
     A completed template has its final report in storage; for one still in progress a current
@@ -71,7 +71,7 @@ def report_location(engine: Engine, detail: dict[str, Any], output: Path | None 
     if output is not None:
         require_usable(output)
     store = open_object_store(load_settings().objects_url)
-    report_object, export_object = detail.get("report_key"), detail.get("export_key")
+    report_object, export_object = detail.report_key, detail.export_key
     files = ReportFiles(report=store.location(report_object) if report_object else None,
                         export=store.location(export_object) if export_object else None)
     if output is None:
@@ -80,5 +80,5 @@ def report_location(engine: Engine, detail: dict[str, Any], output: Path | None 
         target = copy_target(output, report_object.rsplit("/", 1)[-1])
         target.parent.mkdir(parents=True, exist_ok=True)
         return replace(files, local_copy=str(store.download(report_object, target)))
-    written = write_report(engine, store, detail["org_uuid"], detail["uuid"], detail["addons"], output)
+    written = write_report(engine, store, detail.org_uuid, detail.uuid, list(detail.addons), output)
     return replace(files, report=written.location, local_copy=written.local_copy)

@@ -5,8 +5,7 @@ The entry point (``phonesys.flows.run_template``) and every front end ask these;
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,28 +14,12 @@ from sqlalchemy import Engine
 from phonesys.rules.errors import Problem, Refused
 from phonesys.rules.vocabulary import IN_PROGRESS
 from phonesys.services.bulk_job import RowCounts
+from phonesys.storage.inventory.results import FailedRow
 
 if TYPE_CHECKING:  # reports loads pyarrow: imported where a summary is made, not by every importer
     from phonesys.services.reports import ReportFiles
 
 FAILED_ROWS_SHOWN = 50
-
-
-@dataclass(frozen=True)
-class FailedRow:
-    """A row the run could not assign, with the code and reason the report gives it."""
-
-    file: str
-    row: int
-    ext_key: str
-    user_name: str | None
-    number: str | None
-    code: str | None
-    reason: str | None
-
-    @classmethod
-    def of(cls, row: Mapping[str, Any]) -> FailedRow:
-        return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass(frozen=True)
@@ -53,7 +36,7 @@ class TemplateSummary:
     def as_dict(self) -> dict[str, Any]:
         """The ``--json`` document, keys and order as before (counts in the ledger's order)."""
         return {"uuid": self.uuid, "name": self.name, "status": self.status, "counts": self.counts.in_ledger_order(),
-                "failed_rows": [asdict(row) for row in self.failed_rows], **self.files.as_dict()}
+                "failed_rows": [row.as_dict() for row in self.failed_rows], **self.files.as_dict()}
 
 
 def in_progress(engine: Engine, template_uuid: str) -> bool:
@@ -70,10 +53,10 @@ def resumable(engine: Engine, template_ref: str) -> str:
     from phonesys.storage.inventory.template_views import template_detail
 
     detail = template_detail(engine, template_ref, action="show")
-    if detail["status"] != IN_PROGRESS:
-        raise Refused(Problem("template-not-in-progress", f"Template {detail['uuid']} is {detail['status']}; "
+    if detail.status != IN_PROGRESS:
+        raise Refused(Problem("template-not-in-progress", f"Template {detail.uuid} is {detail.status}; "
                               "only an in-progress template can be resumed.", "template", template_ref))
-    return str(detail["uuid"])
+    return detail.uuid
 
 
 def template_summary(engine: Engine, template_ref: str, output: Path | None = None,
@@ -85,8 +68,6 @@ def template_summary(engine: Engine, template_ref: str, output: Path | None = No
 
     detail = template_detail(engine, template_ref, action=action)
     files = report_location(engine, detail, output)
-    uuid = str(detail["uuid"])
-    return TemplateSummary(uuid=uuid, name=detail["name"], status=detail["status"],
-                           counts=RowCounts.of(status_counts(engine, uuid)),
-                           failed_rows=tuple(FailedRow.of(row) for row in failed_rows(engine, uuid, FAILED_ROWS_SHOWN)),
-                           files=files)
+    return TemplateSummary(uuid=detail.uuid, name=detail.name, status=detail.status,
+                           counts=RowCounts.of(status_counts(engine, detail.uuid)),
+                           failed_rows=tuple(failed_rows(engine, detail.uuid, FAILED_ROWS_SHOWN)), files=files)

@@ -24,7 +24,7 @@ Key = Annotated[str, Path(description="Extension key, 3-5 digits.")]
             response_model=Licenses)
 def licenses(org: Org, who: CallerDep, engine: EngineDep) -> Any:
     """Base licenses, each add-on, numbers and users: total, used (assigned), held and available."""
-    return org_usage(engine, visible_org(org, who))
+    return org_usage(engine, visible_org(org, who)).as_dict()
 
 
 @router.get("/orgs/{org}/extensions", summary="A page of extensions in key order (phonesys ext list)",

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from phonesys.rules.errors import Problem
-from phonesys.services.template_runs import FailedRow
+from phonesys.storage.inventory.results import FailedRow
 from phonesys.web.problems import MEDIA_TYPE
 
 

@@ -6,4 +6,5 @@ Modules, by what they change:
 - ``provisioning``: creating and deleting extensions (moves base licenses)
 - ``extensions``: changing one extension's user, add-ons, number, key, name
 - ``views``: reading extensions; ``lookup``: resolving what a request names; ``pools``: claims
+- ``results``: the typed values these hand upward (start plan, template detail, usage, what a write did)
 """

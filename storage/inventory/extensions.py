@@ -21,6 +21,7 @@ from phonesys.storage.inventory.facts import key_facts, number_facts, user_facts
 from phonesys.storage.inventory.holds import revert_holder
 from phonesys.storage.inventory.lookup import get_extension, lock_org, resolve_user
 from phonesys.storage.inventory.pools import addon_problems, claim_addons, release_addons
+from phonesys.storage.inventory.results import ExtensionEdited
 from phonesys.storage.inventory.schema import extension_addons, extensions
 
 T = TypeVar("T")
@@ -123,7 +124,7 @@ def number_problems(connection: Connection, org_uuid: str, ext_key: str | None, 
 
 
 def edit_extension(engine: Engine, org_ref: str, ext_key: str, *, new_key: str | None = None,
-                   directory_name: str | None = None) -> dict[str, Any]:
+                   directory_name: str | None = None) -> ExtensionEdited:
     """Rename the key and/or directory name; an empty name goes back to the user's name."""
     problems: list[Problem] = []
     changes: dict[str, Any] = {}
@@ -145,7 +146,8 @@ def edit_extension(engine: Engine, org_ref: str, ext_key: str, *, new_key: str |
             _refuse_taken_key(connection, org.org_uuid, changes["ext_key"])
         with extension_change(connection, "ext.edit", org.org_uuid, ext.id):
             connection.execute(extensions.update().where(extensions.c.id == ext.id).values(**changes))
-    return {"ext_key": changes.get("ext_key", ext.ext_key), **changes}
+    return ExtensionEdited(ext_key=changes.get("ext_key", ext.ext_key),
+                           directory_name=changes.get("directory_name", ext.directory_name))
 
 
 def _refuse_taken_key(connection: Connection, org_uuid: str, key: str) -> None:

@@ -36,12 +36,13 @@ from phonesys.storage.inventory.audit import Event, actor_of, record
 from phonesys.storage.inventory.decide import gather_facts
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
+from phonesys.storage.inventory.results import FailedRow, PlanRow, PoolChange, Preflight, StartPlan
 from phonesys.storage.inventory.schema import organizations, template_files, template_rows, templates
 from phonesys.storage.inventory.templates import get_template, locked_template
 
 
 def start_job(engine: Engine, template_ref: str, *, policy: str = DEFAULT_POLICY, chunk_size: int | None = None,
-              dry_run: bool = False) -> dict[str, Any]:
+              dry_run: bool = False) -> StartPlan:
     """Check the start conditions and (unless ``dry_run``) move the template to in progress.
     ``chunk_size`` None lets the flow size chunks by time."""
     if policy not in POLICIES or (chunk_size is not None and chunk_size < 1):
@@ -54,27 +55,27 @@ def start_job(engine: Engine, template_ref: str, *, policy: str = DEFAULT_POLICY
         raise
 
 
-def _start(engine: Engine, template_ref: str, policy: str, chunk_size: int | None, dry_run: bool) -> dict[str, Any]:
+def _start(engine: Engine, template_ref: str, policy: str, chunk_size: int | None, dry_run: bool) -> StartPlan:
+    held: int | None = None
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "start")
         rows = _all_rows(connection, template.template_uuid)
         if not rows:
             raise Refused(refusals.template_empty(template.template_uuid))
-        plan = preflight(connection, template, rows)
+        check = preflight(connection, template, rows)
         if not dry_run:
-            refuse_if(plan["problems"])
+            refuse_if(list(check.problems))
             connection.execute(update(templates).where(and_(templates.c.template_uuid == template.template_uuid,
                                                             templates.c.status == DRAFT))
                                .values(status=IN_PROGRESS, policy=policy, chunk_size=chunk_size,
                                        started_at=datetime.now(UTC), started_by=actor_of(connection)))
-            plan["held"] = holds.take(connection, template.org_uuid, template.template_uuid,
-                                      template_skus(connection, template.template_uuid))
+            held = holds.take(connection, template.org_uuid, template.template_uuid,
+                              template_skus(connection, template.template_uuid))
             record(connection, _template_event("template.start", template, {"status": DRAFT}, {
                 "status": IN_PROGRESS, "policy": policy, "chunk_size": chunk_size, "rows": len(rows),
-                "held": plan["held"]}))
-    plan["problems"] = [p.as_dict() for p in plan["problems"]]
-    return {"uuid": template.template_uuid, "org_uuid": template.org_uuid, "dry_run": dry_run,
-            "policy": policy, "chunk_size": chunk_size, **plan}
+                "held": held}))
+    return StartPlan(uuid=template.template_uuid, org_uuid=template.org_uuid, dry_run=dry_run, policy=policy,
+                     chunk_size=chunk_size, problems=check.problems, rows=check.rows, pools=check.pools, held=held)
 
 
 def _record_refused_start(engine: Engine, template_ref: str, refused: Refused) -> None:
@@ -95,23 +96,23 @@ def _template_event(action: str, template: Row[Any], before: dict[str, Any] | No
                  template_uuid=template.template_uuid)
 
 
-def preflight(connection: Connection, template: Row[Any], rows: Sequence[Row[Any]]) -> dict[str, Any]:
+def preflight(connection: Connection, template: Row[Any], rows: Sequence[Row[Any]]) -> Preflight:
     """The seed's conditions: enough base and add-on licenses, users free, numbers and keys free."""
     skus = template_skus(connection, template.template_uuid)
     facts = gather_facts(connection, template.org_uuid, rows, skus)
     problems = _license_shortfalls(connection, template.org_uuid, facts, skus, len(rows))
-    plan_rows: list[dict[str, Any]] = []
+    plan_rows: list[PlanRow] = []
+    addons = tuple(skus)
     for row in rows:
         problem = inventory_problem(row, facts)
         if problem is not None:
             problems.append(replace(problem, row=row.row_number, file=row.file_name))
-        plan_rows.append({"file": row.file_name, "row": row.row_number, "ext_key": row.ext_key,
-                          "user_name": row.user_name, "identity_uuid": row.identity_uuid, "number": row.number,
-                          "addons": skus, "ok": problem is None})
-    pools = {"base_licenses": {"available_before": facts.base_left, "available_after": facts.base_left - len(rows)},
-             **{sku: {"available_before": left, "available_after": left - len(rows)}
-                for sku, left in facts.addons_left.items()}}
-    return {"problems": problems, "rows": plan_rows, "pools": pools}
+        plan_rows.append(PlanRow(file=row.file_name, row=row.row_number, ext_key=row.ext_key,
+                                 user_name=row.user_name, identity_uuid=row.identity_uuid, number=row.number,
+                                 addons=addons, ok=problem is None))
+    pools = {"base_licenses": PoolChange(facts.base_left, facts.base_left - len(rows)),
+             **{sku: PoolChange(left, left - len(rows)) for sku, left in facts.addons_left.items()}}
+    return Preflight(problems=tuple(problems), rows=tuple(plan_rows), pools=pools)
 
 
 def _license_shortfalls(connection: Connection, org_uuid: str, facts: Facts, skus: list[str],
@@ -181,15 +182,15 @@ def _count(connection: Connection, template_uuid: str, status: str) -> int:
         template_rows.c.template_uuid == template_uuid, template_rows.c.status == status)).scalar_one()
 
 
-def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[dict[str, Any]]:
+def failed_rows(engine: Engine, template_uuid: str, limit: int = 1000) -> list[FailedRow]:
     """The failed rows with their reasons, in upload order (for the UI table and the CLI summary)."""
     with read_transaction(engine) as connection:
         rows = connection.execute(select(template_rows, template_files.c.file_name)
                                   .join(template_files, template_files.c.id == template_rows.c.file_id).where(
             template_rows.c.template_uuid == template_uuid, template_rows.c.status == FAILED)
             .order_by(template_rows.c.id).limit(limit)).all()
-    return [{"file": r.file_name, "row": r.row_number, "ext_key": r.ext_key, "user_name": r.user_name,
-             "number": r.number, "code": r.reason_code, "reason": r.reason} for r in rows]
+    return [FailedRow(file=r.file_name, row=r.row_number, ext_key=r.ext_key, user_name=r.user_name,
+                      number=r.number, code=r.reason_code, reason=r.reason) for r in rows]
 
 
 def failure_codes(engine: Engine, template_uuid: str) -> dict[str, int]:

@@ -19,6 +19,7 @@ from phonesys.storage.inventory.audit import Event, record
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.holds import describe_held
 from phonesys.storage.inventory.lookup import lock_org
+from phonesys.storage.inventory.results import OrgLoaded, UsersImported
 from phonesys.storage.inventory.schema import (
     addon_pools,
     extension_addons,
@@ -36,7 +37,7 @@ from phonesys.storage.inventory.tokens import revoke_org_tokens
 from phonesys.storage.inventory.upsert import in_batches, upsert
 
 
-def load_org(engine: Engine, document: OrgDocument) -> dict[str, Any]:
+def load_org(engine: Engine, document: OrgDocument) -> OrgLoaded:
     """Create or update an organization from a checked ``OrgDocument``; returns what changed."""
     with write_transaction(engine) as connection:
         existing = _lock_or_create(connection, document)
@@ -57,11 +58,11 @@ def load_org(engine: Engine, document: OrgDocument) -> dict[str, Any]:
                                      "name": document.name, "base_licenses": document.base_licenses,
                                      "addons": dict(sorted(document.addons.items())),
                                      "numbers": len(document.numbers), "users": len(document.users)}))
-        return {"org_uuid": document.org_uuid, "created": existing is None,
-                "numbers": len(document.numbers), "users": len(document.users)}
+        return OrgLoaded(org_uuid=document.org_uuid, created=existing is None,
+                         numbers=len(document.numbers), users=len(document.users))
 
 
-def import_users(engine: Engine, org_ref: str, entries: Sequence[UserEntry]) -> dict[str, Any]:
+def import_users(engine: Engine, org_ref: str, entries: Sequence[UserEntry]) -> UsersImported:
     """Add or rename users of an existing organization in one transaction."""
     with write_transaction(engine) as connection:
         org_uuid = lock_org(connection, org_ref).org_uuid
@@ -71,8 +72,8 @@ def import_users(engine: Engine, org_ref: str, entries: Sequence[UserEntry]) -> 
         after = _count(connection, users, users.c.org_uuid == org_uuid)
         record(connection, Event("org.users-import", org_uuid, "users", org_uuid, {"users": before},
                                  {"users": after, "rows": len(entries)}))
-        return {"org_uuid": org_uuid, "rows": len(entries), "added": after - before,
-                "updated": len(entries) - (after - before)}
+        return UsersImported(org_uuid=org_uuid, rows=len(entries), added=after - before,
+                             updated=len(entries) - (after - before))
 
 
 def delete_org(engine: Engine, org_ref: str) -> None:

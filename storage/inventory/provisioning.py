@@ -30,6 +30,7 @@ from phonesys.storage.inventory.pools import (
     release_addons,
     release_base,
 )
+from phonesys.storage.inventory.results import ExtensionDeleted, Released
 from phonesys.storage.inventory.schema import extension_addons, extensions, row_holds, templates
 from phonesys.storage.inventory.upsert import chunked
 
@@ -120,7 +121,7 @@ def _add_addons(connection: Connection, org_uuid: str, keys: list[str], skus: tu
         {"extension_id": i, "org_uuid": org_uuid, "sku": sku} for i in ids for sku in skus])
 
 
-def delete_extension(engine: Engine, org_ref: str, ext_key: str) -> dict[str, Any]:
+def delete_extension(engine: Engine, org_ref: str, ext_key: str) -> ExtensionDeleted:
     """Remove an extension and give back everything it held; returns what was released."""
     with write_transaction(engine) as connection:
         org = lock_org(connection, org_ref)
@@ -133,8 +134,8 @@ def delete_extension(engine: Engine, org_ref: str, ext_key: str) -> dict[str, An
         connection.execute(delete(extensions).where(extensions.c.id == ext.id))
         release_base(connection, org.org_uuid, 1)
         record_all(connection, [extension_event("ext.delete", org.org_uuid, ext.id, before, None)])
-    return {"ext_key": ext.ext_key, "released": {"base_licenses": 1, "addons": sorted(addons),
-                                                 "number": ext.number, "user": ext.identity_uuid}}
+    return ExtensionDeleted(ext_key=ext.ext_key, released=Released(base_licenses=1, addons=tuple(sorted(addons)),
+                                                                   number=ext.number, user=ext.identity_uuid))
 
 
 def _reserved_keys(connection: Connection, org_uuid: str, keys: list[str]) -> list[Problem]:

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, String, cast, func, or_, select
 from phonesys.rules.status import require_allowed
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
+from phonesys.storage.inventory.results import TemplateDetail, TemplateFile
 from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
 from phonesys.storage.inventory.templates import get_template, row_count
 
@@ -33,8 +34,8 @@ def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> l
             for r in rows]
 
 
-def template_detail(engine: Engine, template_ref: str, action: str = "show") -> dict[str, Any]:
-    """The template as a dict; ``action`` names what it is read for, checked against its status."""
+def template_detail(engine: Engine, template_ref: str, action: str = "show") -> TemplateDetail:
+    """The template with its add-ons and files; ``action`` names what it is read for, checked against its status."""
     with read_transaction(engine) as connection:
         template = get_template(connection, template_ref)
         require_allowed(template.template_uuid, template.status, action)
@@ -42,13 +43,13 @@ def template_detail(engine: Engine, template_ref: str, action: str = "show") -> 
             template_addons.c.template_uuid == template.template_uuid).order_by(template_addons.c.sku)).scalars()
         files = connection.execute(select(template_files).where(
             template_files.c.template_uuid == template.template_uuid).order_by(template_files.c.id)).all()
-        return {"uuid": template.template_uuid, "org_uuid": template.org_uuid, "name": template.name,
-                "status": template.status, "addons": list(addons),
-                "total_users": row_count(connection, template.template_uuid),
-                "created_at": template.created_at.isoformat() if template.created_at else None,
-                "policy": template.policy, "report_key": template.report_key, "export_key": template.export_key,
-                "files": [{"file_name": f.file_name, "object_key": f.object_key, "sha256": f.sha256,
-                           "rows": f.rows, "identifier_kind": f.identifier_kind} for f in files]}
+        return TemplateDetail(
+            uuid=template.template_uuid, org_uuid=template.org_uuid, name=template.name, status=template.status,
+            addons=tuple(addons), total_users=row_count(connection, template.template_uuid),
+            created_at=template.created_at.isoformat() if template.created_at else None,
+            policy=template.policy, report_key=template.report_key, export_key=template.export_key,
+            files=tuple(TemplateFile(file_name=f.file_name, object_key=f.object_key, sha256=f.sha256, rows=f.rows,
+                                     identifier_kind=f.identifier_kind) for f in files))
 
 
 def template_users(engine: Engine, template_ref: str, limit: int | None = None) -> list[dict[str, Any]]:

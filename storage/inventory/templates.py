@@ -27,6 +27,13 @@ from phonesys.storage.inventory.audit import Event, record
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import addon_problems
+from phonesys.storage.inventory.results import (
+    NewTemplate,
+    TemplateAddons,
+    TemplateCopy,
+    TemplateDeleted,
+    TemplateRenamed,
+)
 from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
 from phonesys.storage.inventory.still_assignable import split_rows, taken_now
 
@@ -61,7 +68,7 @@ def locked_template(connection: Connection, template_ref: str, action: str) -> R
     return template
 
 
-def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[str]) -> dict[str, Any]:
+def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[str]) -> NewTemplate:
     checked_name = check_template_name(name)
     skus, problems = _checked_skus(addons)
     problems += [checked_name] if isinstance(checked_name, Problem) else []
@@ -75,10 +82,11 @@ def create_template(engine: Engine, org_ref: str, name: str, addons: Iterable[st
         _insert_addons(connection, template_uuid, org.org_uuid, skus)
         record(connection, _event("template.create", org.org_uuid, template_uuid, None,
                                   {"name": checked_name, "addons": skus}))
-    return {"uuid": template_uuid, "name": checked_name, "status": DRAFT, "addons": skus}
+    assert isinstance(checked_name, str), "a bad name is a problem, so refuse_if raised"
+    return NewTemplate(uuid=template_uuid, name=checked_name, status=DRAFT, addons=tuple(skus))
 
 
-def rename_template(engine: Engine, template_ref: str, name: str) -> dict[str, Any]:
+def rename_template(engine: Engine, template_ref: str, name: str) -> TemplateRenamed:
     checked_name = check_template_name(name)
     refuse_if([checked_name] if isinstance(checked_name, Problem) else [])
     with write_transaction(engine) as connection:
@@ -87,10 +95,11 @@ def rename_template(engine: Engine, template_ref: str, name: str) -> dict[str, A
                            .values(name=checked_name))
         record(connection, _event("template.rename", template.org_uuid, template.template_uuid,
                                   {"name": template.name}, {"name": checked_name}))
-    return {"uuid": template.template_uuid, "name": checked_name}
+    assert isinstance(checked_name, str), "a bad name is a problem, so refuse_if raised"
+    return TemplateRenamed(uuid=template.template_uuid, name=checked_name)
 
 
-def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]) -> dict[str, Any]:
+def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]) -> TemplateAddons:
     skus, problems = _checked_skus(addons)
     refuse_if(problems)
     with write_transaction(engine) as connection:
@@ -101,7 +110,7 @@ def set_template_addons(engine: Engine, template_ref: str, addons: Iterable[str]
         _insert_addons(connection, template.template_uuid, template.org_uuid, skus)
         record(connection, _event("template.set-addons", template.org_uuid, template.template_uuid,
                                   {"addons": before}, {"addons": skus}))
-    return {"uuid": template.template_uuid, "addons": skus}
+    return TemplateAddons(uuid=template.template_uuid, addons=tuple(skus))
 
 
 def accept_files(engine: Engine, template_ref: str, files: Sequence[AcceptedFile]) -> int:
@@ -119,7 +128,7 @@ def accept_files(engine: Engine, template_ref: str, files: Sequence[AcceptedFile
         return total
 
 
-def delete_template(engine: Engine, template_ref: str) -> dict[str, Any]:
+def delete_template(engine: Engine, template_ref: str) -> TemplateDeleted:
     with write_transaction(engine) as connection:
         template = locked_template(connection, template_ref, "delete")
         before = {"name": template.name, "status": template.status,
@@ -127,11 +136,11 @@ def delete_template(engine: Engine, template_ref: str) -> dict[str, Any]:
         for table in (template_rows, template_files, template_addons, templates):
             connection.execute(delete(table).where(table.c.template_uuid == template.template_uuid))
         record(connection, _event("template.delete", template.org_uuid, template.template_uuid, before, None))
-    return {"uuid": template.template_uuid, "deleted": True}
+    return TemplateDeleted(uuid=template.template_uuid)
 
 
 def duplicate_template(engine: Engine, template_ref: str, name: str | None = None,
-                       failed_only: bool = False) -> dict[str, Any]:
+                       failed_only: bool = False) -> TemplateCopy:
     """A new draft with the same add-ons, files and rows (the seed's Duplicate).
 
     ``failed_only`` copies just the rows whose assignment failed, so they can be fixed and retried.
@@ -157,8 +166,9 @@ def duplicate_template(engine: Engine, template_ref: str, name: str | None = Non
             raise Refused(refusals.template_nothing_to_assign(source.template_uuid, left_out))
         record(connection, _event("template.duplicate", source.org_uuid, new_uuid, None, {
             "name": new_name, "source": source.template_uuid, "failed_only": failed_only, "total_users": copied}))
-    return {"uuid": new_uuid, "name": new_name, "status": DRAFT, "source": source.template_uuid,
-            "total_users": copied, "left_out": dict(sorted(left_out.items()))}
+    assert isinstance(new_name, str), "a bad name is a problem, so refuse_if raised"
+    return TemplateCopy(uuid=new_uuid, name=new_name, status=DRAFT, source=source.template_uuid,
+                        total_users=copied, left_out=dict(sorted(left_out.items())))
 
 
 def _event(action: str, org_uuid: str, template_uuid: str, before: dict[str, Any] | None,

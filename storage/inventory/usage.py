@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Engine, Select, func, select
 
-from phonesys.rules.vocabulary import NUMBER_ASSIGNED, NUMBER_AVAILABLE, NUMBER_HELD
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
+from phonesys.storage.inventory.results import ExtensionUsage, NumberUsage, OrgListing, OrgUsage, Pool, UserUsage
 from phonesys.storage.inventory.schema import addon_pools, extensions, numbers, organizations, row_holds, users
 
 
-def org_usage(engine: Engine, org_ref: str) -> dict[str, Any]:
+def org_usage(engine: Engine, org_ref: str) -> OrgUsage:
     """Totals, used, held and available for every pool, named plainly for ``org show --json``.
 
     Users count as unassigned only when no in-progress template holds them either."""
@@ -31,26 +29,18 @@ def org_usage(engine: Engine, org_ref: str) -> dict[str, Any]:
                                    .order_by(addon_pools.c.sku)).all()
         users_held = count(select(func.count()).select_from(row_holds).where(row_holds.c.org_uuid == org.org_uuid))
         numbers_held = count(select(func.count(row_holds.c.number)).where(row_holds.c.org_uuid == org.org_uuid))
-    return {
-        "org_uuid": org.org_uuid,
-        "name": org.name,
-        "base_licenses": _pool(org.base_total, org.base_used, org.base_held),
-        "addons": {p.sku: _pool(p.total, p.used, p.held) for p in pools},
-        "numbers": {"total": numbers_total, NUMBER_ASSIGNED: numbers_assigned, NUMBER_HELD: numbers_held,
-                    NUMBER_AVAILABLE: numbers_total - numbers_assigned - numbers_held},
-        "users": {"total": users_total, NUMBER_ASSIGNED: users_assigned, NUMBER_HELD: users_held,
-                  "unassigned": users_total - users_assigned - users_held},
-        "extensions": {"total": ext_count, "with_user": users_assigned, "without_user": ext_count - users_assigned},
-    }
+    return OrgUsage(
+        org_uuid=org.org_uuid, name=org.name, base_licenses=Pool.of(org.base_total, org.base_used, org.base_held),
+        addons={p.sku: Pool.of(p.total, p.used, p.held) for p in pools},
+        numbers=NumberUsage(total=numbers_total, assigned=numbers_assigned, held=numbers_held,
+                            available=numbers_total - numbers_assigned - numbers_held),
+        users=UserUsage(total=users_total, assigned=users_assigned, held=users_held,
+                        unassigned=users_total - users_assigned - users_held),
+        extensions=ExtensionUsage(total=ext_count, with_user=users_assigned, without_user=ext_count - users_assigned))
 
 
-def _pool(total: int, used: int, held: int) -> dict[str, Any]:
-    """``held``: reserved by in-progress templates; available to new requests is what is left."""
-    return {"total": total, "used": used, "held": held, "available": total - used - held}
-
-
-def list_orgs(engine: Engine) -> list[dict[str, Any]]:
+def list_orgs(engine: Engine) -> list[OrgListing]:
     with read_transaction(engine) as connection:
         rows = connection.execute(select(organizations).order_by(organizations.c.name)).all()
-    return [{"org_uuid": r.org_uuid, "name": r.name, "base_licenses": _pool(r.base_total, r.base_used, r.base_held)}
+    return [OrgListing(org_uuid=r.org_uuid, name=r.name, base_licenses=Pool.of(r.base_total, r.base_used, r.base_held))
             for r in rows]
