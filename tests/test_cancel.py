@@ -27,7 +27,7 @@ def test_cancel_releases_every_hold_keeps_what_is_done_and_reports(engine, cli, 
     result = ok(cli, "template", "cancel", template)
     assert (result["assigned"], result["cancelled"], result["released"]) == (5, 5, 5)
     assert result["report"].endswith("_license_phonesystem_bulk_assignment_report.csv")
-    usage = org_usage(engine, org.org_uuid)
+    usage = org_usage(engine, org.org_uuid).as_dict()
     assert usage["base_licenses"]["held"] == 0 and usage["addons"]["Voicemail"]["held"] == 0
     assert usage["numbers"]["held"] == 0 and usage["users"]["held"] == 0
     assert usage["base_licenses"]["used"] == 5
@@ -46,11 +46,11 @@ def test_cancel_releases_every_hold_keeps_what_is_done_and_reports(engine, cli, 
 
 def test_cancel_then_revert_leaves_the_pools_as_before(engine, cli, prefect_api_url):
     org = bulk_org(engine, base=50, users=20, numbers=20)
-    before = org_usage(engine, org.org_uuid)
+    before = org_usage(engine, org.org_uuid).as_dict()
     template, _ = half_done(engine, org)
     result = ok(cli, "template", "cancel", template, "--revert")
     assert result["counts"]["reverted"] == 5
-    after = org_usage(engine, org.org_uuid)
+    after = org_usage(engine, org.org_uuid).as_dict()
     assert after == before
     assert_invariants(engine)
 

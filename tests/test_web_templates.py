@@ -67,7 +67,7 @@ def test_show_users_and_report_are_the_clis(api, cli, engine, org):
 @pytest.mark.parametrize("template", ["draft", MISSING_TEMPLATE, "not-a-uuid"])
 def test_refusals_carry_the_clis_codes(api, cli, engine, org, route, command, template):
     if template == "draft":
-        template = create_template(engine, org.org_uuid, "Draft", [])["uuid"]
+        template = create_template(engine, org.org_uuid, "Draft", []).uuid
     expected = cli_json(cli, *(word.format(t=template) for word in command))
     if expected["ok"]:
         return  # show and users of a draft: nothing refused (the test above compares the figures)
@@ -80,7 +80,7 @@ def test_refusals_carry_the_clis_codes(api, cli, engine, org, route, command, te
 def test_another_orgs_template_is_a_missing_one_and_an_operator_sees_all(api, cli, engine, org):
     other = make_document()
     load_org(engine, other)
-    theirs = create_template(engine, other.org_uuid, "Theirs", [])["uuid"]
+    theirs = create_template(engine, other.org_uuid, "Theirs", []).uuid
     mine = bearer(token(cli, org.org_uuid, "--name", "mine"))
     for route in ("", "/users", "/report"):
         hidden = api.get(f"/api/v1/templates/{theirs}{route}", headers=mine)
