@@ -46,7 +46,7 @@ def test_read_commands_load_no_heavy_package(cli, org, phonesys_env):
     dispose_engines()
     commands = [("--help",), ("org", "show", org.org_uuid), ("org", "list"), ("ext", "list", org.org_uuid),
                 ("ext", "show", org.org_uuid, "101"), ("template", "list", org.org_uuid),
-                ("template", "show", template), ("token", "list", org.org_uuid)]
+                ("template", "show", template), ("token", "list", org.org_uuid), ("server", "status")]
     for command in commands:
         modules = loaded(phonesys_env, *command)
         assert "phonesys" in modules and "sqlalchemy" in modules or command == ("--help",)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from phonesys.cli import alerts, db, dropfolder, export, ext, ops, org, template, template_run, token, web  # noqa: F401 - registers commands
+from phonesys.cli import alerts, db, dropfolder, export, ext, ops, org, server, template, template_run, token, web  # noqa: F401 - registers commands
 from phonesys.cli.demo import demo
 from phonesys.cli.s3_events import notify_from_sqs
 from phonesys.cli.sample import sample_csv
@@ -30,6 +30,7 @@ app.add_typer(template.app, name="template")
 app.add_typer(dropfolder.app, name="dropfolder")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(token.app, name="token")
+app.add_typer(server.app, name="server")
 app.command("provision")(ext.provision)
 app.command("demo")(demo)
 app.command("sample-csv")(sample_csv)

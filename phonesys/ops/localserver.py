@@ -20,6 +20,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from phonesys.ops.homeserver import ServerRecord
 
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 
@@ -100,6 +104,28 @@ def run_serve(api_url: str) -> int:
             child.send_signal(signal.SIGINT)
 
 
+def _stop_background_server(home: Path) -> None:
+    """The lasting server ``phonesys`` commands start for this home uses the same database
+    (``$PHONESYS_HOME/prefect``): stop it, saying so, before this one starts."""
+    from phonesys.ops.homeserver import stop
+
+    stopped = stop(home)
+    if stopped is not None:
+        print(f"Stopped this home's background Prefect server (pid {stopped.pid}): make serve runs its own "
+              "on the same data", file=sys.stderr)
+
+
+def _share(home: Path, server: LocalServer, host: str, port: int) -> ServerRecord | None:
+    """While it runs, record this server as the home's (``phonesys.ops.homeserver``): commands
+    without PREFECT_API_URL then use it (and hand bulk runs to what it serves) rather than start
+    another server on its database. Only a loopback server is recorded: that is where they look."""
+    if host != "127.0.0.1":
+        return None
+    from phonesys.ops.homeserver import adopt
+
+    return adopt(home, server.process.pid, port)
+
+
 def main(argv: list[str] | None = None) -> int:
     from phonesys.settings import load_settings
 
@@ -110,20 +136,28 @@ def main(argv: list[str] | None = None) -> int:
     # Started in the background (nohup, `&`), SIGINT arrives ignored and children would inherit
     # that; a real handler here is reset to the default in children, so Ctrl-C reaches them again.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    home = load_settings().ensure_home().resolve()
+    _stop_background_server(home)
     if port_taken(args.host, args.port):
         print(f"error port-in-use: {args.host}:{args.port} is taken (a Prefect server already running?); "
               f"use it with `PREFECT_API_URL=http://{args.host}:{args.port}/api phonesys serve`, "
               "or pick another port: make serve PREFECT_PORT=4201", file=sys.stderr)
         return 1
-    server = start_server(load_settings().ensure_home() / "prefect", args.host, args.port)
+    server = start_server(home / "prefect", args.host, args.port)
+    record: ServerRecord | None = None
     try:
         print(f"Starting the Prefect server (log: {server.log}) ...", file=sys.stderr)
         wait_healthy(server)
+        record = _share(home, server, args.host, args.port)
         print(f"Prefect UI: {server.ui_url}   API: {server.api_url}   Ctrl-C stops both", file=sys.stderr)
         return run_serve(server.api_url)
     except KeyboardInterrupt:
         return 130
     finally:
+        if record is not None:
+            from phonesys.ops.homeserver import forget
+
+            forget(home, record)
         server.stop()
 
 
