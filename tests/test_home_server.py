@@ -138,3 +138,29 @@ def _environ(pid: int) -> dict[str, str]:
     except OSError:
         return {}
     return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+
+
+def test_make_serve_replaces_the_background_server_and_lends_commands_its_own(homes, tmp_path):
+    """``make serve`` on a home whose commands started a server: that one is stopped (one database,
+    one server), make serve's is recorded while it runs, so commands use it, and forgotten at Ctrl-C."""
+    from phonesys.ops.localserver import free_port
+
+    home = new_home(homes, tmp_path, "home")
+    assert phonesys(home, "server", "start").returncode == 0
+    background = read_record(home)
+    assert background is not None
+    port = free_port()
+    launcher = subprocess.Popen([sys.executable, "-m", "phonesys.ops.localserver", "--port", str(port)],
+                                env=home_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(lambda: (r := read_record(home)) is not None and r.port == port and status(home)["answering"],
+                   timeout=240, what="make serve's server to be recorded and answer")
+        assert gone(background.pid)
+        serving = read_record(home)
+        assert serving is not None and serving.pid != background.pid
+        assert STARTED not in finished(scan(home))[1]  # the command used make serve's server
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        _, err = launcher.communicate(timeout=120)
+    assert "Stopped this home's background Prefect server" in err
+    assert read_record(home) is None and gone(serving.pid)
