@@ -10,11 +10,11 @@ answers in ``server.json`` there (pid, port, home); later commands find it there
 Every decision is taken holding ``server.lock`` (an exclusive ``flock``, released by the kernel
 whatever ends the holder), so two commands racing start one server: the second waits for the first
 and then finds its record. A record is believed only while its pid is alive, is a Prefect server
-(its command line says so: pids are reused) and the home it names is this one; a record copied with
-the directory from another home, or naming a dead server (``kill -9``, a reboot), is replaced by a
-new server. A server that is alive but stopped answering is stopped before a new one starts. The
-record is written as soon as the process exists, so a command killed while its server starts leaves
-a record, not an unknown orphan.
+(its command line says so: pids are reused) keeping its data here, and the home it names is this
+one; a record copied with the directory from another home, or naming a dead server (``kill -9``,
+a reboot), is replaced by a new server. A server that is alive but stopped answering is stopped
+before a new one starts. The record is written as soon as the process exists, so a command killed
+while its server starts leaves a record, not an unknown orphan.
 """
 
 from __future__ import annotations
@@ -98,12 +98,22 @@ def is_prefect_server(pid: int) -> bool:
     return state not in ("Z", "X") and b"prefect" in command and b"server" in command and b"start" in command
 
 
+def serves_home(pid: int, home: Path) -> bool:
+    """``pid`` keeps its data in this home (its PREFECT_HOME): a pid reused by another home's server
+    is not ours to reuse or stop."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return f"PREFECT_HOME={server_dir(home)}".encode() in environ
+
+
 def running(home: Path) -> ServerRecord | None:
     """This home's recorded server while its process lives (answering or not); None otherwise."""
     record = read_record(home)
     if record is None or record.home != str(home) or not is_prefect_server(record.pid):
         return None
-    return record
+    return record if serves_home(record.pid, home) else None
 
 
 @contextmanager
