@@ -78,7 +78,9 @@ def _run_template(engine: Engine, template_uuid: str, chunk_size: int | None, fo
                   on_progress: Progress | None,
                   on_handoff: Callable[[HandedOff], None] | None) -> RunEnd | HandedOff:
     from phonesys.ops.handoff import served_deployment, wait_for_final_state
+    from phonesys.ops.prefect_env import prepare_prefect
 
+    prepare_prefect()  # first: without PREFECT_API_URL, the home's server may serve the deployment
     deployment = None if foreground else served_deployment()
     if deployment is None:
         org_uuid = _org_of(engine, template_uuid)

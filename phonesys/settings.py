@@ -9,22 +9,36 @@ another folder (a path or ``file://`` URL) or an S3 bucket (``s3://bucket/prefix
 ``PHONESYS_BULK_LIMITS=off`` turns that cap and the one-job-per-organization rule off
 (``phonesys.ops.limits``). ``PHONESYS_LOCK_TIMEOUT`` is how long a command waits for an organization
 another job holds before it gives up with ``org-busy`` (someone is waiting for the answer; bulk
-chunks wait longer and retry, see ``phonesys.storage.inventory.engine``). ``PHONESYS_ACTOR`` names who
-the CLI acts for in the audit log (default ``cli:<login user>``); ``PHONESYS_AUDIT_RETENTION_DAYS`` is how
-long audit events are kept before ``phonesys audit prune`` may delete them.
+chunks wait longer and retry, see ``phonesys.storage.inventory.engine``). ``PHONESYS_PREFECT_SERVER``
+says what a command that runs a flow without ``PREFECT_API_URL`` uses: the home's ``lasting`` local
+server, started once in the background (``phonesys.ops.homeserver``), or a ``temporary`` one that
+ends with the command (nothing left running: the tests, a one-off cron job). ``PHONESYS_ACTOR`` names
+who the CLI acts for in the audit log (default ``cli:<login user>``); ``PHONESYS_AUDIT_RETENTION_DAYS``
+is how long audit events are kept before ``phonesys db prune-audit`` may delete them.
+
+Read with the standard library alone (no pydantic-settings): every command reads them first, and
+that import was a sixth of a read command's time. A value that does not parse is a ``ValueError``
+naming the variable.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Literal, cast
 
 DEFAULT_BULK_JOBS = 4  # bulk jobs writing at once across all workers (phonesys.ops.limits)
 DEFAULT_LOCK_TIMEOUT = 5.0  # seconds a command waits for an organization another job holds
 DEFAULT_AUDIT_RETENTION_DAYS = 365  # a year, as the peers keep admin audit events
+PrefectServer = Literal["lasting", "temporary"]
+_TRUE = ("1", "true", "t", "yes", "y", "on")
+_FALSE = ("0", "false", "f", "no", "n", "off")
+
+
+def _env(name: str) -> str | None:
+    """``PHONESYS_<NAME>``, None when unset or empty."""
+    return os.environ.get(f"PHONESYS_{name.upper()}") or None
 
 
 def _default_home() -> Path:
@@ -32,19 +46,55 @@ def _default_home() -> Path:
     return Path(base) / "phonesys"
 
 
-class Settings(BaseSettings):
-    """Where phonesys keeps its data and which database holds the inventory."""
+def _home() -> Path:
+    value = _env("home")
+    return Path(value) if value else _default_home()
 
-    model_config = SettingsConfigDict(env_prefix="PHONESYS_", extra="ignore")
 
-    home: Path = Field(default_factory=_default_home)
-    database_url: str | None = None
-    storage_url: str | None = None
-    bulk_jobs: int = Field(DEFAULT_BULK_JOBS, ge=1)
-    bulk_limits: bool = True
-    lock_timeout: float = Field(DEFAULT_LOCK_TIMEOUT, gt=0, le=3600)
-    actor: str | None = None
-    audit_retention_days: int = Field(DEFAULT_AUDIT_RETENTION_DAYS, ge=1, le=36500)
+def _number(name: str, default: float, low: float, high: float, kind: type[int] | type[float]) -> float:
+    raw = _env(name)
+    try:
+        value = kind(raw) if raw is not None else default
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ValueError(f"PHONESYS_{name.upper()}={raw!r}: expected a {'whole ' if kind is int else ''}number "
+                         f"from {low:g} to {high:g}")
+    return value
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    if raw.lower() not in _TRUE + _FALSE:
+        raise ValueError(f"PHONESYS_{name.upper()}={raw!r}: expected on or off (true/false, 1/0)")
+    return raw.lower() in _TRUE
+
+
+def _prefect_server() -> PrefectServer:
+    raw = (_env("prefect_server") or "lasting").lower()
+    if raw not in ("lasting", "temporary"):
+        raise ValueError(f"PHONESYS_PREFECT_SERVER={raw!r}: expected lasting or temporary")
+    return cast(PrefectServer, raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where phonesys keeps its data and which database holds the inventory; ``Settings()`` reads
+    the environment as it is now."""
+
+    home: Path = field(default_factory=_home)
+    database_url: str | None = field(default_factory=lambda: _env("database_url"))
+    storage_url: str | None = field(default_factory=lambda: _env("storage_url"))
+    bulk_jobs: int = field(default_factory=lambda: int(_number("bulk_jobs", DEFAULT_BULK_JOBS, 1, 10_000, int)))
+    bulk_limits: bool = field(default_factory=lambda: _flag("bulk_limits", True))
+    lock_timeout: float = field(default_factory=lambda: _number("lock_timeout", DEFAULT_LOCK_TIMEOUT, 0.001,
+                                                                3600, float))
+    prefect_server: PrefectServer = field(default_factory=_prefect_server)
+    actor: str | None = field(default_factory=lambda: _env("actor"))
+    audit_retention_days: int = field(default_factory=lambda: int(_number(
+        "audit_retention_days", DEFAULT_AUDIT_RETENTION_DAYS, 1, 36_500, int)))
 
     @property
     def inventory_url(self) -> str:

@@ -29,6 +29,10 @@ pytest_plugins = ["tests.s3server", "tests.prefect_harness", "tests.bulkfixtures
 PG_URL = os.environ.get("PHONESYS_TEST_POSTGRES_URL",
                         "postgresql+psycopg://phonesys:phonesys@127.0.0.1:5432/phonesys_test")
 REQUIRE_PG = os.environ.get("PHONESYS_REQUIRE_POSTGRES") == "1"
+# A command that runs a flow without PREFECT_API_URL would start its home's lasting Prefect server
+# and leave it running; tests' homes are temporary, so their commands (and the CLI processes they
+# start, which inherit this) use a temporary server instead. tests/test_home_server.py opts back in.
+os.environ.setdefault("PHONESYS_PREFECT_SERVER", "temporary")
 _pg_problem: list[str] = []
 
 

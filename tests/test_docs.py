@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -68,7 +69,7 @@ def test_readme_configuration_lists_every_setting():
     from phonesys.settings import Settings
 
     table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
-    assert [f"`PHONESYS_{name.upper()}`" for name in Settings.model_fields
+    assert [f"`PHONESYS_{name.upper()}`" for name in (f.name for f in dataclasses.fields(Settings))
             if f"| `PHONESYS_{name.upper()}` |" not in table] == []
 
 

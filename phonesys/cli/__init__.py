@@ -17,6 +17,7 @@ from phonesys.cli import (  # noqa: F401 - registers commands
     ext,
     ops,
     org,
+    server,
     template,
     template_revert,
     template_run,
@@ -44,6 +45,7 @@ app.add_typer(template.app, name="template")
 app.add_typer(dropfolder.app, name="dropfolder")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(token.app, name="token")
+app.add_typer(server.app, name="server")
 app.command("provision")(ext.provision)
 app.command("audit")(audit.audit)
 ext.app.command("history")(audit.history)

@@ -12,16 +12,17 @@ import json
 import sys
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar, runtime_checkable
 
 import typer
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from phonesys.rules.errors import Busy, Problem, Refused, TransientError
 from phonesys.settings import load_settings
+
+if TYPE_CHECKING:  # sqlalchemy loads with the inventory: --help and `server` commands never need it
+    from sqlalchemy import Engine
 
 T = TypeVar("T")
 EXIT_REFUSED = 1
@@ -64,9 +65,17 @@ def attempt(as_json: bool, action: Callable[[], T]) -> T:
     except Busy as busy:
         _print_problems([busy.problem], as_json)
         raise typer.Exit(EXIT_TEMPFAIL) from None
-    except (TransientError, DBAPIError) as exc:
+    except Exception as exc:
+        if not _database_unavailable(exc):
+            raise
         _print_unavailable(exc, as_json)
         raise typer.Exit(EXIT_UNAVAILABLE) from None
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """A transient error, or any DBAPI error (only possible once sqlalchemy is loaded: not imported here)."""
+    database = sys.modules.get("sqlalchemy.exc")
+    return isinstance(exc, TransientError) or (database is not None and isinstance(exc, database.DBAPIError))
 
 
 @runtime_checkable

@@ -15,8 +15,10 @@ machine) gives its slots back within about a minute and a half (lease plus the s
 loop), never holding them forever.
 
 With no Prefect API configured (a foreground run on Prefect's temporary server) the limits would
-exist only in this process, so they are skipped with one log line; ``PHONESYS_BULK_LIMITS=off``
-skips them on purpose (tests that SIGKILL jobs use it).
+exist only in this process, so they are skipped with one log line; so are they on the home's local
+server (``phonesys.ops.homeserver``): its commands run their flows in the foreground, one machine,
+and the waits they add (creating the limits, taking and renewing slots) cost a small job seconds;
+``PHONESYS_BULK_LIMITS=off`` skips them on purpose (tests that SIGKILL jobs use it).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from phonesys.ops.homeserver import home_server_in_use
 from phonesys.ops.prefect_api import configured_api_url
 from phonesys.settings import DEFAULT_BULK_JOBS
 
@@ -53,6 +56,8 @@ def bulk_job_slots(org_uuid: str, jobs: int = DEFAULT_BULK_JOBS, *, enabled: boo
     reason = None if enabled else "PHONESYS_BULK_LIMITS is off"
     if reason is None and not configured_api_url():
         reason = "no PREFECT_API_URL (a temporary server's limits would bind this process only)"
+    if reason is None and home_server_in_use():
+        reason = "this PHONESYS_HOME's local Prefect server (the limits are for workers sharing a server)"
     if reason is not None:
         _log_skip_once(reason)
         yield

@@ -22,6 +22,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from phonesys.ops.homeserver import ServerRecord
 
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
 
@@ -128,6 +132,28 @@ def _port_in_use(host: str, port: int, web_port: int) -> str | None:
     return None
 
 
+def _stop_background_server(home: Path) -> None:
+    """The lasting server ``phonesys`` commands start for this home uses the same database
+    (``$PHONESYS_HOME/prefect``): stop it, saying so, before this one starts."""
+    from phonesys.ops.homeserver import stop
+
+    stopped = stop(home)
+    if stopped is not None:
+        print(f"Stopped this home's background Prefect server (pid {stopped.pid}): make serve runs its own "
+              "on the same data", file=sys.stderr)
+
+
+def _share(home: Path, server: LocalServer, host: str, port: int) -> ServerRecord | None:
+    """While it runs, record this server as the home's (``phonesys.ops.homeserver``): commands
+    without PREFECT_API_URL then use it (and hand bulk runs to what it serves) rather than start
+    another server on its database. Only a loopback server is recorded: that is where they look."""
+    if host != "127.0.0.1":
+        return None
+    from phonesys.ops.homeserver import adopt
+
+    return adopt(home, server.process.pid, port)
+
+
 def main(argv: list[str] | None = None) -> int:
     from phonesys.settings import load_settings
 
@@ -139,16 +165,19 @@ def main(argv: list[str] | None = None) -> int:
     # Started in the background (nohup, `&`), SIGINT arrives ignored and children would inherit
     # that; a real handler here is reset to the default in children, so Ctrl-C reaches them again.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    home = load_settings().ensure_home().resolve()
+    _stop_background_server(home)
     taken = _port_in_use(args.host, args.port, args.web_port)
     if taken:
         print(taken, file=sys.stderr)
         return 1
-    home = load_settings().ensure_home()
     server = start_server(home / "prefect", args.host, args.port)
     web = start_web(home, args.host, args.web_port)
+    record: ServerRecord | None = None
     try:
         print(f"Starting the Prefect server (log: {server.log}) ...", file=sys.stderr)
         wait_healthy(server)
+        record = _share(home, server, args.host, args.port)
         print(f"Prefect UI: {server.ui_url}   API: {server.api_url}   Ctrl-C stops all", file=sys.stderr)
         print(f"HTTP API: http://{args.host}:{args.web_port}/api/v1   docs: http://{args.host}:{args.web_port}/docs"
               f"   (log: {home / 'web.log'})", file=sys.stderr)
@@ -157,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     finally:
         stop_child(web, signal.SIGINT)
+        if record is not None:
+            from phonesys.ops.homeserver import forget
+
+            forget(home, record)
         server.stop()
 
 

@@ -1,4 +1,4 @@
-"""How a phonesys process uses Prefect: quiet, with heartbeats, a temporary server when none is
+"""How a phonesys process uses Prefect: quiet, with heartbeats, a local server when none is
 named, and the tags its runs carry (the README's alert filter and the UI's filters rely on them)."""
 
 from __future__ import annotations
@@ -21,15 +21,25 @@ def quiet_prefect() -> None:
 
 
 def prepare_prefect() -> None:
-    """Before a flow runs in this process: quiet, and, without PREFECT_API_URL, a temporary server
-    that ends with this process and shares no database (``phonesys.ops.tempserver``)."""
+    """Before a flow runs in this process: quiet, and, without PREFECT_API_URL, the home's lasting
+    local server (``phonesys.ops.homeserver``), or with ``PHONESYS_PREFECT_SERVER=temporary`` a
+    temporary server that ends with this process and shares no database (``phonesys.ops.tempserver``)."""
     quiet_prefect()
     from phonesys.ops.prefect_api import configured_api_url
 
-    if not configured_api_url():  # else no temporary server, and no need to import Prefect's server code
-        from phonesys.ops.tempserver import use_temporary_server
+    if configured_api_url():  # no local server, and no need to import Prefect's server code
+        return
+    from phonesys.settings import load_settings
 
-        use_temporary_server()
+    settings = load_settings()
+    if settings.prefect_server == "lasting":
+        from phonesys.ops.homeserver import use_home_server
+
+        use_home_server(settings.ensure_home().resolve())
+        return
+    from phonesys.ops.tempserver import use_temporary_server
+
+    use_temporary_server()
 
 
 def scan_tags() -> list[str]:

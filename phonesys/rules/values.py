@@ -11,8 +11,6 @@ import re
 import unicodedata
 import uuid
 
-import phonenumbers
-
 from phonesys.rules.errors import Problem
 from phonesys.rules.limits import COUNT_MAX as COUNT_MAX  # re-exported for orgfile
 from phonesys.rules.limits import (
@@ -118,6 +116,8 @@ def check_number(raw: str, field: str = "number") -> str | Problem:
     if not _NUMBER_PATTERN.fullmatch(value):
         return Problem("number-format", NUMBER_FORMAT.format(label="Number", value=raw), field, raw)
     e164 = "+" + value.lstrip("+")
+    import phonenumbers  # here: its metadata costs a read command a tenth of a second it never needs
+
     try:
         parsed = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:

@@ -13,17 +13,14 @@ seconds, ``PHONESYS_LOCK_TIMEOUT``), background work such as bulk chunks the lon
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -32,7 +29,11 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from phonesys.rules.errors import Busy, Conflict, TransientError
 from phonesys.rules.refusals import inventory_conflict
 
+if TYPE_CHECKING:  # alembic is imported only when there is something to migrate (or a command asks)
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_REVISION_LINE = re.compile(r"""^(down_revision|revision) = (None|"[0-9A-Za-z_]+")$""", re.MULTILINE)
 _READ_ONLY = "phonesys_read_only"
 LOCK_WAIT = "phonesys_lock_wait"  # execution option: seconds a write waits for another job's lock
 BACKGROUND_LOCK_WAIT = 60.0  # flows and tasks: long enough for any chunk ahead of them, then retried
@@ -201,13 +202,25 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to head, holding a lock so concurrent first uses migrate only once.
 
     Every process opens the engine once (a worker starts one per flow run), so the usual case, a
-    schema already at head, is a plain read: the lock (a database-wide advisory lock on PostgreSQL,
-    the write lock on SQLite) is taken only when there is something to migrate, and the revision is
-    read again under it in case another process migrated meanwhile.
+    schema already at head, is a plain read that needs no alembic (importing it and its migration
+    scripts was a fifth of a read command's time): the head comes from the scripts' revision lines
+    (``scripted_head``) and the stored revision from ``alembic_version``. The lock (a database-wide
+    advisory lock on PostgreSQL, the write lock on SQLite) is taken only when there is something to
+    migrate, and the revision is read again under it in case another process migrated meanwhile.
     """
-    with read_transaction(engine) as connection:
-        if MigrationContext.configure(connection).get_current_revision() == head_revision():
-            return
+    head = scripted_head()
+    if head is not None:
+        with read_transaction(engine) as connection:
+            if stored_revisions(connection) == {head}:
+                return
+    _upgrade_locked(engine)
+
+
+def _upgrade_locked(engine: Engine) -> None:
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
@@ -219,16 +232,50 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def stored_revisions(connection: Connection) -> set[str]:
+    """The revisions ``alembic_version`` holds (none for a database alembic never touched)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return set()
+    return set(connection.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def scripted_head() -> str | None:
+    """The head revision, read from the ``revision = "..."`` and ``down_revision = ...`` lines of
+    the migration scripts without importing them; None unless every script has exactly one of
+    each and together they form one chain from the first to the head (then alembic decides)."""
+    parent_of: dict[str, str] = {}
+    scripts = [path for path in (MIGRATIONS_DIR / "versions").glob("*.py") if path.name != "__init__.py"]
+    for script in scripts:
+        found = _REVISION_LINE.findall(script.read_text(encoding="utf-8"))
+        lines = {name: value.strip('"') for name, value in found}
+        if len(found) != 2 or len(lines) != 2 or lines["revision"] in parent_of:
+            return None
+        parent_of[lines["revision"]] = lines["down_revision"]
+    heads = set(parent_of) - set(parent_of.values())
+    if len(heads) != 1:
+        return None
+    head = current = heads.pop()
+    for _ in scripts:  # walk down: a chain reaches the first script after exactly one step per script
+        current = parent_of.get(current, "")
+    return head if current == "None" and len(parent_of) == len(scripts) else None
+
+
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config

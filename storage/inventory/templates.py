@@ -11,9 +11,8 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlalchemy import Connection, Engine, Row, delete, func, insert, select
 
 from phonesys.rules import refusals
@@ -36,6 +35,9 @@ from phonesys.storage.inventory.results import (
 )
 from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
 from phonesys.storage.inventory.still_assignable import split_rows, taken_now
+
+if TYPE_CHECKING:  # only uploads build tables; template list/show must not load pyarrow
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,8 @@ server parses and plans one statement instead of one per batch.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import (
     ColumnClause,
     ColumnElement,
@@ -25,7 +23,9 @@ from sqlalchemy import (
     select,
     table,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+
+if TYPE_CHECKING:  # psycopg and the dialects load when a statement needs them: reads never do
+    import psycopg
 
 BATCH = 5000
 COPY_FROM = 1000  # rows from which a PostgreSQL load is worth a temporary table and COPY
@@ -36,6 +36,8 @@ T = TypeVar("T")
 def upsert(connection: Connection, table_: Table, rows: Sequence[dict[str, Any]], keys: list[str],
            update: list[str]) -> None:
     """Insert ``rows``; on a key clash update the ``update`` columns (or do nothing if empty)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     if connection.dialect.name == "postgresql" and len(rows) >= COPY_FROM:
         _upsert_by_copy(connection, table_, rows, keys, update)
         return
@@ -54,6 +56,9 @@ def _upsert_by_copy(connection: Connection, target: Table, rows: Sequence[dict[s
                     update: list[str]) -> None:
     """COPY the rows into a temporary copy of ``target`` (dropped at commit), then upsert from it,
     all inside the caller's transaction."""
+    from psycopg import sql
+    from sqlalchemy.dialects import postgresql
+
     columns = list(rows[0])
     staging = f"staging_{target.name}"
     # Only reached on PostgreSQL, which phonesys reaches through psycopg 3 (postgresql+psycopg URLs).
@@ -87,6 +92,8 @@ def one_of(connection: Connection, column: Any, values: Sequence[int] | Sequence
     if connection.dialect.name != "postgresql":
         condition = column.in_(list(values))
         return condition
+    from sqlalchemy.dialects import postgresql
+
     kind = Integer if values and isinstance(values[0], int) else String
     condition = column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(kind)))
     return condition
