@@ -59,3 +59,16 @@ def test_only_a_template_in_progress_can_be_cancelled(engine, cli):
     org = bulk_org(engine, base=50, users=20, numbers=20)
     draft = make_template(engine, org, make_rows(org, 2, first_key=700))
     assert [p["code"] for p in refused(cli, "template", "cancel", draft)] == ["template-action-not-allowed"]
+
+
+def test_show_and_list_say_a_template_was_cancelled_and_reverted(engine, cli, prefect_api_url):
+    org = bulk_org(engine, base=50, users=20, numbers=20)
+    template, _ = half_done(engine, org)
+    ok(cli, "template", "cancel", template)
+    shown = ok(cli, "template", "show", template)
+    assert (shown["status"], shown["cancelled"], shown["revert"]) == ("completed", True, None)
+    ok(cli, "template", "revert", template)
+    listed = {t["uuid"]: t for t in ok(cli, "template", "list", org.org_uuid)["templates"]}
+    assert (listed[template]["cancelled"], listed[template]["revert"]) == (True, "reverted")
+    text = cli("template", "show", template)
+    assert "completed (cancelled, reverted)" in text.stdout

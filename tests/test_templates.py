@@ -44,7 +44,7 @@ def test_list_and_search_by_name_or_uuid(cli, org, template):
     other = ok(cli, "template", "create", org.org_uuid, "--name", "Support team")["uuid"]
     everything = ok(cli, "template", "list", org.org_uuid)["templates"]
     assert {t["uuid"] for t in everything} == {template, other}
-    assert everything[0].keys() == {"uuid", "name", "total_users", "status"}
+    assert everything[0].keys() == {"uuid", "name", "total_users", "status", "cancelled", "revert"}
     assert [t["uuid"] for t in ok(cli, "template", "list", org.org_uuid, "--search", "SALES")["templates"]] == [template]
     assert [t["uuid"] for t in ok(cli, "template", "list", org.org_uuid, "--search", other[:8])["templates"]] == [other]
     assert ok(cli, "template", "list", org.org_uuid, "--search", "nothing like it")["templates"] == []

@@ -33,6 +33,12 @@ def create(org: OrgArg, name: Annotated[str, typer.Option("--name", help="Templa
     run(as_json, lambda: create_template(inventory(), org, name, addons or []), _print_created)
 
 
+def status_text(status: str, cancelled: bool, revert: str | None) -> str:
+    """``completed (cancelled, reverted)``: the status, and how its end was changed since."""
+    notes = [note for note in ("cancelled" if cancelled else None, revert) if note]
+    return f"{status} ({', '.join(notes)})" if notes else status
+
+
 @app.command("list")
 def list_(org: OrgArg, search: Annotated[str | None, typer.Option("--search", help="Part of a name "
                                                                       "or UUID.")] = None,
@@ -49,7 +55,8 @@ def list_(org: OrgArg, search: Annotated[str | None, typer.Option("--search", he
         for column in ("name", "total users", "status"):
             table.add_column(column)
         for t in result["templates"]:
-            table.add_row(t["uuid"], t["name"], str(t["total_users"]), t["status"])
+            table.add_row(t["uuid"], t["name"], str(t["total_users"]), status_text(t["status"], t["cancelled"],
+                                                                                  t["revert"]))
         console.print(table)
         console.print(f"{len(result['templates'])} template(s)")
 
@@ -66,7 +73,7 @@ def show(template: TemplateArg, as_json: JsonOption = False) -> None:
 
     def render(t: TemplateDetail) -> None:
         console.print(f"{t.name}  ({t.uuid})", style="bold")
-        console.print(f"  status       {t.status}")
+        console.print(f"  status       {status_text(t.status, t.cancelled, t.revert)}")
         console.print(f"  add-ons      {', '.join(t.addons) or '-'}")
         console.print(f"  total users  {t.total_users}")
         for f in t.files:

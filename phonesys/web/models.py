@@ -92,6 +92,8 @@ class TemplateListed(Model):
     name: str
     total_users: int
     status: str
+    cancelled: bool = Field(False, description="Ended by `template cancel` (its status is completed).")
+    revert: str | None = Field(None, description="reverting / reverted once `template revert` started.")
 
 
 class TemplatePage(Page):
@@ -120,6 +122,8 @@ class Template(Model):
     report_key: str | None
     export_key: str | None
     files: list[TemplateFile]
+    cancelled: bool = Field(False, description="Ended by `template cancel` (its status is completed).")
+    revert: str | None = Field(None, description="reverting / reverted once `template revert` started.")
 
 
 class TemplateUser(Model):

@@ -143,6 +143,8 @@ class TemplateDetail(Document):
     report_key: str | None
     export_key: str | None
     files: tuple[TemplateFile, ...]
+    cancelled: bool = False  # ended by `template cancel` (its status is completed)
+    revert: str | None = None  # reverting / reverted, once `template revert` started
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, String, cast, func, or_, select
+from sqlalchemy import Connection, Engine, String, cast, func, or_, select
 
 from phonesys.rules.status import require_allowed
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
 from phonesys.storage.inventory.results import TemplateDetail, TemplateFile
-from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
+from phonesys.storage.inventory.schema import (
+    template_addons,
+    template_files,
+    template_reverts,
+    template_rows,
+    templates,
+)
 from phonesys.storage.inventory.templates import get_template, row_count
 
 
@@ -19,8 +25,10 @@ def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> l
     users = (select(template_rows.c.template_uuid, func.count().label("total"))
              .group_by(template_rows.c.template_uuid).subquery())
     query = (select(templates.c.template_uuid, templates.c.name, templates.c.status,
-                    func.coalesce(users.c.total, 0).label("total_users"))
-             .select_from(templates.outerjoin(users, users.c.template_uuid == templates.c.template_uuid))
+                    func.coalesce(users.c.total, 0).label("total_users"), templates.c.cancelled_at,
+                    template_reverts.c.status.label("revert"))
+             .select_from(templates.outerjoin(users, users.c.template_uuid == templates.c.template_uuid)
+                          .outerjoin(template_reverts, template_reverts.c.template_uuid == templates.c.template_uuid))
              .order_by(templates.c.created_at.desc(), templates.c.name))
     with read_transaction(engine) as connection:
         org = get_org(connection, org_ref)
@@ -30,8 +38,8 @@ def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> l
             query = query.where(or_(func.lower(templates.c.name).like(pattern),
                                     cast(templates.c.template_uuid, String).like(pattern)))
         rows = connection.execute(query).all()
-    return [{"uuid": r.template_uuid, "name": r.name, "total_users": r.total_users, "status": r.status}
-            for r in rows]
+    return [{"uuid": r.template_uuid, "name": r.name, "total_users": r.total_users, "status": r.status,
+             "cancelled": r.cancelled_at is not None, "revert": r.revert} for r in rows]
 
 
 def template_detail(engine: Engine, template_ref: str, action: str = "show") -> TemplateDetail:
@@ -49,7 +57,13 @@ def template_detail(engine: Engine, template_ref: str, action: str = "show") -> 
             created_at=template.created_at.isoformat() if template.created_at else None,
             policy=template.policy, report_key=template.report_key, export_key=template.export_key,
             files=tuple(TemplateFile(file_name=f.file_name, object_key=f.object_key, sha256=f.sha256, rows=f.rows,
-                                     identifier_kind=f.identifier_kind) for f in files))
+                                     identifier_kind=f.identifier_kind) for f in files),
+            cancelled=template.cancelled_at is not None, revert=_revert_status(connection, template.template_uuid))
+
+
+def _revert_status(connection: Connection, template_uuid: str) -> str | None:
+    return connection.execute(select(template_reverts.c.status).where(
+        template_reverts.c.template_uuid == template_uuid)).scalar()
 
 
 def template_users(engine: Engine, template_ref: str, limit: int | None = None) -> list[dict[str, Any]]:
