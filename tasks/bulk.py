@@ -7,8 +7,6 @@ a business refusal fails the task at once and so fails the flow.
 from __future__ import annotations
 
 from prefect import task
-from prefect.runtime import flow_run
-from sqlalchemy import Engine
 
 from phonesys.rules.vocabulary import FAILED
 from phonesys.services.bulk_job import Job, JobOutcome, RowCounts, as_policy
@@ -16,20 +14,14 @@ from phonesys.services.exports import ExportResult
 from phonesys.services.reports import write_report
 from phonesys.storage.inventory import jobs, undo
 from phonesys.storage.inventory.assignment import ChunkOutcome, assign_chunk, template_skus
-from phonesys.storage.inventory.audit import correlated
 from phonesys.storage.inventory.engine import open_engine, read_transaction
 from phonesys.storage.inventory.lookup import get_org
 from phonesys.storage.inventory.results import OrgUsage
 from phonesys.storage.inventory.templates import get_template
 from phonesys.storage.inventory.usage import org_usage
 from phonesys.storage.objects import open_object_store
+from phonesys.tasks.engines import changing_engine
 from phonesys.tasks.retry import RETRYING
-
-
-def _changing(database_url: str, chunk: int | None = None) -> Engine:
-    """The engine of a task that changes the inventory: its audit events name the flow run (and chunk)."""
-    correlation = f"flow-run:{flow_run.id}" + ("" if chunk is None else f"/chunk:{chunk}")
-    return correlated(open_engine(database_url), correlation)
 
 
 @task(name="load-job", **RETRYING)
@@ -53,7 +45,7 @@ def usage_snapshot(database_url: str, org_uuid: str) -> OrgUsage:
 @task(name="fail-all-if-any-row-fails", **RETRYING)
 def fail_all_if_any_row_fails(database_url: str, template_uuid: str) -> int:
     """All-or-nothing, before claiming anything: if some row cannot be assigned, fail every row."""
-    engine = _changing(database_url)
+    engine = changing_engine(database_url)
     decisions = undo.revalidate(engine, template_uuid)
     failing = sum(d.problem is not None for d in decisions)
     if failing:
@@ -68,12 +60,12 @@ def pending_row_ids(database_url: str, template_uuid: str) -> list[int]:
 
 @task(name="assign-chunk", task_run_name="assign-chunk-{number}", **RETRYING)
 def assign_rows(database_url: str, template_uuid: str, row_ids: list[int], number: int) -> ChunkOutcome:
-    return assign_chunk(_changing(database_url, number), template_uuid, row_ids)
+    return assign_chunk(changing_engine(database_url, number), template_uuid, row_ids)
 
 
 @task(name="undo-if-any-row-failed", **RETRYING)
 def undo_if_any_row_failed(database_url: str, template_uuid: str) -> int:
-    engine = _changing(database_url)
+    engine = changing_engine(database_url)
     if jobs.status_counts(engine, template_uuid)[FAILED] == 0:
         return 0
     return undo.undo_job(engine, template_uuid)
@@ -88,7 +80,7 @@ def write_job_report(database_url: str, storage_url: str, job: Job) -> ExportRes
 @task(name="complete-job", **RETRYING)
 def complete_job(database_url: str, template_uuid: str, report: ExportResult, export: ExportResult) -> JobOutcome:
     """Completed once no row is pending; the outcome carries the files written before."""
-    engine = _changing(database_url)
+    engine = changing_engine(database_url)
     completed = jobs.complete_job(engine, template_uuid, report.key, export.key)
     return JobOutcome(template_uuid=template_uuid, counts=RowCounts.of(jobs.status_counts(engine, template_uuid)),
                       completed=completed, codes=jobs.failure_codes(engine, template_uuid),

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from prefect import task
-from prefect.runtime import flow_run
 
 from phonesys.services.exports import ExportResult
 from phonesys.services.reports import write_revert_report
 from phonesys.storage.inventory import revert
-from phonesys.storage.inventory.audit import correlated
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.storage.objects import open_object_store
+from phonesys.tasks.engines import changing_engine
 from phonesys.tasks.retry import RETRYING
 
 
@@ -21,8 +20,7 @@ def pending_revert_ids(database_url: str, template_uuid: str) -> list[int]:
 
 @task(name="revert-chunk", task_run_name="revert-chunk-{number}", **RETRYING)
 def revert_rows(database_url: str, template_uuid: str, row_ids: list[int], number: int) -> revert.RevertChunk:
-    engine = correlated(open_engine(database_url), f"flow-run:{flow_run.id}/chunk:{number}")
-    return revert.revert_chunk(engine, template_uuid, row_ids)
+    return revert.revert_chunk(changing_engine(database_url, number), template_uuid, row_ids)
 
 
 @task(name="write-revert-report", **RETRYING)
@@ -32,5 +30,4 @@ def write_report(database_url: str, storage_url: str, org_uuid: str, template_uu
 
 @task(name="complete-revert", **RETRYING)
 def complete_revert(database_url: str, template_uuid: str, report_key: str | None) -> bool:
-    engine = correlated(open_engine(database_url), f"flow-run:{flow_run.id}")
-    return revert.complete_revert(engine, template_uuid, report_key)
+    return revert.complete_revert(changing_engine(database_url), template_uuid, report_key)

@@ -25,7 +25,7 @@ from phonesys.rules.limits import REASON_MAX_CHARS
 from phonesys.rules.status import DRAFT
 from phonesys.rules.vocabulary import ASSIGNED, FAILED, PENDING
 from phonesys.storage.inventory import holds
-from phonesys.storage.inventory.audit import actor_of, record_bulk_assigned
+from phonesys.storage.inventory.audit import on_behalf_of, record_bulk_assigned
 from phonesys.storage.inventory.decide import decide_rows, pending_rows
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
@@ -61,7 +61,7 @@ def assign_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> 
         if assigned:  # as whoever started the template; the flow run is the correlation
             record_bulk_assigned(connection, template.org_uuid, template_uuid,
                                  one_of(connection, template_rows.c.id, [d.row.id for d in assigned]), skus,
-                                 template.started_by or actor_of(connection))
+                                 on_behalf_of(connection, template.started_by))
         failpoint("mid-chunk")  # inside the transaction: killing here must leave no trace
         holds.release(connection, template.org_uuid, template_uuid, skus, [d.row.id for d in failed])
         _record_failures(connection, failed)

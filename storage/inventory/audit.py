@@ -42,6 +42,12 @@ def actor_of(bind: Engine | Connection) -> str:
     return str(bind.get_execution_options().get(ACTOR) or SYSTEM_ACTOR)
 
 
+def on_behalf_of(connection: Connection, started_by: str | None) -> str:
+    """A template's rows are changed for whoever started it (its ``started_by``), whichever worker
+    runs them; a template started before the log existed falls back to the connection's actor."""
+    return started_by or actor_of(connection)
+
+
 @dataclass(frozen=True)
 class Event:
     """One audit event before it is written; ``before``/``after`` are JSON-able snapshots."""

@@ -32,7 +32,7 @@ from phonesys.rules.vocabulary import (
 )
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
-from phonesys.storage.inventory.audit import Event, actor_of, record
+from phonesys.storage.inventory.audit import Event, actor_of, on_behalf_of, record
 from phonesys.storage.inventory.decide import gather_facts
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
@@ -165,7 +165,7 @@ def complete_job(engine: Engine, template_uuid: str, report_key: str | None, exp
                                    export_key=export_key))
         record(connection, _template_event("template.complete", template, {"status": template.status}, {
             "status": COMPLETED, **counts_by_status(connection, template_uuid)}),
-            actor=template.started_by or actor_of(connection))
+            actor=on_behalf_of(connection, template.started_by))
         return True
 
 

@@ -72,14 +72,14 @@ def provision(engine: Engine, org_ref: str, count: int, start: str,
         refuse_if(problems)
         claim_base(connection, org.org_uuid, count)
         connection.execute(extensions.insert(), [{"org_uuid": org.org_uuid, "ext_key": k, **values} for k in keys])
-        _add_addons(connection, org.org_uuid, keys, checked.addons)
-        _record_provisioned(connection, org.org_uuid, keys)
+        ids = list(connection.execute(select(extensions.c.id).where(
+            extensions.c.org_uuid == org.org_uuid, extensions.c.ext_key.in_(keys))).scalars())
+        _add_addons(connection, org.org_uuid, ids, checked.addons)
+        _record_provisioned(connection, org.org_uuid, ids)
     return keys
 
 
-def _record_provisioned(connection: Connection, org_uuid: str, keys: list[str]) -> None:
-    ids = connection.execute(select(extensions.c.id).where(
-        extensions.c.org_uuid == org_uuid, extensions.c.ext_key.in_(keys))).scalars().all()
+def _record_provisioned(connection: Connection, org_uuid: str, ids: list[int]) -> None:
     created = extension_snapshots(connection, ids)
     record_all(connection, (extension_event("ext.provision", org_uuid, i, None, created[i]) for i in sorted(ids)))
 
@@ -111,12 +111,10 @@ def _assignment_values(connection: Connection, org_uuid: str, assign: Assignment
     return values
 
 
-def _add_addons(connection: Connection, org_uuid: str, keys: list[str], skus: tuple[str, ...]) -> None:
+def _add_addons(connection: Connection, org_uuid: str, ids: list[int], skus: tuple[str, ...]) -> None:
     if not skus:
         return
     claim_addons(connection, org_uuid, {sku: 1 for sku in skus})
-    ids = connection.execute(select(extensions.c.id).where(
-        extensions.c.org_uuid == org_uuid, extensions.c.ext_key.in_(keys))).scalars().all()
     connection.execute(extension_addons.insert(), [
         {"extension_id": i, "org_uuid": org_uuid, "sku": sku} for i in ids for sku in skus])
 

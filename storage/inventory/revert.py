@@ -19,7 +19,14 @@ from phonesys.rules.errors import Problem
 from phonesys.rules.limits import REASON_MAX_CHARS
 from phonesys.rules.revert import revert_verdict
 from phonesys.rules.vocabulary import PENDING, REVERT_ROW_STATUSES, REVERTED, REVERTING
-from phonesys.storage.inventory.audit import Event, actor_of, extension_event, extension_snapshots, record, record_all
+from phonesys.storage.inventory.audit import (
+    Event,
+    extension_event,
+    extension_snapshots,
+    on_behalf_of,
+    record,
+    record_all,
+)
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.revert_plan import VERDICT_STATUS, made_extensions
@@ -54,7 +61,7 @@ def revert_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> 
         before = extension_snapshots(connection, remove)
         started_by = _started_by(connection, template_uuid)
         record_all(connection, (extension_event("bulk.revert", template.org_uuid, i, before[i], None, template_uuid)
-                                for i in remove), actor=started_by or actor_of(connection))
+                                for i in remove), actor=on_behalf_of(connection, started_by))
         delete_extensions(connection, template.org_uuid, remove)
         _decide(connection, [(pending[ext.extension_id], VERDICT_STATUS[v] if v != "remove" else REVERTED, p)
                              for ext, v, p in judged])
@@ -101,5 +108,5 @@ def complete_revert(engine: Engine, template_uuid: str, report_key: str | None) 
                            .values(status=REVERTED, completed_at=datetime.now(UTC), report_key=report_key))
         record(connection, Event("template.reverted", template.org_uuid, "template", template_uuid,
                                  {"status": REVERTING}, {"status": REVERTED, **counts}, template_uuid=template_uuid),
-               actor=_started_by(connection, template_uuid) or actor_of(connection))
+               actor=on_behalf_of(connection, _started_by(connection, template_uuid)))
         return True

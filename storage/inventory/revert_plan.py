@@ -82,10 +82,11 @@ def _plan(connection: Connection, template: Row[Any], policy: str, dry_run: bool
     remove = [ext for ext, verdict, _ in verdicts if verdict == "remove"]
     skus = template_skus(connection, template.template_uuid)
     freed = Counter({"base_licenses": len(remove)})
-    for ext in remove:
-        freed.update({f"addon:{sku}": 1 for sku in ext.now["addons"] if sku in skus} if ext.now else {})
-        freed.update({"numbers": 1} if ext.now and ext.now.get("number") else {})
-        freed.update({"users": 1} if ext.now and ext.now.get("user") else {})
+    for ext in remove:  # a removable extension exists: ``now`` is set
+        now = ext.now or {}
+        freed.update({f"addon:{sku}": 1 for sku in now["addons"] if sku in skus})
+        freed.update({"numbers": 1} if now.get("number") else {})
+        freed.update({"users": 1} if now.get("user") else {})
     kept = [p for _, v, p in verdicts if v == "kept" and p]
     gone = [p for _, v, p in verdicts if v == "gone" and p]
     return RevertPlan(template.template_uuid, template.org_uuid, policy, dry_run, [e.ext_key for e in remove],

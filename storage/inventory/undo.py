@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, select, update
+from sqlalchemy import Connection, Engine, Row, and_, delete, select, update
 
 from phonesys.rules.decisions import RowDecision
 from phonesys.rules.errors import Problem
@@ -22,12 +23,12 @@ from phonesys.rules.rollback import changed_since, not_attempted, rolled_back
 from phonesys.rules.vocabulary import ASSIGNED, FAILED, PENDING, RowStatus
 from phonesys.storage.inventory import holds
 from phonesys.storage.inventory.assignment import template_skus
-from phonesys.storage.inventory.audit import actor_of, extension_event, extension_snapshots, record_all
+from phonesys.storage.inventory.audit import extension_event, extension_snapshots, on_behalf_of, record_all
 from phonesys.storage.inventory.decide import decide_rows, pending_rows
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.pools import release_base
-from phonesys.storage.inventory.schema import addon_pools, extension_addons, extensions, template_rows, templates
+from phonesys.storage.inventory.schema import addon_pools, extension_addons, extensions, template_rows
 from phonesys.storage.inventory.templates import get_template
 
 
@@ -61,10 +62,11 @@ def undo_job(engine: Engine, template_uuid: str) -> int:
     with write_transaction(engine) as connection:
         org_uuid = get_template(connection, template_uuid).org_uuid
         lock_org(connection, org_uuid)
-        if get_template(connection, template_uuid).cancelled_at is not None:
+        template = get_template(connection, template_uuid)  # as it is under the lock
+        if template.cancelled_at is not None:
             return 0  # cancelled: its assigned rows are kept (or reverted on purpose), never undone by a late run
         ours, gone, changed = _assigned_extensions(connection, org_uuid, template_uuid)
-        _record_undone(connection, org_uuid, template_uuid, list(ours.values()))
+        _record_undone(connection, template, list(ours.values()))
         delete_extensions(connection, org_uuid, list(ours.values()))
         first_failed = connection.execute(select(template_rows.c.row_number).where(
             template_rows.c.template_uuid == template_uuid, template_rows.c.status == FAILED)
@@ -97,13 +99,11 @@ def _assigned_extensions(connection: Connection, org_uuid: str, template_uuid: s
     return ours, gone, changed
 
 
-def _record_undone(connection: Connection, org_uuid: str, template_uuid: str, extension_ids: list[int]) -> None:
+def _record_undone(connection: Connection, template: Row[Any], extension_ids: list[int]) -> None:
     """One ``bulk.undo`` event per extension about to be removed, as whoever started the template."""
-    started_by = connection.execute(select(templates.c.started_by).where(
-        templates.c.template_uuid == template_uuid)).scalar()
     before = extension_snapshots(connection, extension_ids)
-    record_all(connection, (extension_event("bulk.undo", org_uuid, i, before[i], None, template_uuid)
-                            for i in extension_ids), actor=started_by or actor_of(connection))
+    record_all(connection, (extension_event("bulk.undo", template.org_uuid, i, before[i], None, template.template_uuid)
+                            for i in extension_ids), actor=on_behalf_of(connection, template.started_by))
 
 
 def _fail_row(connection: Connection, row_id: int, problem: Problem, from_status: RowStatus) -> None:
