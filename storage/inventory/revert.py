@@ -92,6 +92,15 @@ def revert_counts(connection: Connection, template_uuid: str) -> dict[str, int]:
     return {status: int(counted.get(status, 0)) for status in REVERT_ROW_STATUSES}
 
 
+def revert_result(engine: Engine, template_uuid: str) -> tuple[dict[str, int], str | None]:
+    """The revert's counts and its report's key (None until it completed): what any run of it did,
+    read from the ledger, so a run handed to another process is reported like one run here."""
+    with read_transaction(engine) as connection:
+        key = connection.execute(select(template_reverts.c.report_key).where(
+            template_reverts.c.template_uuid == template_uuid)).scalar()
+        return revert_counts(connection, template_uuid), key
+
+
 def complete_revert(engine: Engine, template_uuid: str, report_key: str | None) -> bool:
     """End the revert once no row is pending; False while some are."""
     with write_transaction(engine) as connection:
