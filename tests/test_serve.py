@@ -276,6 +276,32 @@ def test_revert_without_wait_returns_once_the_run_is_accepted(served, cli, engin
     assert shown["revert"] == "reverted" and cli("template", "revert", template_uuid, "--foreground").exit_code == 1
 
 
+def test_cancel_stops_the_templates_run_that_has_not_started(served, cli, engine):
+    """A run handed over but not started (here: scheduled for later, as a Late run nobody picks up
+    would be) ends Cancelled with the template; another template's run of the same org is left alone."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    from phonesys.ops.handoff import template_parameters
+    from phonesys.ops.prefect_env import run_tags
+
+    org, template_uuid = started_template(engine, 3, name="Cancel a scheduled run")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with get_client(sync_client=True) as client:
+        runs = [client.create_flow_run_from_deployment(
+            served.id, parameters={"parameters": template_parameters(uuid_, None)}, tags=run_tags(org.org_uuid),
+            state=Scheduled(scheduled_time=later)) for uuid_ in (template_uuid, str(uuid.uuid4()))]
+
+    result = cli("template", "cancel", template_uuid, "--json")
+
+    assert result.exit_code == 0, result.output
+    document = _json(result.stdout)
+    assert document["runs_cancelled"] == [str(runs[0].id)] and document["runs_left"] == []
+    assert _flow_run(runs[0].id).state.is_cancelled()
+    assert _flow_run(runs[0].id).state.message.startswith("template cancelled by cli:")
+    assert _flow_run(runs[1].id).state.is_scheduled()
+
+
 def test_notify_reaches_the_server_and_its_trigger_starts_a_scan(served, cli):
     from prefect.client.orchestration import get_client
     from prefect.events.filters import EventFilter, EventIDFilter

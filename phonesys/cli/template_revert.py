@@ -140,22 +140,31 @@ def cancel(
 
     Its rows not yet assigned fail as `template-cancelled` and give their holds back (licenses, keys, users,
     numbers), the rows already assigned keep their extensions (with --revert they are then reverted),
-    and the template ends as completed with a report. A run still going finds nothing left to do
-    and ends. Example: phonesys template cancel 7c1d...9a --revert
+    and the template ends as completed with a report. Its Prefect run, if one is live on the
+    configured server (or this home's local server), is stopped: Cancelled when not started yet,
+    Cancelling when a runner or worker runs it; a run inside another command finds nothing left
+    to do and ends by itself. Example: phonesys template cancel 7c1d...9a --revert
     """
     from phonesys.cli.common import inventory, run
-    from phonesys.services.template_cancel import CancelOutcome, cancel_template
+    from phonesys.ops.run_cancel import CancelDone, cancel_and_stop
     from phonesys.settings import load_settings
     from phonesys.storage.objects import open_object_store
 
     engine = inventory()
 
-    def action() -> CancelOutcome:
-        return cancel_template(engine, open_object_store(load_settings().objects_url), template)
+    def action() -> CancelDone:
+        return cancel_and_stop(engine, open_object_store(load_settings().objects_url), template)
 
-    def render(done: CancelOutcome) -> None:
-        console.print(f"Cancelled {done.cancelled.template_uuid}: {done.cancelled.cancelled} row(s) not assigned "
-                      f"(holds released), {done.cancelled.assigned} kept; report: {done.report}")
+    def render(done: CancelDone) -> None:
+        cancelled = done.outcome.cancelled
+        console.print(f"Cancelled {cancelled.template_uuid}: {cancelled.cancelled} row(s) not assigned "
+                      f"(holds released), {cancelled.assigned} kept; report: {done.outcome.report}")
+        for run_id in done.runs.cancelled:
+            console.print(f"  stopped flow run {run_id}")
+        for run_id in done.runs.left:
+            console.print(f"  flow run {run_id} runs inside another command; it finds nothing left and ends")
+        if done.runs.note:
+            err_console.print(f"note: {done.runs.note}", soft_wrap=True)
 
     if not then_revert:
         run(as_json, action, render)
@@ -163,5 +172,5 @@ def cancel(
     outcome = attempt(as_json, action)
     if not as_json:
         render(outcome)
-    revert(outcome.cancelled.template_uuid, dry_run=False, policy=Policy.continue_, chunk_size=None,
+    revert(outcome.outcome.cancelled.template_uuid, dry_run=False, policy=Policy.continue_, chunk_size=None,
            wait=True, foreground=False, as_json=as_json)
