@@ -23,7 +23,7 @@ own session (``start_new_session``), so stopping or reloading ``phonesys web`` l
 if the child dies anyway, the template stays ``in_progress`` with its holds and ``template start
 --resume`` (or another launch) finishes it. Progress is read from the inventory (``GET
 /templates/{t}``, ``/report``), which every chunk updates in its own transaction. The child's output
-goes to ``$PHONESYS_HOME/web-runs/<template>.<kind>.log`` for operators; callers never see it.
+goes to ``$PHONESYS_HOME/runs/<template>.<kind>.log`` for operators; callers never see it.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from phonesys.storage.inventory.results import StartPlan
 from phonesys.storage.inventory.revert_plan import RevertPlan, start_revert
 
 RunKind = Literal["start", "revert"]
-LOG_FOLDER = "web-runs"
+LOG_FOLDER = "runs"
 
 
 @dataclass(frozen=True)
