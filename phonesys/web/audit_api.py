@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
+from pydantic import StringConstraints
 from starlette.background import BackgroundTask
 
 from phonesys.rules.audit import parse_when
@@ -25,19 +26,21 @@ from phonesys.storage.inventory.audit_queries import AuditFilter, extension_hist
 from phonesys.storage.objects import open_object_store
 from phonesys.web.auth import CallerDep, EngineDep, visible_org
 from phonesys.web.models import problem_responses
-from phonesys.web.paging import text_query
+from phonesys.web.paging import PRINTABLE, TEXT_MAX, text_query
 from phonesys.web.writes import SettingsDep
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 404, 422, 503))
 Org = Annotated[str, Path(description="Organization UUID.")]
 Key = Annotated[str, Path(description="Extension key, 3-5 digits.")]
 Filter = Annotated[str | None, text_query("Only events matching this value.")]
+Actions = Annotated[list[Annotated[str, StringConstraints(max_length=TEXT_MAX, pattern=PRINTABLE)]] | None,
+                    Query(max_length=50, description="Only this action (e.g. ext.set-number); repeat for several.")]
 Format = Annotated[Literal["csv", "parquet"], Query(description="csv (Excel-safe) or parquet (raw values).")]
 
 
 @router.get("/orgs/{org}/audit", summary="The organization's audit events, newest first (phonesys audit)")
 def audit(org: Org, who: CallerDep, engine: EngineDep, since: Filter = None, until: Filter = None,
-          actor: Filter = None, action: Annotated[list[str] | None, Query(max_length=50)] = None,
+          actor: Filter = None, action: Actions = None,
           ext: Filter = None, number: Filter = None, user: Filter = None, template: Filter = None,
           limit: Annotated[int, Query(ge=1, le=AUDIT_LIMIT_MAX)] = AUDIT_LIMIT_DEFAULT) -> dict[str, Any]:
     """``since``/``until``: a UTC date or date-time; ``action`` may be repeated."""
