@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from phonesys.ops.prefect_api import check_configured_api
 from phonesys.rules.limits import CHUNK_SIZE_MAX
 from phonesys.rules.vocabulary import CONTINUE, IN_PROGRESS, Policy
 from phonesys.services.template_cancel import cancel_template
@@ -77,6 +78,8 @@ def cancel(template: TemplateRef, change: ChangerDep, settings: SettingsDep,
     """Its rows not yet assigned fail as ``template-cancelled`` and give their holds back; the template
     ends completed with a report."""
     ref = change.template(template)
+    if revert:  # before the cancel: a revert that cannot be handed on must not leave half the request done
+        check_configured_api()
     outcome = cancel_template(change.engine, open_object_store(settings.objects_url), ref)
     if not revert:
         return outcome.as_dict()
