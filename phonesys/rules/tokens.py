@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-from phonesys.rules.errors import NotFound, Problem
+from phonesys.rules.errors import NotFound, Problem, Refused
 from phonesys.rules.limits import TOKEN_NAME_MAX
 from phonesys.rules.values import check_printable_name
 
@@ -58,3 +58,9 @@ def org_hidden(org_ref: str, org_uuid: str) -> NotFound:
     ``storage.inventory.lookup.get_org``, so a caller cannot learn that the organization exists."""
     return NotFound(Problem("org-not-found", f"No organization with UUID {org_uuid}; load it with "
                             "`phonesys org load FILE`.", "org", org_ref))
+
+
+def token_forbidden() -> Refused:
+    """A viewer token asking for a change: told the same whatever the request named (403 before any lookup)."""
+    return Refused(Problem("token-forbidden", "This token is a viewer's: it reads, and only an admin token changes "
+                           "anything (create one with `phonesys token create ORG --role admin`)."))
