@@ -159,19 +159,22 @@ AUDIT_CHECKS = [
     ("one bulk.assign event per extension the template made", """
         SELECT extension_id, COUNT(*) FROM audit_events
         WHERE template_uuid = :template AND action = 'bulk.assign' GROUP BY extension_id HAVING COUNT(*) > 1"""),
+    # set-based anti-joins (NOT IN over a subquery of the same template: hashed by PostgreSQL, an
+    # ephemeral index in SQLite), not correlated NOT EXISTS over the template's events, which both
+    # databases can run row by row: 15,000 rows x 15,000 events took minutes on PostgreSQL
     ("a bulk.assign event for every assigned row", """
         SELECT r.row_number, r.extension_id FROM template_rows r
-        WHERE r.template_uuid = :template AND r.status = 'assigned' AND NOT EXISTS (
-            SELECT 1 FROM audit_events a WHERE a.template_uuid = r.template_uuid AND a.action = 'bulk.assign'
-            AND a.extension_id = r.extension_id)"""),
+        WHERE r.template_uuid = :template AND r.status = 'assigned' AND r.extension_id NOT IN (
+            SELECT a.extension_id FROM audit_events a WHERE a.template_uuid = :template
+            AND a.action = 'bulk.assign' AND a.extension_id IS NOT NULL)"""),
     ("no bulk.assign event without its row assigned (or its extension undone, or kept as changed since)", """
         SELECT a.target, a.extension_id FROM audit_events a
         WHERE a.template_uuid = :template AND a.action = 'bulk.assign'
-        AND NOT EXISTS (SELECT 1 FROM template_rows r WHERE r.template_uuid = a.template_uuid
-                        AND r.status = 'assigned' AND r.extension_id = a.extension_id)
-        AND NOT EXISTS (SELECT 1 FROM audit_events u WHERE u.template_uuid = a.template_uuid
-                        AND u.action = 'bulk.undo' AND u.extension_id = a.extension_id)
-        AND NOT EXISTS (SELECT 1 FROM template_rows c WHERE c.template_uuid = a.template_uuid
+        AND a.extension_id NOT IN (SELECT r.extension_id FROM template_rows r WHERE r.template_uuid = :template
+                                   AND r.status = 'assigned' AND r.extension_id IS NOT NULL)
+        AND a.extension_id NOT IN (SELECT u.extension_id FROM audit_events u WHERE u.template_uuid = :template
+                                   AND u.action = 'bulk.undo' AND u.extension_id IS NOT NULL)
+        AND NOT EXISTS (SELECT 1 FROM template_rows c WHERE c.template_uuid = :template
                         AND c.reason_code = 'changed-since')"""),
 ]
 

@@ -164,3 +164,23 @@ def test_the_audit_export_has_every_event_of_the_organization(engine, org, cli, 
     assert ok(cli, "export", "audit", org.org_uuid, "--since", "2999-01-01")["rows"] == 0
     assert ok(cli, "audit", org.org_uuid, "--since", "2999-01-01")["events"] == []
     assert len(ok(cli, "audit", org.org_uuid, "--until", "2999-01-01T00:00+00:00")["events"]) == len(rows)
+
+
+def test_the_ledger_checks_catch_an_audit_log_that_disagrees_with_the_rows(engine, org):
+    """The invariant queries the crash and race tests rely on can fail: each audit check fires on its fault."""
+    from tests.invariant_queries import ledger_violations
+
+    template = make_template(engine, org, make_rows(org, 3, first_key=300))
+    start(engine, template, chunk_size=3)
+    assign_chunk(engine, template, pending_row_ids(engine, template))
+    assert ledger_violations(engine, template) == []
+    with engine.begin() as connection:
+        first = connection.execute(select(audit_events).where(audit_events.c.action == "bulk.assign",
+                                                              audit_events.c.template_uuid == template)).first()
+        copy = {k: v for k, v in first._mapping.items() if k not in ("id", "at")}
+        connection.execute(insert(audit_events).values(copy))  # twice for one extension
+        connection.execute(update(template_rows).where(template_rows.c.extension_id == first.extension_id)
+                           .values(status="failed", extension_id=None, reason_code="number-assigned",
+                                   reason="made up"))  # its row no longer says it made the extension
+    found = "\n".join(ledger_violations(engine, template))
+    assert "one bulk.assign event per extension" in found and "no bulk.assign event without its row" in found
