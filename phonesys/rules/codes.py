@@ -162,6 +162,8 @@ TOKENS: dict[str, str] = {
     "request-invalid": "HTTP 422: a path or query value of an API request is not valid (each is listed).",
     "route-not-found": "HTTP 404: no API route has this path.",
     "method-not-allowed": "HTTP 405: the API route does not take this method.",
+    "csrf-invalid": "HTTP 403: a console form was posted without its CSRF token, or with a wrong or stale one.",
+    "token-read-only": "HTTP 403: a viewer token may look but not change anything.",
 }
 
 AUDIT: dict[str, str] = {

@@ -58,3 +58,19 @@ def org_hidden(org_ref: str, org_uuid: str) -> NotFound:
     ``storage.inventory.lookup.get_org``, so a caller cannot learn that the organization exists."""
     return NotFound(Problem("org-not-found", f"No organization with UUID {org_uuid}; load it with "
                             "`phonesys org load FILE`.", "org", org_ref))
+
+
+def may_change(role: Role) -> bool:
+    """Only an ``admin`` token changes the inventory; a ``viewer`` sees the same pages, read-only."""
+    return role == "admin"
+
+
+def read_only(name: str) -> Problem:
+    return Problem("token-read-only", f"Token '{name}' is a viewer: it may look, not change anything (ask for "
+                   "an admin token).", "token", name)
+
+
+def csrf_invalid() -> Problem:
+    """A form posted without the token its page carried: likely another site's form, or a stale page."""
+    return Problem("csrf-invalid", "This form is stale or did not come from this console; reload the page and "
+                   "try again.", "csrf_token")

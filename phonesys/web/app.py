@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from phonesys.settings import Settings
 from phonesys.storage.inventory.engine import interactive, open_engine
-from phonesys.web import api, docs, problems, templates_api
+from phonesys.web import api, console, docs, problems, templates_api
 from phonesys.web.models import problem_schemas
 
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(api.router)
     app.include_router(templates_api.router)
+    console.install(app, settings)
     _document_problems(app)
     docs.install(app, "/openapi.json")
     return app
