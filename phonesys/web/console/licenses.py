@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
 from phonesys.rules.limits import CONSOLE_PAGE_SIZE
@@ -18,19 +18,22 @@ from phonesys.storage.objects import open_object_store
 from phonesys.web.auth import visible_org
 from phonesys.web.console.context import ChangingDep, Session, SessionDep, render
 from phonesys.web.console.outcomes import attempt, download, see_other, yes_no
+from phonesys.web.paging import Offset, text_query
 
 router = APIRouter(prefix="/console/orgs/{org}", include_in_schema=False)
 AddonsForm = Annotated[list[str], Form()]
+Choice = Annotated[str, Query(pattern="^(yes|no)?$")]
+FreeText = Annotated[str, text_query("Only holding this add-on.")]
 
 
 @router.get("/licenses")
-def licenses(request: Request, org: str, session: SessionDep, has_user: str = "", has_number: str = "",
-             addon: str = "", offset: int = 0) -> Response:
+def licenses(request: Request, org: str, session: SessionDep, has_user: Choice = "", has_number: Choice = "",
+             addon: FreeText = "", offset: Offset = 0) -> Response:
     """The pools (total / used / held / available) and a page of extensions, filtered like ``ext list``."""
     org_uuid = visible_org(org, session.caller)
     filters = {"has_user": has_user, "has_number": has_number, "addon": addon}
     page = extension_page(session.engine, org_uuid, has_user=yes_no(has_user), has_number=yes_no(has_number),
-                          addon=addon.strip() or None, limit=CONSOLE_PAGE_SIZE, offset=max(offset, 0))
+                          addon=addon.strip() or None, limit=CONSOLE_PAGE_SIZE, offset=offset)
     return render(request, "licenses.html", session, org=org_uuid, usage=org_usage(session.engine, org_uuid),
                   page=page, filters=filters, page_size=CONSOLE_PAGE_SIZE)
 

@@ -21,6 +21,7 @@ from phonesys.storage.objects import open_object_store
 from phonesys.web.auth import visible_template
 from phonesys.web.console.context import ChangingDep, Session, SessionDep, form_of, render
 from phonesys.web.console.outcomes import attempt, see_other
+from phonesys.web.paging import Offset
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -37,7 +38,7 @@ def users_page(request: Request, session: Session, template: str, offset: int = 
 
 
 @router.get("/templates/{template}/users")
-def users(request: Request, template: str, session: SessionDep, offset: int = 0) -> Response:
+def users(request: Request, template: str, session: SessionDep, offset: Offset = 0) -> Response:
     return users_page(request, session, visible_template(session.engine, template, session.caller), offset)
 
 

@@ -17,13 +17,15 @@ from phonesys.storage.inventory.usage import org_usage
 from phonesys.web.auth import visible_org, visible_template
 from phonesys.web.console.context import ChangingDep, Session, SessionDep, render
 from phonesys.web.console.outcomes import attempt, see_other
+from phonesys.web.paging import text_query
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Addons = Annotated[list[str], Form()]
 
 
 @router.get("/orgs/{org}/templates")
-def templates(request: Request, org: str, session: SessionDep, search: str = "") -> Response:
+def templates(request: Request, org: str, session: SessionDep,
+              search: Annotated[str, text_query("Part of a name or UUID.")] = "") -> Response:
     org_uuid = visible_org(org, session.caller)
     found = list_templates(session.engine, org_uuid, search.strip() or None)
     rows = [{**t, "actions": list_actions(t["status"])} for t in found]
