@@ -109,8 +109,10 @@ def test_a_viewer_sees_the_pages_but_every_change_is_refused(api, cli, engine, o
              (f"/console/templates/{template}/users", f"/console/templates/{template}/delete", {})]
     for page_path, action, data in posts:
         response = viewer.post_form(page_path, action, data)
-        assert response.status_code == 403 and codes_of(response) == ["token-read-only"], action
+        assert response.status_code == 403 and codes_of(response) == ["token-forbidden"], action
     assert org_usage(engine, org.org_uuid) == before
+    denied = org_events(engine, org.org_uuid, AuditFilter(actions=("token.denied",)))
+    assert sorted(e.after["path"] for e in denied if e.actor == "token:viewer") == sorted(a for _, a, _ in posts)
     assert viewer.get(f"/console/templates/{template}").status_code == 200
 
 

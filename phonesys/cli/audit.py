@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from phonesys.cli.common import ExtArg, JsonOption, OrgArg, console, inventory, run
-from phonesys.rules.audit import change_summary
-from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.audit import change_summary, parse_when
 from phonesys.rules.limits import AUDIT_LIMIT_DEFAULT, AUDIT_LIMIT_MAX
 
 if TYPE_CHECKING:
@@ -63,18 +61,6 @@ def history(org: OrgArg, key: ExtArg, as_json: JsonOption = False) -> None:
 
     run(as_json, lambda: {"events": [e.as_dict() for e in extension_history(inventory(), org, key)]},
         lambda r: events_table(r["events"]))
-
-
-def parse_when(text: str | None, option: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(text) if "T" in text or " " in text else datetime.combine(
-            date.fromisoformat(text), datetime.min.time())
-    except ValueError:
-        raise Refused(Problem("when-invalid", f"--{option} {text!r} is not a date (2026-12-01) or date-time "
-                                              "(2026-12-01T09:30)", field=option)) from None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def events_table(events: list[dict[str, Any]]) -> None:

@@ -35,7 +35,7 @@ def _run_export(kind: str, org: str, fmt: Format, output: Path | None, as_json: 
         if kind == "extensions":
             return exports.export_extensions(inventory(), store, org, fmt.value, output).as_dict()
         if kind == "audit":
-            from phonesys.cli.audit import parse_when
+            from phonesys.rules.audit import parse_when
 
             return exports.export_audit(inventory(), store, org, fmt.value, output,
                                         parse_when(since, "since")).as_dict()

@@ -9,8 +9,10 @@ they came through: ``cli:alice`` (or ``PHONESYS_ACTOR``), ``token:<name>`` (HTTP
 from __future__ import annotations
 
 import getpass
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
+from phonesys.rules.errors import Problem, Refused
 from phonesys.rules.limits import AUDIT_ACTOR_MAX
 
 TargetType = Literal["extension", "organization", "users", "template", "token", "audit"]
@@ -52,3 +54,16 @@ def _short(value: Any) -> str:
         return "-"
     text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def parse_when(text: str | None, option: str) -> datetime | None:
+    """``--since``/``--until`` (and the API's ``since``/``until``): a UTC date or date-time."""
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text) if "T" in text or " " in text else datetime.combine(
+            date.fromisoformat(text), datetime.min.time())
+    except ValueError:
+        raise Refused(Problem("when-invalid", f"--{option} {text!r} is not a date (2026-12-01) or date-time "
+                                              "(2026-12-01T09:30)", field=option)) from None
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -162,8 +162,12 @@ TOKENS: dict[str, str] = {
     "request-invalid": "HTTP 422: a path or query value of an API request is not valid (each is listed).",
     "route-not-found": "HTTP 404: no API route has this path.",
     "method-not-allowed": "HTTP 405: the API route does not take this method.",
+    "token-forbidden": "HTTP 403: a viewer token asked for a change; only an admin token changes anything.",
+    "request-too-large": "HTTP 413: an upload request is over its limit (20 files, 5 MB each), refused while "
+                         "it streams.",
+    "upload-form-invalid": "An API upload is not multipart/form-data with one or more files in the field 'files'.",
+    "patch-mixed": "An API PATCH asks for changes the CLI makes with different commands; send one kind per request.",
     "csrf-invalid": "HTTP 403: a console form was posted without its CSRF token, or with a wrong or stale one.",
-    "token-read-only": "HTTP 403: a viewer token may look but not change anything.",
 }
 
 AUDIT: dict[str, str] = {
@@ -193,6 +197,8 @@ AUDIT: dict[str, str] = {
     "bulk.undo": "An all-or-nothing rollback removed an extension the template had made.",
     "token.create": "An API token was created.",
     "token.revoke": "An API token was revoked.",
+    "token.denied": "An API request was denied, outcome denied: a viewer's change (403) or another organization's "
+                  "ids (404); nothing changed.",
     "audit.retention": "The audit retention changed (PHONESYS_AUDIT_RETENTION_DAYS), before and after in days.",
     "audit.prune": "Audit events past the retention were deleted; after says how many and up to when.",
 }

@@ -15,6 +15,10 @@ MB: Final = 1024 * 1024
 # Bulk assignment templates
 TEMPLATE_ROW_LIMIT: Final = 15_000        # users in one template, across all its files
 UPLOAD_MAX_BYTES: Final = 5 * MB          # one uploaded CSV
+UPLOAD_FILES_MAX: Final = 20            # files in one API upload request (each at most UPLOAD_MAX_BYTES)
+UPLOAD_FILE_NAME_MAX: Final = 150       # bytes of an uploaded file's name as kept (hostile names are cut)
+UPLOAD_PART_HEADERS_MAX: Final = 16 * 1024  # bytes of one multipart part's headers (a browser sends a few hundred)
+UPLOAD_REQUEST_MAX_BYTES: Final = UPLOAD_FILES_MAX * UPLOAD_MAX_BYTES + MB  # one API upload request, all parts
 CHUNK_SIZE_MAX: Final = 5_000             # rows per chunk (one transaction each), sized or asked for
 REASON_MAX_CHARS: Final = 1000            # a failed row's reason as the ledger keeps it
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-from phonesys.rules.errors import NotFound, Problem
+from phonesys.rules.errors import NotFound, Problem, Refused
 from phonesys.rules.limits import TOKEN_NAME_MAX
 from phonesys.rules.values import check_printable_name
 
@@ -60,14 +60,15 @@ def org_hidden(org_ref: str, org_uuid: str) -> NotFound:
                             "`phonesys org load FILE`.", "org", org_ref))
 
 
+def token_forbidden() -> Refused:
+    """A viewer token asking for a change: told the same whatever the request named (403 before any lookup)."""
+    return Refused(Problem("token-forbidden", "This token is a viewer's: it reads, and only an admin token changes "
+                           "anything (create one with `phonesys token create ORG --role admin`)."))
+
+
 def may_change(role: Role) -> bool:
-    """Only an ``admin`` token changes the inventory; a ``viewer`` sees the same pages, read-only."""
+    """Only an ``admin`` token changes the inventory; a ``viewer`` sees the same console pages, read-only."""
     return role == "admin"
-
-
-def read_only(name: str) -> Problem:
-    return Problem("token-read-only", f"Token '{name}' is a viewer: it may look, not change anything (ask for "
-                   "an admin token).", "token", name)
 
 
 def csrf_invalid() -> Problem:

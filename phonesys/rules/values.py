@@ -17,6 +17,7 @@ from phonesys.rules.limits import (
     DIRECTORY_NAME_MAX,
     SKU_MAX,
     TEMPLATE_NAME_MAX,
+    UPLOAD_FILE_NAME_MAX,
     USER_NAME_MAX,
 )
 from phonesys.rules.messages import NUMBER_FORMAT, NUMBER_SCIENTIFIC
@@ -187,3 +188,14 @@ def split_checked(results: list[object]) -> tuple[list[object], list[Problem]]:
     values = [r for r in results if not isinstance(r, Problem)]
     problems = [r for r in results if isinstance(r, Problem)]
     return values, problems
+
+
+def upload_file_name(raw: str) -> str:
+    """The name an uploaded file is known by: its last path part (a browser may send ``C:\\x\\a.csv``,
+    anyone ``../../a.csv``), control and bidi characters as ``_``, at most ``UPLOAD_FILE_NAME_MAX``
+    bytes keeping the end (``.csv``); never empty, never ``.`` or ``..``."""
+    base = raw.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join("_" if _unsafe(c) else c for c in base).strip()
+    while len(name.encode()) > UPLOAD_FILE_NAME_MAX:
+        name = name[1:]
+    return "upload.csv" if name.strip(".") == "" else name

@@ -13,7 +13,18 @@ from fastapi import FastAPI
 
 from phonesys.settings import Settings
 from phonesys.storage.inventory.engine import interactive, open_engine
-from phonesys.web import api, console, docs, problems, templates_api
+from phonesys.web import (
+    api,
+    audit_api,
+    console,
+    docs,
+    extensions_api,
+    problems,
+    runs_api,
+    template_writes_api,
+    templates_api,
+    uploads_api,
+)
 from phonesys.web.models import problem_schemas
 
 
@@ -21,10 +32,11 @@ def create_app(settings: Settings) -> FastAPI:
     settings.ensure_home()
     app = FastAPI(title="phonesys", version="1", summary="Phone System licenses and extensions of an organization.",
                   docs_url=None, redoc_url=None, openapi_url="/openapi.json")
+    app.state.settings = settings
     app.state.engine = interactive(open_engine(settings.inventory_url), settings.lock_timeout)
     problems.install(app)
-    app.include_router(api.router)
-    app.include_router(templates_api.router)
+    for module in (api, templates_api, audit_api, extensions_api, template_writes_api, uploads_api, runs_api):
+        app.include_router(module.router)
     console.install(app, settings)
     _document_problems(app)
     docs.install(app, "/openapi.json")

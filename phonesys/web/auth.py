@@ -7,6 +7,7 @@ request, on every server process. A token of one organization asking for another
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -43,19 +44,26 @@ CallerDep = Annotated[Caller, Depends(caller)]
 EngineDep = Annotated[Engine, Depends(inventory)]
 
 
-def visible_org(org_ref: str, who: Caller) -> str:
+Hidden = Callable[[], None] | None  # told (to audit it) when the caller asks for another organization's id
+
+
+def visible_org(org_ref: str, who: Caller, on_hidden: Hidden = None) -> str:
     """``org_ref`` if the caller may see it; a malformed UUID is refused the same for every caller."""
     org_uuid = canonical_org_uuid(org_ref)
     if not who.may_see(org_uuid):
+        if on_hidden is not None:
+            on_hidden()
         raise org_hidden(org_ref, org_uuid)
     return org_ref
 
 
-def visible_template(engine: Engine, template_ref: str, who: Caller) -> str:
+def visible_template(engine: Engine, template_ref: str, who: Caller, on_hidden: Hidden = None) -> str:
     """``template_ref`` if the caller may see its organization; otherwise exactly the ``template-not-found``
     of a missing template. A template never moves to another organization, so the answer stays true."""
     with read_transaction(engine) as connection:
         found = get_template(connection, template_ref)
     if not who.may_see(found.org_uuid):
+        if on_hidden is not None:
+            on_hidden()
         raise NotFound(template_not_found(found.template_uuid, template_ref))
     return template_ref

@@ -184,6 +184,9 @@ def problem_schemas() -> dict[str, Any]:
 
 
 DESCRIPTIONS = {401: "No token, or an unknown or revoked one (token-invalid).",
+                403: "A viewer token asked for a change (token-forbidden); nothing changed.",
+                409: "The inventory's state stands in the way (the CLI's code); nothing changed.",
+                413: "An upload passed its limit while streaming (file-too-large, request-too-large).",
                 404: "Not found, or not the token's to see (the same answer).",
                 422: "A value breaks a rule (the CLI's code), or a query value is out of range (request-invalid).",
                 503: "The organization is busy or the database unavailable; try again (Retry-After)."}

@@ -18,11 +18,12 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
+from phonesys.ops.prefect_api import PrefectUnavailable
 from phonesys.rules.codes import CODES
 from phonesys.rules.errors import Busy, Conflict, NotFound, Problem, Refused, TransientError
 
 MEDIA_TYPE = "application/problem+json"
-STATUS_BY_CODE = {"token-invalid": 401}
+STATUS_BY_CODE = {"token-invalid": 401, "token-forbidden": 403, "file-too-large": 413, "request-too-large": 413}
 STATUS_BY_HTTP = {404: "route-not-found", 405: "method-not-allowed"}
 log = logging.getLogger("phonesys.web")
 
@@ -37,7 +38,8 @@ def problem_response(problems: list[Problem], status: int, extra: dict[str, Any]
 
 
 def status_of(refused: Refused) -> int:
-    """401 for a bad token, 404 for what does not exist (or is not the caller's to see), 409 when the
+    """401 for a bad token, 403 for a viewer's change, 413 for an upload over its limit, 404 for what
+    does not exist (or is not the caller's to see), 409 when the
     inventory's state stands in the way, 422 for a request that breaks a rule."""
     by_code = STATUS_BY_CODE.get(refused.problems[0].code)
     if by_code is not None:
@@ -57,6 +59,12 @@ async def _refused(_request: Request, exc: Exception) -> JSONResponse:
 async def _busy(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Busy)
     return problem_response([exc.problem], 503, headers={"Retry-After": "1"})
+
+
+async def _prefect_down(_request: Request, exc: Exception) -> JSONResponse:
+    """The Prefect API a start or revert hands its run to did not answer: nothing was changed."""
+    assert isinstance(exc, PrefectUnavailable)
+    return problem_response([exc.problem], 503, headers={"Retry-After": "5"})
 
 
 async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
@@ -96,6 +104,7 @@ def install(app: FastAPI) -> None:
     """Register the handlers; the most specific class wins (``Busy`` before ``TransientError``)."""
     app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(Busy, _busy)
+    app.add_exception_handler(PrefectUnavailable, _prefect_down)
     app.add_exception_handler(TransientError, _unavailable)
     app.add_exception_handler(DBAPIError, _unavailable)
     app.add_exception_handler(RequestValidationError, _invalid)

@@ -34,7 +34,6 @@ Handler = Callable[[Request, Exception], Response | Awaitable[Response]]
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Mount the console's pages and assets on ``app``; its errors are pages, the API's stay problem+json."""
-    app.state.settings = settings
     app.state.console_signer = Signer(web_secret(settings))
     app.mount(f"{PREFIX}/static", StaticFiles(directory=Path(__file__).parent / "static"), name="console-static")
     for module in (signin, licenses, extension, templates_list, template_users, template_runs):

@@ -21,10 +21,12 @@ from starlette.responses import HTMLResponse
 from phonesys.rules.audit import token_actor
 from phonesys.rules.errors import Refused
 from phonesys.rules.limits import CONSOLE_SESSION_SECONDS, UPLOAD_MAX_BYTES
-from phonesys.rules.tokens import csrf_invalid, may_change, read_only
+from phonesys.rules.tokens import csrf_invalid, may_change, token_forbidden
+from phonesys.rules.values import printable
 from phonesys.storage.inventory.audit import acting
 from phonesys.storage.inventory.tokens import Caller, resolve_token_id
 from phonesys.web.console.sessions import COOKIE_PATH, SESSION_COOKIE, Signer
+from phonesys.web.writes import PATH_KEPT, deny
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -75,13 +77,15 @@ async def form_of(request: Request) -> FormData:
 
 
 async def changing(request: Request, session: SessionDep) -> Session:
-    """A POST is accepted only with this session's CSRF token, and only from an admin token."""
+    """A POST is accepted only with this session's CSRF token, and only from an admin token (a viewer's
+    attempt is audited as denied, as the API's is)."""
     form = await form_of(request)
     sent = form.get("csrf_token")
     if not isinstance(sent, str) or not signer(request).csrf_matches(request.cookies.get(SESSION_COOKIE), sent):
         raise Forbidden(csrf_invalid())
     if not session.can_change:
-        raise Forbidden(read_only(session.caller.name))
+        deny(request.app.state.engine, session.caller, request.method, printable(request.url.path)[:PATH_KEPT], 403)
+        raise Forbidden(token_forbidden().problems)
     return session
 
 

@@ -7,15 +7,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
+from phonesys.ops.prefect_api import PrefectUnavailable
+from phonesys.rules.audit import token_actor
+from phonesys.rules.errors import Refused
 from phonesys.services.template_runs import template_summary
 from phonesys.storage.inventory.template_views import template_detail
 from phonesys.storage.inventory.templates import delete_template, duplicate_template
 from phonesys.storage.objects import open_object_store
 from phonesys.web.auth import visible_template
 from phonesys.web.console.context import ChangingDep, Session, SessionDep, render
-from phonesys.web.console.launch import start_in_background
 from phonesys.web.console.outcomes import attempt, download, see_other
 from phonesys.web.console.template_users import users_page
+from phonesys.web.runs import Launched, launch_start
 
 router = APIRouter(prefix="/console/templates/{template}", include_in_schema=False)
 
@@ -52,11 +55,18 @@ def report_file(request: Request, template: str, session: SessionDep) -> Respons
 
 @router.post("/start")
 def start(request: Request, template: str, session: ChangingDep) -> Response:
-    """Assign: the start's checks and holds happen now (a refusal is shown on the Users view); the rows
-    are assigned in the background while the Report page follows them."""
+    """Assign: the start's checks and holds happen now, as the API's start (``web.runs.launch_start``):
+    a refusal is shown on the Users view; the rows are assigned by a detached ``template start
+    --resume`` while the Report page follows them."""
     ref = visible_template(session.engine, template, session.caller)
-    return attempt(lambda: start_in_background(request.app.state.settings, session.engine, ref, session.caller.name),
-                   lambda _: see_other(f"/console/templates/{ref}/report"),
+
+    def launch() -> Launched:
+        try:
+            return launch_start(request.app.state.settings, ref, token_actor(session.caller.name))
+        except PrefectUnavailable as unavailable:  # nothing changed: the check comes before the holds
+            raise Refused(unavailable.problem) from None
+
+    return attempt(launch, lambda _: see_other(f"/console/templates/{ref}/report"),
                    lambda problems, status: users_page(request, session, ref, 0, status, problems=problems))
 
 
