@@ -10,13 +10,18 @@ from collections.abc import Iterator
 
 import pytest
 
+from phonesys.rules.limits import WEB_SECRET_MIN
+from phonesys.settings import Settings
 from phonesys.storage.inventory.audit_queries import AuditFilter, org_events
 from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.provisioning import provision
+from phonesys.storage.inventory.template_views import template_detail
 from phonesys.storage.inventory.templates import create_template
 from phonesys.storage.inventory.usage import org_usage
+from phonesys.web.console.sessions import Signer, web_secret
+from tests.bulkfixtures import make_rows, make_template, start
 from tests.conftest import make_document
-from tests.consolesession import ConsoleSession, codes_of
+from tests.consolesession import ConsoleSession, codes_of, csrf_of
 from tests.webserver import MISSING_ORG, api, database_url, server, token
 
 pytestmark = pytest.mark.slow
@@ -181,3 +186,67 @@ def test_hostile_ids_and_query_values_are_refused_never_a_500(api, cli, engine, 
         if status >= 500:
             bad.append(f"licenses?{query}: {status}")
     assert not bad, bad
+
+
+ACTION_LABELS = ("Licenses", "Users", "Assign", "Report", "Duplicate", "Delete")
+
+
+def offered(page_text: str, template: str) -> list[str]:
+    """The actions of a template's row in the Bulk Assignment list, in order."""
+    row = page_text.split(f"<code>{template}</code>", 1)[1].split("</tr>", 1)[0]
+    return [label for label in ACTION_LABELS if f">{label}</" in row]
+
+
+def test_each_status_offers_the_actions_the_help_page_lists(api, cli, engine, org):
+    session = signed_in(api, token(cli, org.org_uuid, "--name", "admin"))
+    listing = f"/console/orgs/{org.org_uuid}/templates"
+    empty = create_template(engine, org.org_uuid, "Empty", []).uuid
+    draft = make_template(engine, org, make_rows(org, 2))
+    running = make_template(engine, org, make_rows(org, 1, first_user=2, first_key=3000, first_number=None))
+    start(engine, running)
+    done = make_template(engine, org, make_rows(org, 1, first_user=3, first_key=4000, first_number=None))
+    start(engine, done)
+    assert cli("template", "cancel", done).exit_code == 0
+    page = session.get(listing).text
+    assert offered(page, draft) == ["Licenses", "Users", "Assign", "Duplicate", "Delete"]
+    assert offered(page, running) == ["Licenses", "Users", "Report", "Duplicate"]
+    assert offered(page, done) == ["Licenses", "Report", "Duplicate"]
+    empty_row = page.split(f"<code>{empty}</code>", 1)[1].split("</tr>", 1)[0]
+    assert 'disabled title="Upload users first' in empty_row  # Assign is disabled while the list is empty
+    assert "disabled" not in page.split(f"<code>{draft}</code>", 1)[1].split("</tr>", 1)[0]
+    found = session.get(listing, params={"search": draft[:8].upper()}).text
+    assert draft in found and running not in found
+
+
+def test_a_draft_s_licenses_are_saved_all_or_nothing(api, cli, engine, org):
+    session = signed_in(api, token(cli, org.org_uuid, "--name", "admin"))
+    template = create_template(engine, org.org_uuid, "Sales", []).uuid
+    page, action = f"/console/templates/{template}", f"/console/templates/{template}/licenses"
+    refused = session.post_form(page, action, {"name": "", "addons": ["Voicemail"]})
+    assert refused.status_code == 422 and codes_of(refused) == ["template-name-invalid"]
+    assert template_detail(engine, template).addons == ()
+    assert session.post_form(page, action, {"name": "Sales 2027", "addons": ["Voicemail"]}).status_code == 303
+    detail = template_detail(engine, template)
+    assert (detail.name, detail.addons) == ("Sales 2027", ("Voicemail",))
+
+
+def test_behind_an_https_proxy_the_cookie_is_secure(api, cli, org):
+    """uvicorn takes X-Forwarded-Proto from a proxy on loopback, as from a load balancer it trusts."""
+    form = api.get("/console/sign-in", headers={"X-Forwarded-Proto": "https"})
+    assert "secure" in form.headers["set-cookie"].lower()
+    nonce = form.cookies["phonesys_sign_in"]
+    response = api.post("/console/sign-in", headers={"X-Forwarded-Proto": "https", "Cookie": f"phonesys_sign_in={nonce}"},
+                        data={"token": token(cli, org.org_uuid, "--name", "admin"), "csrf_token": csrf_of(form)})
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("phonesys_session="))
+    assert "secure" in {part.strip().lower() for part in cookie.split(";")}
+
+
+def test_processes_of_one_home_share_the_secret_and_a_short_one_is_refused(tmp_path, monkeypatch):
+    first, second = web_secret(Settings(home=tmp_path)), web_secret(Settings(home=tmp_path))
+    assert first == second and len(first) >= WEB_SECRET_MIN
+    assert (tmp_path / "web_secret").stat().st_mode & 0o077 == 0
+    signed = Signer(first).new_session(7)
+    assert Signer(second).session_token_id(signed) == 7 and Signer(b"another" * 8).session_token_id(signed) is None
+    with pytest.raises(ValueError, match="PHONESYS_WEB_SECRET"):
+        web_secret(Settings(home=tmp_path, web_secret="short"))
+    assert web_secret(Settings(home=tmp_path, web_secret="s" * WEB_SECRET_MIN)) == b"s" * WEB_SECRET_MIN
