@@ -67,6 +67,7 @@ def test_an_admin_walks_the_help_pages_flow(api, cli, engine, org, browser, shot
     assign_and_follow(browser, base, org.org_uuid, shots)
     download_exports(browser, base, org.org_uuid, tmp_path / "downloads", template)
     manage_extension(browser, base, org.org_uuid)
+    provision_with_the_key_check(browser, base, org.org_uuid)
 
 
 def sign_in(browser: Browser, base: str, secret: str) -> None:
@@ -148,3 +149,19 @@ def manage_extension(browser: Browser, base: str, org_uuid: str) -> None:
         time.sleep(0.25)
     browser.open(f"{base}/console/orgs/{org_uuid}/licenses")
     assert "Front desk" in browser.wait_for_text("Extensions (3)")
+
+
+def provision_with_the_key_check(browser: Browser, base: str, org_uuid: str) -> None:
+    """Past 3-5 digits the start key shows its error and both buttons are disabled; then Provision works."""
+    browser.open(f"{base}/console/orgs/{org_uuid}/provision")
+    browser.wait_for_text("Number of Users", "Start from Extension")
+    buttons = "[...document.querySelectorAll('[data-key-submit]')].map(b => b.disabled)"
+    for bad in ("12", "123456", "12a"):
+        browser.fill("input[name=start]", bad)
+        assert browser.evaluate(buttons) == [True, True], bad
+        assert "The start extension must be 3 to 5 digits." in browser.text()
+    browser.fill("input[name=start]", "0300")
+    browser.fill("input[name=count]", "2")
+    assert browser.evaluate(buttons) == [False, False]
+    browser.click_text("Provision")
+    assert "0300" in browser.wait_for_text("Extensions (5)", "0301")

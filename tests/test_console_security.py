@@ -6,11 +6,12 @@ Every refused post is checked to have changed nothing (the org's figures as ``or
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from phonesys.rules.limits import WEB_SECRET_MIN
+from phonesys.rules.limits import CONSOLE_SESSION_SECONDS, WEB_SECRET_MIN
 from phonesys.settings import Settings
 from phonesys.storage.inventory.audit_queries import AuditFilter, org_events
 from phonesys.storage.inventory.orgs import load_org
@@ -216,6 +217,9 @@ def test_each_status_offers_the_actions_the_help_page_lists(api, cli, engine, or
     assert "disabled" not in page.split(f"<code>{draft}</code>", 1)[1].split("</tr>", 1)[0]
     found = session.get(listing, params={"search": draft[:8].upper()}).text
     assert draft in found and running not in found
+    copy = session.post_form(listing, f"/console/templates/{done}/duplicate")
+    assert copy.status_code == 303 and copy.headers["location"] != f"/console/templates/{done}"
+    assert template_detail(engine, copy.headers["location"].rsplit("/", 1)[1]).status == "draft"
 
 
 def test_a_draft_s_licenses_are_saved_all_or_nothing(api, cli, engine, org):
@@ -247,6 +251,8 @@ def test_processes_of_one_home_share_the_secret_and_a_short_one_is_refused(tmp_p
     assert (tmp_path / "web_secret").stat().st_mode & 0o077 == 0
     signed = Signer(first).new_session(7)
     assert Signer(second).session_token_id(signed) == 7 and Signer(b"another" * 8).session_token_id(signed) is None
+    stale = Signer(first).new_session(7, issued=time.time() - CONSOLE_SESSION_SECONDS - 1)
+    assert Signer(first).session_token_id(stale) is None  # a session lasts CONSOLE_SESSION_SECONDS
     with pytest.raises(ValueError, match="PHONESYS_WEB_SECRET"):
         web_secret(Settings(home=tmp_path, web_secret="short"))
     assert web_secret(Settings(home=tmp_path, web_secret="s" * WEB_SECRET_MIN)) == b"s" * WEB_SECRET_MIN

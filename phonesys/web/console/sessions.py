@@ -69,8 +69,8 @@ class Signer:
         digest = hmac.new(self.secret, f"{purpose}:{value}".encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    def new_session(self, token_id: int) -> str:
-        value = f"{token_id}.{int(time.time())}.{secrets.token_urlsafe(12)}"
+    def new_session(self, token_id: int, issued: float | None = None) -> str:
+        value = f"{token_id}.{int(time.time() if issued is None else issued)}.{secrets.token_urlsafe(12)}"
         return f"{value}.{self._mac('session', value)}"
 
     def session_token_id(self, cookie: str | None) -> int | None:
