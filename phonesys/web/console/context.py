@@ -54,11 +54,13 @@ class Session:
 
 
 def signer(request: Request) -> Signer:
+    """The app's signer: one secret per app, read when the app is made."""
     found: Signer = request.app.state.console_signer
     return found
 
 
 def signed_in(request: Request) -> Session:
+    """The session's caller, looked up again by token id on every request (a revoked token stops here)."""
     cookie = request.cookies.get(SESSION_COOKIE)
     token_id = signer(request).session_token_id(cookie)
     caller = None if token_id is None else resolve_token_id(request.app.state.engine, token_id)

@@ -70,6 +70,7 @@ class Signer:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def new_session(self, token_id: int, issued: float | None = None) -> str:
+        """A cookie value naming the token; the nonce makes each sign-in's value (and CSRF token) its own."""
         value = f"{token_id}.{int(time.time() if issued is None else issued)}.{secrets.token_urlsafe(12)}"
         return f"{value}.{self._mac('session', value)}"
 
@@ -84,6 +85,7 @@ class Signer:
         return int(token_id)
 
     def csrf(self, cookie: str) -> str:
+        """The CSRF token of a cookie value: computable only with the secret, so only our pages carry it."""
         return self._mac("csrf", cookie)
 
     def csrf_matches(self, cookie: str | None, sent: str | None) -> bool:

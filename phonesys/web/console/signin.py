@@ -52,6 +52,7 @@ def _sign_in_page(request: Request, problems: list[Problem], status: int) -> Res
 
 @router.post("/console/sign-in")
 def sign_in(request: Request, token: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "") -> Response:
+    """The token is checked like a bearer token; the cookie keeps only its id, never the secret."""
     if not signer(request).csrf_matches(request.cookies.get(SIGN_IN_COOKIE), csrf_token):
         return _sign_in_page(request, [csrf_invalid()], 403)
     caller = resolve_token(request.app.state.engine, token.strip())

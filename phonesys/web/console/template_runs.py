@@ -46,6 +46,7 @@ def progress(template: str, session: SessionDep) -> Response:
 
 @router.get("/report.csv")
 def report_file(request: Request, template: str, session: SessionDep) -> Response:
+    """The report file in storage; until the run wrote one, back to the Report page."""
     detail = template_detail(session.engine, visible_template(session.engine, template, session.caller),
                              action="report")
     if detail.report_key is None:

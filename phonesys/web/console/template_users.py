@@ -28,6 +28,7 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 def users_page(request: Request, session: Session, template: str, offset: int = 0, status: int = 200,
                **values: object) -> Response:
+    """The Users view; the upload form only while the template is a draft (``rules.status``)."""
     detail = template_detail(session.engine, template)
     rows = template_users(session.engine, template) if allows(detail.status, "users") else []
     start = max(offset, 0)

@@ -70,6 +70,7 @@ def template_licenses(request: Request, template: str, session: SessionDep) -> R
 @router.post("/templates/{template}/licenses")
 def save_licenses(request: Request, template: str, session: ChangingDep, name: Annotated[str, Form()] = "",
                   addons: Addons = []) -> Response:  # noqa: B006
+    """Save: ``template set-addons`` and ``template rename`` (draft only) as one form."""
     ref = visible_template(session.engine, template, session.caller)
 
     def save() -> None:
