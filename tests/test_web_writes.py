@@ -10,7 +10,9 @@ import time
 
 import pytest
 
+from phonesys.storage.inventory.assignment import assign_chunk
 from phonesys.storage.inventory.audit_queries import AuditFilter, org_events
+from phonesys.storage.inventory.jobs import pending_row_ids
 from phonesys.storage.inventory.templates import create_template
 from tests.bulkfixtures import make_rows, make_template, start
 from tests.webserver import api, assert_problem, bearer, cli_json, database_url, server, token
@@ -267,3 +269,16 @@ def test_audit_history_and_exports_are_the_clis(api, cli, org, tmp_path):
     assert numbers.status_code == 200 and numbers.headers["x-export-rows"] == str(len(org.numbers) - 1)
     assert numbers.content[:4] == b"PAR1"
     assert json.loads(audit.text)["events"][0]["action"] == "ext.edit"
+
+
+def test_cancel_then_revert_removes_what_the_template_had_assigned(api, cli, engine, org):
+    template = make_template(engine, org, make_rows(org, 2, first_key=700))
+    start(engine, template)
+    assign_chunk(engine, template, pending_row_ids(engine, template)[:1])  # one row assigned, one pending
+    headers, path = admin(cli, org, "stop and undo"), f"/api/v1/templates/{template}"
+    response = api.post(f"{path}/cancel", params={"revert": "true"}, headers=headers)
+    assert response.status_code == 202 and response.headers["location"] == path, response.text
+    assert response.json()["cancelled"]["assigned"] == 1 and response.json()["run"] == "revert"
+    wait_until(lambda: api.get(path, headers=headers).json()["revert"] == "reverted", "the revert to end")
+    assert cli("ext", "show", org.org_uuid, "700").exit_code == 1
+    assert shown(cli, "org", "show", org.org_uuid)["base_licenses"]["used"] == 0

@@ -27,6 +27,7 @@ from phonesys.storage.objects import open_object_store
 from phonesys.web.auth import CallerDep, EngineDep, visible_org
 from phonesys.web.models import problem_responses
 from phonesys.web.paging import PRINTABLE, TEXT_MAX, text_query
+from phonesys.web.write_models import AuditEvents
 from phonesys.web.writes import SettingsDep
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 404, 422, 503))
@@ -35,10 +36,13 @@ Key = Annotated[str, Path(description="Extension key, 3-5 digits.")]
 Filter = Annotated[str | None, text_query("Only events matching this value.")]
 Actions = Annotated[list[Annotated[str, StringConstraints(max_length=TEXT_MAX, pattern=PRINTABLE)]] | None,
                     Query(max_length=50, description="Only this action (e.g. ext.set-number); repeat for several.")]
+FILES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}, "application/vnd.apache.parquet": {}},
+                                                "description": "The export file; X-Export-Rows: its rows."}}
 Format = Annotated[Literal["csv", "parquet"], Query(description="csv (Excel-safe) or parquet (raw values).")]
 
 
-@router.get("/orgs/{org}/audit", summary="The organization's audit events, newest first (phonesys audit)")
+@router.get("/orgs/{org}/audit", summary="The organization's audit events, newest first (phonesys audit)",
+            response_model=AuditEvents)
 def audit(org: Org, who: CallerDep, engine: EngineDep, since: Filter = None, until: Filter = None,
           actor: Filter = None, action: Actions = None,
           ext: Filter = None, number: Filter = None, user: Filter = None, template: Filter = None,
@@ -50,12 +54,13 @@ def audit(org: Org, who: CallerDep, engine: EngineDep, since: Filter = None, unt
 
 
 @router.get("/orgs/{org}/extensions/{key}/history",
-            summary="One extension's timeline, oldest first, across key changes (phonesys ext history)")
+            summary="One extension's timeline, oldest first, across key changes (phonesys ext history)",
+            response_model=AuditEvents)
 def history(org: Org, key: Key, who: CallerDep, engine: EngineDep) -> dict[str, Any]:
     return {"events": [e.as_dict() for e in extension_history(engine, visible_org(org, who), key)]}
 
 
-@router.get("/orgs/{org}/exports/extensions", response_class=FileResponse,
+@router.get("/orgs/{org}/exports/extensions", response_class=FileResponse, responses=FILES,
             summary="The provisioned-extension file (phonesys export extensions)")
 def extensions_file(org: Org, who: CallerDep, engine: EngineDep, settings: SettingsDep,
                     format: Format = "csv") -> FileResponse:
@@ -63,7 +68,7 @@ def extensions_file(org: Org, who: CallerDep, engine: EngineDep, settings: Setti
     return _exported(lambda folder: export_extensions(engine, store, org_ref, format, folder))
 
 
-@router.get("/orgs/{org}/exports/numbers", response_class=FileResponse,
+@router.get("/orgs/{org}/exports/numbers", response_class=FileResponse, responses=FILES,
             summary="The number-license file (phonesys export numbers)")
 def numbers_file(org: Org, who: CallerDep, engine: EngineDep, settings: SettingsDep, format: Format = "csv",
                  available_only: Annotated[bool, Query(description="Only numbers free to assign.")] = False,

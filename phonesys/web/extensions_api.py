@@ -23,6 +23,7 @@ from phonesys.storage.inventory.provisioning import Assignment, delete_extension
 from phonesys.storage.inventory.results import ExtensionEdited
 from phonesys.storage.inventory.views import show_extension
 from phonesys.web.models import Extension, problem_responses
+from phonesys.web.write_models import ExtensionDeleted, Provisioned
 from phonesys.web.writes import ChangerDep
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 403, 404, 409, 422, 503))
@@ -57,10 +58,6 @@ class ExtensionChange(Body):
     number: Text | None = None
 
 
-class Provisioned(BaseModel):
-    ext_keys: list[str]
-
-
 @router.post("/orgs/{org}/extensions", status_code=201, response_model=Provisioned,
              summary="Provision extensions, or Provision & Assign one (phonesys provision)")
 def provision_extensions(org: Org, body: ProvisionRequest, change: ChangerDep) -> Any:
@@ -78,7 +75,8 @@ def change_extension(org: Org, key: Key, body: ExtensionChange, change: ChangerD
     return show_extension(change.engine, org_ref, new_key)
 
 
-@router.delete("/orgs/{org}/extensions/{key}", summary="Delete an extension (phonesys ext delete)")
+@router.delete("/orgs/{org}/extensions/{key}", summary="Delete an extension (phonesys ext delete)",
+               response_model=ExtensionDeleted)
 def delete(org: Org, key: Key, change: ChangerDep) -> dict[str, Any]:
     """Its base license, add-ons and number go back to the pools; answers what was released."""
     return delete_extension(change.engine, change.org(org), key).as_dict()

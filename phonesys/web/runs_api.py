@@ -16,6 +16,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
+from phonesys.ops.prefect_api import check_configured_api
 from phonesys.rules.limits import CHUNK_SIZE_MAX
 from phonesys.rules.vocabulary import CONTINUE, IN_PROGRESS, Policy
 from phonesys.services.template_cancel import cancel_template
@@ -24,6 +25,7 @@ from phonesys.storage.inventory.revert_plan import start_revert
 from phonesys.storage.objects import open_object_store
 from phonesys.web.models import problem_responses
 from phonesys.web.runs import Launched, launch_revert, launch_start
+from phonesys.web.write_models import Accepted, Cancelled, RevertPlan, StartPlan
 from phonesys.web.writes import ChangerDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 403, 404, 409, 422, 503))
@@ -40,7 +42,8 @@ def accepted(launched: Launched, extra: dict[str, Any] | None = None) -> JSONRes
     return JSONResponse(body, status_code=202, headers={"Location": launched.location})
 
 
-@router.post("/templates/{template}/start", status_code=202, responses={200: {"description": "The dry run's plan."}},
+@router.post("/templates/{template}/start", status_code=202, response_model=Accepted,
+             responses={200: {"model": StartPlan, "description": "The dry run's plan."}},
              summary="Start the bulk assignment of a draft (phonesys template start)")
 def start(template: TemplateRef, change: ChangerDep, settings: SettingsDep, dry_run: DryRun = False,
           chunk_size: ChunkSize = None, policy: PolicyQuery = CONTINUE) -> Any:
@@ -53,7 +56,8 @@ def start(template: TemplateRef, change: ChangerDep, settings: SettingsDep, dry_
     return accepted(launched)
 
 
-@router.post("/templates/{template}/revert", status_code=202, responses={200: {"description": "The revert plan."}},
+@router.post("/templates/{template}/revert", status_code=202, response_model=Accepted,
+             responses={200: {"model": RevertPlan, "description": "The revert plan."}},
              summary="Revert what a completed template made (phonesys template revert)")
 def revert(template: TemplateRef, change: ChangerDep, settings: SettingsDep, dry_run: DryRun = False,
            policy: PolicyQuery = CONTINUE) -> Any:
@@ -67,12 +71,15 @@ def revert(template: TemplateRef, change: ChangerDep, settings: SettingsDep, dry
 
 
 @router.post("/templates/{template}/cancel", summary="End an in-progress template (phonesys template cancel)",
-             responses={202: {"description": "Cancelled; the revert of its assigned rows runs (revert=true)."}})
+             response_model=Cancelled,
+             responses={202: {"model": Accepted, "description": "Cancelled; its assigned rows are being reverted."}})
 def cancel(template: TemplateRef, change: ChangerDep, settings: SettingsDep,
            revert: Annotated[bool, Query(description="Then revert the rows already assigned.")] = False) -> Any:
     """Its rows not yet assigned fail as ``template-cancelled`` and give their holds back; the template
     ends completed with a report."""
     ref = change.template(template)
+    if revert:  # before the cancel: a revert that cannot be handed on must not leave half the request done
+        check_configured_api()
     outcome = cancel_template(change.engine, open_object_store(settings.objects_url), ref)
     if not revert:
         return outcome.as_dict()

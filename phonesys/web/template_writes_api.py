@@ -23,6 +23,8 @@ from phonesys.storage.inventory.templates import (
 )
 from phonesys.web.extensions_api import Body, Text
 from phonesys.web.models import Template, problem_responses
+from phonesys.web.write_models import NewTemplate as NewTemplateDocument
+from phonesys.web.write_models import TemplateCopy, TemplateDeleted
 from phonesys.web.writes import ChangerDep
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 403, 404, 409, 422, 503))
@@ -53,7 +55,8 @@ def _created(response: Response, document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-@router.post("/orgs/{org}/templates", status_code=201, summary="Create a draft template (phonesys template create)")
+@router.post("/orgs/{org}/templates", status_code=201, response_model=NewTemplateDocument,
+             summary="Create a draft template (phonesys template create)")
 def create(org: Org, body: NewTemplate, change: ChangerDep, response: Response) -> dict[str, Any]:
     return _created(response, create_template(change.engine, change.org(org), body.name, body.addons).as_dict())
 
@@ -71,12 +74,13 @@ def update(template: TemplateRef, body: TemplateChange, change: ChangerDep) -> A
     return template_detail(change.engine, ref)
 
 
-@router.delete("/templates/{template}", summary="Delete a draft template (phonesys template delete)")
+@router.delete("/templates/{template}", summary="Delete a draft template (phonesys template delete)",
+               response_model=TemplateDeleted)
 def delete(template: TemplateRef, change: ChangerDep) -> dict[str, Any]:
     return delete_template(change.engine, change.template(template)).as_dict()
 
 
-@router.post("/templates/{template}/duplicate", status_code=201,
+@router.post("/templates/{template}/duplicate", status_code=201, response_model=TemplateCopy,
              summary="Copy a template into a new draft (phonesys template duplicate)")
 def duplicate(template: TemplateRef, change: ChangerDep, response: Response,
               body: Copy | None = None) -> dict[str, Any]:

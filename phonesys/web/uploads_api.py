@@ -23,6 +23,7 @@ from phonesys.services.uploads import UploadSource, upload_files
 from phonesys.storage.objects import open_object_store
 from phonesys.web.models import problem_responses
 from phonesys.web.multipart import check_declared, receive_files
+from phonesys.web.write_models import Uploaded
 from phonesys.web.writes import ChangerDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 403, 404, 409, 413, 422, 503))
@@ -33,7 +34,7 @@ FORM = {"requestBody": {"required": True, "content": {"multipart/form-data": {"s
 
 
 @router.post("/templates/{template}/files", summary="Upload CSV files into a draft (phonesys template upload)",
-             openapi_extra=FORM)
+             openapi_extra=FORM, response_model=Uploaded)
 async def upload(template: TemplateRef, request: Request, change: ChangerDep, settings: SettingsDep) -> dict[str, Any]:
     """Layouts ``Ext Key, User's Name, Number`` or ``Ext Key, Identity UUID, Number``; at most 5 MB a file."""
     ref = await run_in_threadpool(change.template, template)
