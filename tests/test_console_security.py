@@ -6,12 +6,13 @@ Every refused post is checked to have changed nothing (the org's figures as ``or
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from phonesys.rules.limits import CONSOLE_SESSION_SECONDS, WEB_SECRET_MIN
+from phonesys.rules.limits import CONSOLE_SESSION_SECONDS, UPLOAD_REQUEST_MAX_BYTES, WEB_SECRET_MIN
 from phonesys.settings import Settings
 from phonesys.storage.inventory.audit_queries import AuditFilter, org_events
 from phonesys.storage.inventory.orgs import load_org
@@ -163,7 +164,16 @@ def test_an_upload_past_5_mb_is_refused_before_it_is_read(api, cli, engine, org)
     big = b"Ext Key,User's Name\r\n" + b"101,User 000\r\n" * 400_000
     response = session.post_form(page, f"/console/templates/{template}/files",
                                  files={"files": ("big.csv", big, "text/csv")})
-    assert response.status_code == 422 and codes_of(response) == ["file-too-large"]
+    assert response.status_code == 413 and codes_of(response) == ["file-too-large"]
+    cookie = "; ".join(f"{name}={value}" for name, value in session.http.cookies.items())
+    head = (f"POST /console/templates/{template}/files HTTP/1.1\r\nHost: console\r\nCookie: {cookie}\r\n"
+            f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {UPLOAD_REQUEST_MAX_BYTES + 1}\r\n\r\n")
+    with socket.create_connection((api.base_url.host, api.base_url.port), timeout=60) as connection:
+        connection.sendall(head.encode())  # and no body: the answer comes from the header alone
+        answer = b""
+        while b"</html>" not in answer and (chunk := connection.recv(65536)):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 413 ") and b"<code>request-too-large</code>" in answer, answer[:300]
 
 
 HOSTILE = ["1" * 5000, "%00", "..%2F..%2Fetc%2Fpasswd", "%ff%fe", "%E2%80%AE101", "%1B%5B31m", "'%3B--"]

@@ -18,9 +18,10 @@ from sqlalchemy import Engine
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse
 
+from phonesys.rules.api import request_too_large
 from phonesys.rules.audit import token_actor
 from phonesys.rules.errors import Refused
-from phonesys.rules.limits import CONSOLE_SESSION_SECONDS, UPLOAD_MAX_BYTES
+from phonesys.rules.limits import CONSOLE_SESSION_SECONDS, UPLOAD_FILES_MAX, UPLOAD_MAX_BYTES, UPLOAD_REQUEST_MAX_BYTES
 from phonesys.rules.tokens import csrf_invalid, may_change, token_forbidden
 from phonesys.rules.values import printable
 from phonesys.storage.inventory.audit import acting
@@ -74,8 +75,12 @@ SessionDep = Annotated[Session, Depends(signed_in)]
 
 
 async def form_of(request: Request) -> FormData:
-    """The posted form (Starlette keeps it, so the route reads the same one); a file part may be an upload."""
-    return await request.form(max_files=20, max_fields=200, max_part_size=UPLOAD_MAX_BYTES)
+    """The posted form (Starlette keeps it, so the route reads the same one); a file part may be an upload.
+    A body that says it is over the API's upload cap is refused (413) before any of it is read."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > UPLOAD_REQUEST_MAX_BYTES:
+        raise request_too_large(int(declared))
+    return await request.form(max_files=UPLOAD_FILES_MAX, max_fields=200, max_part_size=UPLOAD_MAX_BYTES)
 
 
 async def changing(request: Request, session: SessionDep) -> Session:

@@ -22,6 +22,7 @@ from phonesys.web.auth import visible_template
 from phonesys.web.console.context import ChangingDep, Session, SessionDep, form_of, render
 from phonesys.web.console.outcomes import attempt, see_other
 from phonesys.web.paging import Offset
+from phonesys.web.problems import status_of
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -57,8 +58,8 @@ async def upload(request: Request, template: str, session: ChangingDep) -> Respo
     files = [f for f in (await form_of(request)).getlist("files") if isinstance(f, UploadFile) and f.filename]
     too_big = [p for f in files if (p := check_size(f.size or 0, safe_name(Path(f.filename or "").name)))]
     contents = [] if too_big else [(safe_name(Path(f.filename or "").name), await f.read()) for f in files]
-    if too_big:  # refused before its bytes are read
-        return users_page(request, session, ref, 0, 422, problems=too_big)
+    if too_big:  # refused before its bytes are read, with the API's status (413)
+        return users_page(request, session, ref, 0, status_of(Refused(too_big)), problems=too_big)
     return attempt(lambda: _upload(request, session, ref, contents),
                    lambda _: see_other(f"/console/templates/{ref}/users"),
                    lambda problems, status: users_page(request, session, ref, 0, status, problems=problems))
