@@ -57,7 +57,7 @@ def wait_for_file(folder: Path, suffix: str, timeout: float = 60) -> Path:
     return found[0]
 
 
-def test_an_admin_walks_the_help_pages_flow(api, cli, engine, org, browser, shots, tmp_path):
+def test_an_admin_walks_the_help_pages_flow(server, api, cli, engine, org, browser, shots, tmp_path):
     base = str(api.base_url)
     provision(engine, org.org_uuid, 1, "101")
     sign_in(browser, base, token(cli, org.org_uuid, "--name", "console admin"))
@@ -66,8 +66,18 @@ def test_an_admin_walks_the_help_pages_flow(api, cli, engine, org, browser, shot
     upload_with_mistakes_then_fixed(browser, tmp_path, org, shots)
     assign_and_follow(browser, base, org.org_uuid, shots)
     download_exports(browser, base, org.org_uuid, tmp_path / "downloads", template)
-    manage_extension(browser, base, org.org_uuid)
+    template_licenses_view(browser, base, template)
+    manage_extension(browser, base, org.org_uuid, shots)
     provision_with_the_key_check(browser, base, org.org_uuid)
+    log = server[1].read_text(errors="replace")
+    assert not [line for line in log.splitlines() if line.startswith(("WARNING", "ERROR", "Traceback"))], log
+
+
+def template_licenses_view(browser: Browser, base: str, template: str) -> None:
+    """A completed template's Licenses view shows its name and add-ons, with nothing to save."""
+    browser.open(f"{base}/console/templates/{template}")
+    shown = browser.wait_for_text("Sales onboarding", "Add-on licenses")
+    assert "Call Recording" in shown and "Save" not in shown and "completed" in shown
 
 
 def sign_in(browser: Browser, base: str, secret: str) -> None:
@@ -88,6 +98,11 @@ def create_template(browser: Browser, base: str, org_uuid: str) -> str:
     browser.click_text("Next")
     browser.wait_for_text("Add users from CSV files", "No users yet.")
     assert "disabled" in browser.evaluate("document.querySelector('button.assign').outerHTML")  # no users yet
+    browser.click_text("Licenses")  # the draft's Licenses view: name and add-ons, editable
+    browser.wait_for_text("Save")
+    assert browser.evaluate("document.querySelector('input[value=\"Call Recording\"]').checked") is True
+    browser.click_text("Users")
+    browser.wait_for_text("Add users from CSV files")
     return str(browser.evaluate("location.pathname")).split("/")[3]
 
 
@@ -132,13 +147,14 @@ def download_exports(browser: Browser, base: str, org_uuid: str, folder: Path, t
     assert template
 
 
-def manage_extension(browser: Browser, base: str, org_uuid: str) -> None:
+def manage_extension(browser: Browser, base: str, org_uuid: str, shots: Path) -> None:
     browser.open(f"{base}/console/orgs/{org_uuid}/extensions/101")
     browser.wait_for_text("Extension 101", "Directory Name")
     update_disabled = "document.querySelector('[data-name-submit]').disabled"
     browser.fill("input[name=directory_name]", "x" * 101)
     assert browser.evaluate(update_disabled) is True
     assert "101 / 100 characters" in browser.wait_for_text("At most 100 characters.")
+    browser.screenshot(shots / "console-extension.png")
     browser.fill("input[name=directory_name]", "Front desk")
     assert browser.evaluate(update_disabled) is False
     browser.click_text("Update")
