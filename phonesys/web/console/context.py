@@ -77,7 +77,7 @@ SessionDep = Annotated[Session, Depends(signed_in)]
 async def form_of(request: Request) -> FormData:
     """The posted form (Starlette keeps it, so the route reads the same one); a file part may be an upload.
     A body that says it is over the API's upload cap is refused (413) before any of it is read."""
-    declared = request.headers.get("content-length", "")
+    declared = request.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > UPLOAD_REQUEST_MAX_BYTES:
         raise request_too_large(int(declared))
     return await request.form(max_files=UPLOAD_FILES_MAX, max_fields=200, max_part_size=UPLOAD_MAX_BYTES)
