@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench_org import ROWS, build_draft
@@ -63,6 +65,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    with prefect_api():
+        measure(args.runs)
+
+
+@contextmanager
+def prefect_api() -> Iterator[None]:
+    """A fresh PHONESYS_HOME, and PREFECT_API_URL (or a server of our own while the body runs)."""
     tmp = Path(tempfile.mkdtemp(prefix="phonesys-bench-"))
     os.environ.update({"PHONESYS_HOME": str(tmp / "home"), "PREFECT_LOGGING_LEVEL": "WARNING",
                        "PREFECT_SERVER_ANALYTICS_ENABLED": "false"})
@@ -70,7 +79,7 @@ def main() -> None:
     if not os.environ.get("PREFECT_API_URL"):
         server, os.environ["PREFECT_API_URL"] = start_server(tmp / "prefect")
     try:
-        measure(args.runs)
+        yield
     finally:
         if server:
             server.terminate()

@@ -8,12 +8,17 @@ still pending; the revert's ledger (``revert_rows``) makes each removal exactly-
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from prefect import flow
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State
 from prefect.states import Completed
 
 from phonesys.flows.chunking import ChunkSizer, chunks_of
+from phonesys.flows.run_template import HandedOff
 from phonesys.ops.limits import bulk_job_slots
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine, read_transaction
@@ -44,12 +49,47 @@ def template_revert(template_uuid: str, chunk_size: int | None = None) -> State:
     return Completed(message=text, data={"counts": counts, "report": report.location})
 
 
-def run_revert(template_uuid: str, org_uuid: str, chunk_size: int | None = None) -> State:
-    """Run the revert flow to its end in this process; returns its final state."""
-    from phonesys.ops.prefect_env import prepare_prefect, run_tags
+@dataclass(frozen=True)
+class RevertRun:
+    """A revert run's final ``state``; only ``handed_off`` when it went to the served deployment
+    and nobody waits for it (then ``state`` is None)."""
 
-    prepare_prefect()
+    state: State | None
+    handed_off: HandedOff | None = None
+
+
+def run_revert(template_uuid: str, org_uuid: str, chunk_size: int | None = None, *, wait: bool = True,
+               foreground: bool = False, on_handoff: Callable[[HandedOff], None] | None = None) -> RevertRun:
+    """Hand the revert to the served ``template-revert`` deployment when there is one (and follow it
+    with ``wait``), else run it to its end in this process: where ops watch runs, they see it."""
+    from phonesys.ops.handoff import REVERT_DEPLOYMENT, served_deployment, wait_for_final_state
+    from phonesys.ops.prefect_env import prepare_prefect
+
+    prepare_prefect()  # first: without PREFECT_API_URL, the home's server may serve the deployment
+    deployment = None if foreground else served_deployment(REVERT_DEPLOYMENT)
+    if deployment is None:
+        return RevertRun(_run_here(template_uuid, org_uuid, chunk_size))
+    handed = _hand_off(deployment, template_uuid, org_uuid, chunk_size)
+    if not wait:
+        return RevertRun(None, handed)
+    if on_handoff is not None:
+        on_handoff(handed)
+    return RevertRun(wait_for_final_state(handed.flow_run_id), handed)
+
+
+def _run_here(template_uuid: str, org_uuid: str, chunk_size: int | None) -> State:
     from prefect import tags
+
+    from phonesys.ops.prefect_env import run_tags
 
     with tags(*run_tags(org_uuid), "template-revert"):
         return template_revert(template_uuid, chunk_size, return_state=True)
+
+
+def _hand_off(deployment: Any, template_uuid: str, org_uuid: str, chunk_size: int | None) -> HandedOff:
+    from phonesys.ops.handoff import REVERT_DEPLOYMENT, run_url, submit_run, template_parameters
+    from phonesys.ops.prefect_env import run_tags
+
+    flow_run = submit_run(deployment, template_parameters(template_uuid, chunk_size),
+                          run_name=f"revert-{template_uuid}", tags=run_tags(org_uuid))
+    return HandedOff(str(flow_run.id), flow_run.name, run_url(flow_run), REVERT_DEPLOYMENT)

@@ -18,14 +18,15 @@ is how long audit events are kept before ``phonesys db prune-audit`` may delete 
 ``PHONESYS_WEB_SECRET`` signs the web console's session cookies (``phonesys.web.console.sessions``).
 
 Read with the standard library alone (no pydantic-settings): every command reads them first, and
-that import was a sixth of a read command's time. A value that does not parse is a ``ValueError``
-naming the variable.
+that import was a sixth of a read command's time. A value that does not parse is a ``SettingInvalid`` (a
+``ValueError``) naming the variable; ``load_settings`` gathers them all into one ``SettingsInvalid``,
+which the CLI prints as ``error setting-invalid: ...`` lines and exit status 78 (EX_CONFIG).
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal, cast
 
@@ -52,6 +53,22 @@ def _home() -> Path:
     return Path(value) if value else _default_home()
 
 
+class SettingInvalid(ValueError):
+    """One ``PHONESYS_*`` value that does not parse; ``variable`` and ``raw`` say which and what."""
+
+    def __init__(self, name: str, raw: str | None, expected: str):
+        self.variable, self.raw = f"PHONESYS_{name.upper()}", raw
+        super().__init__(f"{self.variable}={raw!r}: expected {expected}")
+
+
+class SettingsInvalid(ValueError):
+    """Every value that does not parse, so one run names them all rather than one per attempt."""
+
+    def __init__(self, invalid: list[SettingInvalid]):
+        self.invalid = invalid
+        super().__init__("; ".join(str(each) for each in invalid))
+
+
 def _number(name: str, default: float, low: float, high: float, kind: type[int] | type[float]) -> float:
     raw = _env(name)
     try:
@@ -59,8 +76,7 @@ def _number(name: str, default: float, low: float, high: float, kind: type[int] 
     except ValueError:
         value = low - 1
     if not low <= value <= high:
-        raise ValueError(f"PHONESYS_{name.upper()}={raw!r}: expected a {'whole ' if kind is int else ''}number "
-                         f"from {low:g} to {high:g}")
+        raise SettingInvalid(name, raw, f"a {'whole ' if kind is int else ''}number from {low:g} to {high:g}")
     return value
 
 
@@ -69,14 +85,14 @@ def _flag(name: str, default: bool) -> bool:
     if raw is None:
         return default
     if raw.lower() not in _TRUE + _FALSE:
-        raise ValueError(f"PHONESYS_{name.upper()}={raw!r}: expected on or off (true/false, 1/0)")
+        raise SettingInvalid(name, raw, "on or off (true/false, 1/0)")
     return raw.lower() in _TRUE
 
 
 def _prefect_server() -> PrefectServer:
     raw = (_env("prefect_server") or "lasting").lower()
     if raw not in ("lasting", "temporary"):
-        raise ValueError(f"PHONESYS_PREFECT_SERVER={raw!r}: expected lasting or temporary")
+        raise SettingInvalid("prefect_server", raw, "lasting or temporary")
     return cast(PrefectServer, raw)
 
 
@@ -115,4 +131,18 @@ class Settings:
 
 
 def load_settings() -> Settings:
-    return Settings()
+    """The settings, or ``SettingsInvalid`` naming every ``PHONESYS_*`` value that does not parse."""
+    try:
+        return Settings()
+    except SettingInvalid:
+        raise SettingsInvalid(_every_invalid()) from None
+
+
+def _every_invalid() -> list[SettingInvalid]:
+    found = []
+    for each in fields(Settings):
+        try:
+            each.default_factory()  # type: ignore[operator]  # every field has one
+        except SettingInvalid as invalid:
+            found.append(invalid)
+    return found

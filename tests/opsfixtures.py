@@ -29,7 +29,8 @@ from tests.conftest import make_document
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOYMENTS = ("drop-folder-scan/drop-folder-scan", "bulk-assignment/bulk-assignment",
-               "export-files/export-extensions-nightly", "export-files/export-numbers-nightly")
+               "template-revert/template-revert", "export-files/export-extensions-nightly",
+               "export-files/export-numbers-nightly")
 T = TypeVar("T")
 
 

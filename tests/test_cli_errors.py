@@ -237,3 +237,28 @@ def test_refused_assign_leaves_previous_user(cli, world):
                    [("user-name-ambiguous", "user")], world.orgs)
     shown = ok(cli, *world.fill(["ext", "show", "{A}", "101"]))
     assert shown["user"]["identity_uuid"] == world.values["a_user0"]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_settings_that_do_not_parse_are_all_named_with_exit_78(tmp_path, as_json):
+    """A mistyped environment is a configuration error (EX_CONFIG), named per variable, not a crash."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PHONESYS_HOME": str(tmp_path / "home"), "PHONESYS_LOCK_TIMEOUT": "soon",
+           "PHONESYS_BULK_LIMITS": "maybe", "PHONESYS_AUDIT_RETENTION_DAYS": "0"}
+    args = ["org", "list", *(["--json"] if as_json else [])]
+    done = subprocess.run([sys.executable, "-c", "from phonesys.cli import main; main()", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 78, done.stdout + done.stderr
+    expected = ["PHONESYS_AUDIT_RETENTION_DAYS", "PHONESYS_BULK_LIMITS", "PHONESYS_LOCK_TIMEOUT"]
+    if as_json:
+        problems = json.loads(done.stdout)["problems"]
+        assert sorted((p["code"], p["field"]) for p in problems) == [("setting-invalid", v) for v in expected]
+    else:
+        lines = done.stderr.splitlines()
+        assert len(lines) == 3 and all(line.startswith("error setting-invalid: PHONESYS_") for line in lines)
+        assert sorted(line.split()[2].split("=")[0] for line in lines) == expected
+    assert "Traceback" not in done.stderr and not (tmp_path / "home").exists()

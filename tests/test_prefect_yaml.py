@@ -31,10 +31,11 @@ RAW = yaml.safe_load(PREFECT_YAML.read_text())
 POOL = "phonesys-process"
 
 
-def test_the_four_deployments_and_their_flows():
+def test_the_five_deployments_and_their_flows():
     assert {name: (spec.entrypoint, load_flow(spec.entrypoint).name) for name, spec in SPECS.items()} == {
         "drop-folder-scan": ("flows/drop_folder.py:drop_folder_scan", "drop-folder-scan"),
         "bulk-assignment": ("flows/bulk_assignment.py:bulk_assignment", "bulk-assignment"),
+        "template-revert": ("flows/template_revert.py:template_revert", "template-revert"),
         "export-extensions-nightly": ("flows/exports.py:export_files", "export-files"),
         "export-numbers-nightly": ("flows/exports.py:export_files", "export-files"),
     }
@@ -76,8 +77,11 @@ def test_parameters_validate_against_the_flow(name):
     spec, flow = SPECS[name], load_flow(SPECS[name].entrypoint)
     if spec.schedules or spec.triggers:  # runs nobody fills in: the defaults must complete them
         flow.validate_parameters(spec.parameters)
-    else:
-        flow.validate_parameters({**spec.parameters, "parameters": {"template_uuid": str(uuid.uuid4())}})
+    else:  # on demand: what the CLI hands off (phonesys.ops.handoff) must validate
+        from phonesys.ops.handoff import template_parameters
+
+        handed = template_parameters(str(uuid.uuid4()), 500)
+        flow.validate_parameters({**spec.parameters, **({"parameters": handed} if name == "bulk-assignment" else handed)})
 
 
 def test_bulk_assignment_parameters_are_a_form_with_checks():
@@ -145,7 +149,8 @@ def test_prefect_deploy_and_phonesys_serve_register_the_same_deployments(prefect
         deployed = _registered()
         assert {d["work_pool"] for d in deployed.values()} == {POOL}
         assert {n: (len(d["schedules"]), len(d["triggers"])) for n, d in deployed.items()} == {
-            DEPLOYMENTS[0]: (1, 1), DEPLOYMENTS[1]: (0, 0), DEPLOYMENTS[2]: (1, 0), DEPLOYMENTS[3]: (1, 0)}
+            DEPLOYMENTS[0]: (1, 1), DEPLOYMENTS[1]: (0, 0), DEPLOYMENTS[2]: (0, 0), DEPLOYMENTS[3]: (1, 0),
+            DEPLOYMENTS[4]: (1, 0)}
         assert deployed[DEPLOYMENTS[0]]["concurrency"] == (1, "ENQUEUE")  # one scan at a time, none cancelled
         delete_deployments()  # a fresh registration: an update would keep the pool it had
         for deployment in runner_deployments():

@@ -247,6 +247,61 @@ def test_foreground_flag_runs_here_even_when_served(served, cli, engine):
     assert "handed_off" not in _json(result.stdout)
 
 
+def test_revert_hands_off_and_follows_the_run(served, cli, engine):
+    _, template_uuid = started_template(engine, 4, name="Revert handed off", start=False)
+    assert cli("template", "start", template_uuid, "--wait", "--json").exit_code == 0
+
+    result = cli("template", "revert", template_uuid, "--wait", "--json", "--chunk-size", "2")
+
+    assert result.exit_code == 0, result.output
+    document = _json(result.stdout)
+    assert document["handed_off"] is True and document["deployment"] == "template-revert/template-revert"
+    assert document["counts"]["reverted"] == 4 and document["report"]
+    run = _flow_run(document["flow_run_id"])
+    assert run.state.is_completed() and {"phonesys", "template-revert"} <= set(run.tags)
+    assert _json(cli("template", "show", template_uuid, "--json").stdout)["revert"] == "reverted"
+
+
+def test_revert_without_wait_returns_once_the_run_is_accepted(served, cli, engine):
+    _, template_uuid = started_template(engine, 3, name="Revert fire and forget", start=False)
+    assert cli("template", "start", template_uuid, "--wait", "--json").exit_code == 0
+
+    result = cli("template", "revert", template_uuid, "--json")
+
+    assert result.exit_code == 0, result.output
+    document = _json(result.stdout)
+    assert document["handed_off"] is True and "counts" not in document
+    assert wait_for_final_state(document["flow_run_id"]).is_completed()
+    shown = _json(cli("template", "show", template_uuid, "--json").stdout)
+    assert shown["revert"] == "reverted" and cli("template", "revert", template_uuid, "--foreground").exit_code == 1
+
+
+def test_cancel_stops_the_templates_run_that_has_not_started(served, cli, engine):
+    """A run handed over but not started (here: scheduled for later, as a Late run nobody picks up
+    would be) ends Cancelled with the template; another template's run of the same org is left alone."""
+    from prefect.client.orchestration import get_client
+    from prefect.states import Scheduled
+
+    from phonesys.ops.handoff import template_parameters
+    from phonesys.ops.prefect_env import run_tags
+
+    org, template_uuid = started_template(engine, 3, name="Cancel a scheduled run")
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with get_client(sync_client=True) as client:
+        runs = [client.create_flow_run_from_deployment(
+            served.id, parameters={"parameters": template_parameters(uuid_, None)}, tags=run_tags(org.org_uuid),
+            state=Scheduled(scheduled_time=later)) for uuid_ in (template_uuid, str(uuid.uuid4()))]
+
+    result = cli("template", "cancel", template_uuid, "--json")
+
+    assert result.exit_code == 0, result.output
+    document = _json(result.stdout)
+    assert document["runs_cancelled"] == [str(runs[0].id)] and document["runs_left"] == []
+    assert _flow_run(runs[0].id).state.is_cancelled()
+    assert _flow_run(runs[0].id).state.message.startswith("template cancelled by cli:")
+    assert _flow_run(runs[1].id).state.is_scheduled()
+
+
 def test_notify_reaches_the_server_and_its_trigger_starts_a_scan(served, cli):
     from prefect.client.orchestration import get_client
     from prefect.events.filters import EventFilter, EventIDFilter

@@ -89,3 +89,5 @@ def test_concurrent_starts_sharing_prefect_home_succeed_with_clean_output(engine
         assert [line for line in stderr.splitlines() if line.strip() and not line.startswith("assigning")] == [], \
             stderr
     assert not using_home(prefect_home), "a temporary server outlived its run"
+    # what the servers printed (Prefect's retried ERRORs under load among it) is kept beside their databases
+    assert list(prefect_home.glob("prefect*.db.server.log")), sorted(prefect_home.iterdir())

@@ -207,7 +207,14 @@ def wait_until(check, what: str, deadline: float = 240) -> None:
         time.sleep(0.5)
 
 
-def test_a_start_is_accepted_runs_in_the_background_and_reports(api, cli, engine, org):
+def child_done(server, template: str, kind: str) -> None:
+    """Wait for the detached ``phonesys`` run to print its final JSON document (it exits right after),
+    so the next test does not share the database with it."""
+    log = server[1].parent / "runs" / f"{template}.{kind}.log"
+    wait_until(lambda: log.is_file() and '"ok": ' in log.read_text(errors="replace"), f"the {kind} process to end")
+
+
+def test_a_start_is_accepted_runs_in_the_background_and_reports(api, server, cli, engine, org):
     rows = make_rows(org, 2, first_key=400)
     template, headers = make_template(engine, org, rows, addons=("Voicemail",)), admin(cli, org, "runner")
     response = api.post(f"/api/v1/templates/{template}/start", params={"chunk_size": 2}, headers=headers)
@@ -216,6 +223,7 @@ def test_a_start_is_accepted_runs_in_the_background_and_reports(api, cli, engine
     assert location == f"/api/v1/templates/{template}" and response.json()["status"] == "in_progress"
     assert_problem(api.post(f"/api/v1/templates/{template}/start", headers=headers), 422, "template-action-not-allowed")
     wait_until(lambda: api.get(location, headers=headers).json()["status"] == "completed", "the run to complete")
+    child_done(server, template, "start")
     report = api.get(f"{location}/report", headers=headers).json()
     assert report["counts"] == {"pending": 0, "assigned": 2, "failed": 0} and report["report"]
     assert shown(cli, "ext", "show", org.org_uuid, "400")["addons"] == ["Voicemail"]
@@ -223,7 +231,7 @@ def test_a_start_is_accepted_runs_in_the_background_and_reports(api, cli, engine
         (a, act) for a, act, _ in actors(engine, org, template=template)}
 
 
-def test_revert_dry_run_then_revert_in_the_background(api, cli, engine, org):
+def test_revert_dry_run_then_revert_in_the_background(api, server, cli, engine, org):
     template = make_template(engine, org, make_rows(org, 2, first_key=500))
     assert cli("template", "start", template, "--wait").exit_code == 0
     headers, path = admin(cli, org, "undoer"), f"/api/v1/templates/{template}"
@@ -233,6 +241,7 @@ def test_revert_dry_run_then_revert_in_the_background(api, cli, engine, org):
     response = api.post(f"{path}/revert", headers=headers)
     assert response.status_code == 202 and response.headers["location"] == path
     wait_until(lambda: api.get(path, headers=headers).json()["revert"] == "reverted", "the revert to end")
+    child_done(server, template, "revert")
     assert cli("ext", "show", org.org_uuid, "500").exit_code == 1
     assert ("token:undoer", "template.revert", "ok") in actors(engine, org, template=template)
 
@@ -271,7 +280,7 @@ def test_audit_history_and_exports_are_the_clis(api, cli, org, tmp_path):
     assert json.loads(audit.text)["events"][0]["action"] == "ext.edit"
 
 
-def test_cancel_then_revert_removes_what_the_template_had_assigned(api, cli, engine, org):
+def test_cancel_then_revert_removes_what_the_template_had_assigned(api, server, cli, engine, org):
     template = make_template(engine, org, make_rows(org, 2, first_key=700))
     start(engine, template)
     assign_chunk(engine, template, pending_row_ids(engine, template)[:1])  # one row assigned, one pending
@@ -280,5 +289,6 @@ def test_cancel_then_revert_removes_what_the_template_had_assigned(api, cli, eng
     assert response.status_code == 202 and response.headers["location"] == path, response.text
     assert response.json()["cancelled"]["assigned"] == 1 and response.json()["run"] == "revert"
     wait_until(lambda: api.get(path, headers=headers).json()["revert"] == "reverted", "the revert to end")
+    child_done(server, template, "revert")
     assert cli("ext", "show", org.org_uuid, "700").exit_code == 1
     assert shown(cli, "org", "show", org.org_uuid)["base_licenses"]["used"] == 0

@@ -63,10 +63,16 @@ def main() -> None:
     import sys
 
     from phonesys.ops.prefect_env import quiet_prefect
+    from phonesys.settings import SettingsInvalid
 
     quiet_prefect()  # before anything imports prefect: its log level is read once, at import
     try:
         app()
+    except SettingsInvalid as invalid:
+        from phonesys.cli.common import print_settings_invalid
+
+        print_settings_invalid(invalid, as_json="--json" in sys.argv)
+        sys.exit(78)
     except Exception as exc:  # noqa: BLE001 - last resort, keeps a newcomer's screen clean
         if os.environ.get("PHONESYS_DEBUG") == "1":
             raise

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from phonesys.rules.errors import Busy, Problem, Refused, TransientError
-from phonesys.settings import load_settings
+from phonesys.settings import SettingsInvalid, load_settings
 
 if TYPE_CHECKING:  # sqlalchemy loads with the inventory: --help and `server` commands never need it
     from sqlalchemy import Engine
@@ -120,6 +120,12 @@ def _print_problems(problems: list[Problem], as_json: bool, details: dict[str, A
         # the contract: one line per problem; a hostile value quoted in a message cannot drive the terminal
         one_line = printable(" ".join(str(problem).splitlines()))
         err_console.print(Text.assemble(("error", "red"), f" {one_line}"), soft_wrap=True)
+
+
+def print_settings_invalid(invalid: SettingsInvalid, as_json: bool) -> None:
+    """Every ``PHONESYS_*`` value that does not parse, one ``setting-invalid`` problem each."""
+    _print_problems([Problem("setting-invalid", str(each), each.variable, (each.raw or "")[:120])
+                     for each in invalid.invalid], as_json)
 
 
 def _print_unavailable(exc: Exception, as_json: bool) -> None:

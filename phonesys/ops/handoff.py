@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from prefect.client.schemas.responses import DeploymentResponse
 
 BULK_DEPLOYMENT = "bulk-assignment/bulk-assignment"
+REVERT_DEPLOYMENT = "template-revert/template-revert"
 POLL_FRESHNESS = timedelta(seconds=60)  # the server's own NOT_READY threshold (foreman default)
 START_TIMEOUT = 120.0  # seconds a handed-off run may wait to be picked up before --wait gives up
 
@@ -60,13 +61,25 @@ def served_deployment(name: str = BULK_DEPLOYMENT) -> DeploymentResponse | None:
 
 def submit(deployment: DeploymentResponse, template_uuid: str, chunk_size: int | None, *,
            run_name: str | None = None, tags: list[str] | None = None) -> FlowRun:
-    """Create the flow run and return at once (``timeout=0``); the serving process starts it."""
-    from prefect.deployments import run_deployment
+    """A bulk-assignment run (its flow takes one ``parameters`` model) for the template."""
+    return submit_run(deployment, {"parameters": template_parameters(template_uuid, chunk_size)},
+                      run_name=run_name, tags=tags)
 
+
+def template_parameters(template_uuid: str, chunk_size: int | None) -> dict[str, Any]:
+    """A template's run parameters; no ``chunk_size`` leaves the flow's own sizing by time."""
     parameters: dict[str, Any] = {"template_uuid": template_uuid}
     if chunk_size is not None:
         parameters["chunk_size"] = chunk_size
-    flow_run = run_deployment(deployment.id, parameters={"parameters": parameters}, timeout=0, as_subflow=False,
+    return parameters
+
+
+def submit_run(deployment: DeploymentResponse, parameters: dict[str, Any], *, run_name: str | None = None,
+               tags: list[str] | None = None) -> FlowRun:
+    """Create the flow run and return at once (``timeout=0``); the serving process starts it."""
+    from prefect.deployments import run_deployment
+
+    flow_run = run_deployment(deployment.id, parameters=parameters, timeout=0, as_subflow=False,
                               flow_run_name=run_name, tags=tags or [])
     return cast("FlowRun", flow_run)  # called from sync code: the run itself, not a coroutine
 

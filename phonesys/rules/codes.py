@@ -84,6 +84,7 @@ INVENTORY: dict[str, str] = {
     "inventory-conflict": "The inventory changed while the request ran; nothing changed, try again.",
     "database-unavailable": "The inventory database cannot be reached (check PHONESYS_DATABASE_URL).",
     "org-busy": "Another job held the organization past PHONESYS_LOCK_TIMEOUT; nothing changed, try again (exit 75).",
+    "setting-invalid": "A PHONESYS_* setting does not parse (each one is named; exit 78); nothing ran.",
     "internal-error": "An unexpected error; rerun with PHONESYS_DEBUG=1 and report the traceback.",
 }
 

@@ -17,9 +17,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from phonesys.ops.prefect_api import check_configured_api
+from phonesys.ops.run_cancel import cancel_and_stop
 from phonesys.rules.limits import CHUNK_SIZE_MAX
 from phonesys.rules.vocabulary import CONTINUE, IN_PROGRESS, Policy
-from phonesys.services.template_cancel import cancel_template
 from phonesys.storage.inventory.jobs import start_job
 from phonesys.storage.inventory.revert_plan import start_revert
 from phonesys.storage.objects import open_object_store
@@ -76,13 +76,13 @@ def revert(template: TemplateRef, change: ChangerDep, settings: SettingsDep, dry
 def cancel(template: TemplateRef, change: ChangerDep, settings: SettingsDep,
            revert: Annotated[bool, Query(description="Then revert the rows already assigned.")] = False) -> Any:
     """Its rows not yet assigned fail as ``template-cancelled`` and give their holds back; the template
-    ends completed with a report."""
+    ends completed with a report; its live Prefect runs are stopped (as ``phonesys template cancel``)."""
     ref = change.template(template)
     if revert:  # before the cancel: a revert that cannot be handed on must not leave half the request done
         check_configured_api()
-    outcome = cancel_template(change.engine, open_object_store(settings.objects_url), ref)
+    outcome = cancel_and_stop(change.engine, open_object_store(settings.objects_url), ref)
     if not revert:
         return outcome.as_dict()
-    launched = launch_revert(settings, outcome.cancelled.template_uuid, change.actor,
+    launched = launch_revert(settings, outcome.outcome.cancelled.template_uuid, change.actor,
                              correlation=change.correlation)
     return accepted(launched, {"cancelled": outcome.as_dict()})

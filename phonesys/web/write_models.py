@@ -104,6 +104,9 @@ class Cancelled(Model):
     cancelled: int
     released: int
     report: str
+    runs_cancelled: list[str] = Field(description="Flow runs of the template stopped (Cancelled or Cancelling).")
+    runs_left: list[str] = Field(description="Flow runs inside another command: they end by themselves.")
+    runs_note: str | None = Field(None, description="Why its runs could not be stopped, if so.")
 
 
 class Accepted(Model):

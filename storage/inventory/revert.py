@@ -22,7 +22,6 @@ from phonesys.rules.vocabulary import PENDING, REVERT_ROW_STATUSES, REVERTED, RE
 from phonesys.storage.inventory.audit import (
     Event,
     extension_event,
-    extension_snapshots,
     on_behalf_of,
     record,
     record_all,
@@ -33,6 +32,7 @@ from phonesys.storage.inventory.revert_plan import VERDICT_STATUS, made_extensio
 from phonesys.storage.inventory.schema import revert_rows, template_reverts
 from phonesys.storage.inventory.templates import get_template
 from phonesys.storage.inventory.undo import delete_extensions
+from phonesys.storage.inventory.upsert import chunked
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,8 @@ def revert_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> 
         pending = dict(connection.execute(select(revert_rows.c.extension_id, revert_rows.c.id).where(
             revert_rows.c.id.in_(list(row_ids)), revert_rows.c.status == PENDING)).all())
         judged = [(ext, *revert_verdict(ext)) for ext in made_extensions(connection, template_uuid, list(pending))]
-        remove = [ext.extension_id for ext, verdict, _ in judged if verdict == "remove"]
-        before = extension_snapshots(connection, remove)
+        before = {ext.extension_id: dict(ext.now or {}) for ext, verdict, _ in judged if verdict == "remove"}
+        remove = list(before)
         started_by = _started_by(connection, template_uuid)
         record_all(connection, (extension_event("bulk.revert", template.org_uuid, i, before[i], None, template_uuid)
                                 for i in remove), actor=on_behalf_of(connection, started_by))
@@ -75,21 +75,37 @@ def _started_by(connection: Connection, template_uuid: str) -> str | None:
 
 
 def _decide(connection: Connection, decided: list[tuple[int, str, Problem | None]]) -> None:
-    if not decided:
-        return
-    connection.execute(
-        update(revert_rows).where(revert_rows.c.id == bindparam("row_id"), revert_rows.c.status == PENDING)
-        .values(status=bindparam("new_status"), reason_code=bindparam("code"), reason=bindparam("why"),
-                processed_at=bindparam("at")),
-        [{"row_id": row_id, "new_status": status, "code": p.code if p else None,
-          "why": p.message[:REASON_MAX_CHARS] if p else None, "at": datetime.now(UTC)}
-         for row_id, status, p in decided])
+    """The rows without a reason (the removed ones, nearly all) in one set-based UPDATE per status;
+    the kept and gone ones, each with its own reason, one by one."""
+    now = datetime.now(UTC)
+    for status in sorted({status for _, status, problem in decided if problem is None}):
+        ids = [row_id for row_id, s, problem in decided if problem is None and s == status]
+        for batch in chunked(ids):
+            connection.execute(update(revert_rows).where(revert_rows.c.id.in_(batch), revert_rows.c.status == PENDING)
+                               .values(status=status, processed_at=now))
+    reasoned = [(row_id, status, p) for row_id, status, p in decided if p is not None]
+    if reasoned:
+        connection.execute(
+            update(revert_rows).where(revert_rows.c.id == bindparam("row_id"), revert_rows.c.status == PENDING)
+            .values(status=bindparam("new_status"), reason_code=bindparam("code"), reason=bindparam("why"),
+                    processed_at=now),
+            [{"row_id": row_id, "new_status": status, "code": p.code, "why": p.message[:REASON_MAX_CHARS]}
+             for row_id, status, p in reasoned])
 
 
 def revert_counts(connection: Connection, template_uuid: str) -> dict[str, int]:
     counted: dict[str, int] = dict(connection.execute(select(revert_rows.c.status, func.count()).where(
         revert_rows.c.template_uuid == template_uuid).group_by(revert_rows.c.status)).all())
     return {status: int(counted.get(status, 0)) for status in REVERT_ROW_STATUSES}
+
+
+def revert_result(engine: Engine, template_uuid: str) -> tuple[dict[str, int], str | None]:
+    """The revert's counts and its report's key (None until it completed): what any run of it did,
+    read from the ledger, so a run handed to another process is reported like one run here."""
+    with read_transaction(engine) as connection:
+        key = connection.execute(select(template_reverts.c.report_key).where(
+            template_reverts.c.template_uuid == template_uuid)).scalar()
+        return revert_counts(connection, template_uuid), key
 
 
 def complete_revert(engine: Engine, template_uuid: str, report_key: str | None) -> bool:

@@ -114,11 +114,12 @@ def made_extensions(connection: Connection, template_uuid: str,
 
 def _later_changes(connection: Connection, template_uuid: str, ids: list[int]) -> dict[int, LaterChange]:
     """Per extension, the newest event after its ``bulk.assign`` by this template (none: untouched)."""
-    made = (select(audit_events.c.extension_id, func.max(audit_events.c.id).label("made_id"))
-            .where(audit_events.c.template_uuid == template_uuid, audit_events.c.action == "bulk.assign")
-            .group_by(audit_events.c.extension_id).subquery())
     found: dict[int, LaterChange] = {}
-    for batch in chunked(ids):
+    for batch in chunked(ids):  # the made-events narrowed to the batch too: a chunk reads its own, not the template's
+        made = (select(audit_events.c.extension_id, func.max(audit_events.c.id).label("made_id"))
+                .where(audit_events.c.template_uuid == template_uuid, audit_events.c.action == "bulk.assign",
+                       audit_events.c.extension_id.in_(batch))
+                .group_by(audit_events.c.extension_id).subquery())
         rows = connection.execute(
             select(audit_events.c.extension_id, audit_events.c.at, audit_events.c.actor, audit_events.c.action)
             .join(made, and_(made.c.extension_id == audit_events.c.extension_id, audit_events.c.id > made.c.made_id))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import ColumnElement, Engine, Select, func, select
 
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
@@ -19,12 +19,14 @@ def org_usage(engine: Engine, org_ref: str) -> OrgUsage:
 
         def count(query: Select[int]) -> int:
             return connection.execute(query).scalar_one()
-        ext_count = count(select(func.count()).select_from(extensions).where(extensions.c.org_uuid == org.org_uuid))
+        def extension_count(*having: ColumnElement[bool]) -> int:  # each an index-only count (migration 0011)
+            return count(select(func.count()).select_from(extensions).where(extensions.c.org_uuid == org.org_uuid,
+                                                                            *having))
+        ext_count = extension_count()
         numbers_total = count(select(func.count()).select_from(numbers).where(numbers.c.org_uuid == org.org_uuid))
-        numbers_assigned = count(select(func.count(extensions.c.number)).where(extensions.c.org_uuid == org.org_uuid))
+        numbers_assigned = extension_count(extensions.c.number.is_not(None))
         users_total = count(select(func.count()).select_from(users).where(users.c.org_uuid == org.org_uuid))
-        users_assigned = count(select(func.count(extensions.c.identity_uuid)).where(
-            extensions.c.org_uuid == org.org_uuid))
+        users_assigned = extension_count(extensions.c.identity_uuid.is_not(None))
         pools = connection.execute(select(addon_pools).where(addon_pools.c.org_uuid == org.org_uuid)
                                    .order_by(addon_pools.c.sku)).all()
         users_held = count(select(func.count()).select_from(row_holds).where(row_holds.c.org_uuid == org.org_uuid))
