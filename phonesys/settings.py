@@ -15,6 +15,7 @@ server, started once in the background (``phonesys.ops.homeserver``), or a ``tem
 ends with the command (nothing left running: the tests, a one-off cron job). ``PHONESYS_ACTOR`` names
 who the CLI acts for in the audit log (default ``cli:<login user>``); ``PHONESYS_AUDIT_RETENTION_DAYS``
 is how long audit events are kept before ``phonesys db prune-audit`` may delete them.
+``PHONESYS_WEB_SECRET`` signs the web console's session cookies (``phonesys.web.console.sessions``).
 
 Read with the standard library alone (no pydantic-settings): every command reads them first, and
 that import was a sixth of a read command's time. A value that does not parse is a ``SettingInvalid`` (a
@@ -111,6 +112,7 @@ class Settings:
     actor: str | None = field(default_factory=lambda: _env("actor"))
     audit_retention_days: int = field(default_factory=lambda: int(_number(
         "audit_retention_days", DEFAULT_AUDIT_RETENTION_DAYS, 1, 36_500, int)))
+    web_secret: str | None = field(default_factory=lambda: _env("web_secret"), repr=False)
 
     @property
     def inventory_url(self) -> str:

@@ -2,7 +2,9 @@
 
 Debian's ``chromium`` package is the browser (nothing is downloaded); ``websockets`` (a Prefect
 dependency) speaks the protocol. ``Browser.open(url)`` loads a page, ``text()`` is what it shows,
-``click_text(label)`` presses a tab or button by its words, ``screenshot(path)`` saves a PNG.
+``click_text(label)`` presses a tab or button by its words, ``screenshot(path)`` saves a PNG;
+``fill(selector, text)`` types into a field, ``choose_files(selector, paths)`` sets a file input and
+``downloads_to(folder)`` lets the page save downloads there.
 ``chromium_path()`` says whether the browser is installed at all (tests skip or fail on that).
 """
 
@@ -118,3 +120,18 @@ class Browser:
         data = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
         path.write_bytes(data)
         return len(data)
+
+    def fill(self, selector: str, text: str) -> None:
+        """Set a field's value and fire ``input``, as typing would (the page's scripts react to it)."""
+        script = ("(() => { const e = document.querySelector(SELECTOR); e.value = TEXT;"
+                  " e.dispatchEvent(new Event('input', {bubbles: true})); })()")
+        self.evaluate(script.replace("SELECTOR", json.dumps(selector)).replace("TEXT", json.dumps(text)))
+
+    def choose_files(self, selector: str, paths: list[Path]) -> None:
+        """What picking files in the file dialog does (``DOM.setFileInputFiles``)."""
+        root = self.call("DOM.getDocument")["root"]["nodeId"]
+        node = self.call("DOM.querySelector", nodeId=root, selector=selector)["nodeId"]
+        self.call("DOM.setFileInputFiles", nodeId=node, files=[str(p) for p in paths])
+
+    def downloads_to(self, folder: Path) -> None:
+        self.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(folder))

@@ -47,10 +47,11 @@ def test_the_wheel_has_one_top_level_package(wheel_names: set[str]) -> None:
 def test_every_source_module_is_in_the_wheel_under_phonesys(wheel_names: set[str]) -> None:
     expected = {f"{target}/{path.relative_to(ROOT / folder).as_posix()}"
                 for folder, target in SOURCE_FOLDERS.items()
-                for path in (ROOT / folder).rglob("*") if path.suffix in (".py", ".mako")
+                for path in (ROOT / folder).rglob("*") if path.suffix in (".py", ".mako", ".html", ".css", ".js")
                 and "__pycache__" not in path.parts}
     assert expected - wheel_names == set()
     assert "phonesys/storage/migrations/script.py.mako" in wheel_names
+    assert {"phonesys/web/console/templates/base.html", "phonesys/web/console/static/console.js"} <= wheel_names
 
 
 def test_no_source_imports_the_old_top_level_names() -> None:

@@ -1,4 +1,4 @@
-"""``phonesys web``: serve the HTTP API (``phonesys.web``) until Ctrl-C."""
+"""``phonesys web``: serve the HTTP API and the web console (``phonesys.web``) until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ def web(
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port to listen on.")] = 8080,
 ) -> None:
     """Serve the HTTP API: /api/v1 (callers send 'Authorization: Bearer <token>', see `phonesys token
-    create`) and its description at /openapi.json.
+    create`) and its description at /openapi.json, and the web console at /console (sign in with a
+    token; set PHONESYS_WEB_SECRET alike on every host behind one load balancer).
 
     Example: phonesys web --port 8080
     """

@@ -168,6 +168,7 @@ TOKENS: dict[str, str] = {
                          "it streams.",
     "upload-form-invalid": "An API upload is not multipart/form-data with one or more files in the field 'files'.",
     "patch-mixed": "An API PATCH asks for changes the CLI makes with different commands; send one kind per request.",
+    "csrf-invalid": "HTTP 403: a console form was posted without its CSRF token, or with a wrong or stale one.",
 }
 
 AUDIT: dict[str, str] = {

@@ -32,3 +32,18 @@ def require_allowed(template_uuid: str, status: TemplateStatus, action: str) -> 
     raise Refused(Problem("template-action-not-allowed", f"Template {template_uuid} is {status}; "
                           f"'{action}' is allowed only when it is {' or '.join(allowed_in)}.",
                           "template", template_uuid))
+
+
+# The actions the help page's Bulk Assignment list offers, in its order: Licenses (show), Users, Assign
+# (start), Report, Duplicate, Delete; a status offers those its ALLOWED set holds.
+LIST_ACTIONS: tuple[str, ...] = ("show", "users", "start", "report", "duplicate", "delete")
+
+
+def allows(status: str, action: str) -> bool:
+    """``require_allowed`` as a yes/no, for a status read back as text (a page greying out a button)."""
+    return any(action in actions for known, actions in ALLOWED.items() if known == status)
+
+
+def list_actions(status: str) -> tuple[str, ...]:
+    """What a template's row in the console's list offers in ``status`` (cancel and revert stay CLI/API)."""
+    return tuple(action for action in LIST_ACTIONS if allows(status, action))

@@ -64,3 +64,14 @@ def token_forbidden() -> Refused:
     """A viewer token asking for a change: told the same whatever the request named (403 before any lookup)."""
     return Refused(Problem("token-forbidden", "This token is a viewer's: it reads, and only an admin token changes "
                            "anything (create one with `phonesys token create ORG --role admin`)."))
+
+
+def may_change(role: Role) -> bool:
+    """Only an ``admin`` token changes the inventory; a ``viewer`` sees the same console pages, read-only."""
+    return role == "admin"
+
+
+def csrf_invalid() -> Problem:
+    """A form posted without the token its page carried: likely another site's form, or a stale page."""
+    return Problem("csrf-invalid", "This form is stale or did not come from this console; reload the page and "
+                   "try again.", "csrf_token")

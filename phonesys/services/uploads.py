@@ -115,7 +115,7 @@ def _fetch(store: ObjectStore, template: Row[Any], source: UploadSource) -> tupl
     if too_big:
         raise Refused(too_big)
     data = path.read_bytes()
-    key = f"uploads/{template.org_uuid}/{template.template_uuid}/{export_timestamp()}_{_safe_name(source.name)}"
+    key = f"uploads/{template.org_uuid}/{template.template_uuid}/{export_timestamp()}_{safe_name(source.name)}"
     store.write_bytes(key, data, content_type="text/csv")
     return key, source.name, data
 
@@ -158,7 +158,7 @@ def _write_errors(store: ObjectStore, key: str, result: ValidationResult) -> str
     return store.location(errors_key)
 
 
-def _safe_name(name: str) -> str:
+def safe_name(name: str) -> str:
     """A file name that fits the object-key allowlist: odd characters become '_'."""
     cleaned = re.sub(r"[^A-Za-z0-9._()+-]", "_", name).strip("._") or "upload.csv"
     return cleaned[-120:]

@@ -16,6 +16,7 @@ from phonesys.storage.inventory.engine import interactive, open_engine
 from phonesys.web import (
     api,
     audit_api,
+    console,
     docs,
     extensions_api,
     problems,
@@ -36,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     for module in (api, templates_api, audit_api, extensions_api, template_writes_api, uploads_api, runs_api):
         app.include_router(module.router)
+    console.install(app, settings)
     _document_problems(app)
     docs.install(app, "/openapi.json")
     return app

@@ -34,6 +34,7 @@ class Caller:
     name: str
     org_uuid: str | None
     role: Role
+    token_id: int | None = None  # the row's id: what a console session names
 
     def may_see(self, org_uuid: str) -> bool:
         return self.org_uuid is None or self.org_uuid == org_uuid
@@ -99,11 +100,24 @@ def resolve_token(engine: Engine, secret: str) -> Caller | None:
     digest = hash_secret(secret)
     with read_transaction(engine) as connection:
         row = connection.execute(select(api_tokens).where(api_tokens.c.hash == digest)).first()
-    if row is None or row.revoked_at is not None or not hmac.compare_digest(row.hash, digest):
+    if row is None or not hmac.compare_digest(row.hash, digest):
+        return None
+    return _caller(engine, row)
+
+
+def resolve_token_id(engine: Engine, token_id: int) -> Caller | None:
+    """The caller a console session names (by the token's id), or None once the token is revoked."""
+    with read_transaction(engine) as connection:
+        row = connection.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+    return None if row is None else _caller(engine, row)
+
+
+def _caller(engine: Engine, row: Row[Any]) -> Caller | None:
+    if row.revoked_at is not None:
         return None
     if _stale(row.last_used_at):
         _touch(engine, row.id)
-    return Caller(row.name, row.org_uuid, row.role)
+    return Caller(row.name, row.org_uuid, row.role, row.id)
 
 
 def _touch(engine: Engine, token_id: int) -> None:
