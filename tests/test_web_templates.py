@@ -129,4 +129,4 @@ def test_the_report_names_download_routes_that_stream_the_files(api, cli, engine
     name = downloaded.headers["content-disposition"].split("filename=")[1].strip('"')
     assert name.startswith(org.org_uuid) and name.endswith("_license_phonesystem_bulk_assignment_report.csv")
     lines = downloaded.content.decode("utf-8-sig").splitlines()
-    assert lines[0].startswith("Ext Key,") and len(lines) == 3
+    assert lines[0].startswith('"Ext Key","User\'s Name"') and len(lines) == 3
