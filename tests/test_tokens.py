@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from phonesys.storage.inventory.engine import interactive, write_transaction
 from phonesys.storage.inventory.schema import api_tokens
 from phonesys.storage.inventory.tokens import resolve_token
 
@@ -122,3 +124,25 @@ def test_deleting_an_organization_revokes_its_tokens_and_only_its(cli, engine, o
     assert kept.name == "mine" and kept.revoked_at is not None
     load_org(engine, org)  # the same UUID loaded again: the old token stays revoked
     assert resolve_token(engine, mine) is None
+
+
+def test_a_token_in_use_while_another_job_writes_still_resolves(cli, engine, org):
+    """Noting ``last_used_at`` never holds a request up: while another transaction holds the write lock
+    (SQLite) or the token's row (PostgreSQL), the token resolves and the note waits for a later request."""
+    secret = create(cli, org.org_uuid, "--name", "reader")["token"]
+    with write_transaction(interactive(engine, 60)) as connection:
+        connection.execute(update(api_tokens).where(api_tokens.c.name == "reader").values(name="reader"))
+        caller = resolve_token(engine, secret)
+        assert caller is not None and caller.name == "reader"
+    assert _used(engine, "reader") is None
+    assert resolve_token(engine, secret) is not None and _used(engine, "reader") is not None
+    with engine.begin() as connection:  # noted less than a minute ago: the next requests only read
+        connection.execute(update(api_tokens).where(api_tokens.c.name == "reader")
+                           .values(last_used_at=datetime.now(UTC) - timedelta(seconds=5)))
+    before = _used(engine, "reader")
+    assert resolve_token(engine, secret) is not None and _used(engine, "reader") == before
+
+
+def _used(engine, name: str):
+    with engine.connect() as connection:
+        return connection.execute(select(api_tokens.c.last_used_at).where(api_tokens.c.name == name)).scalar_one()

@@ -139,9 +139,10 @@ def is_problem(response: httpx.Response, status: int, code: str | None = None) -
 
 def test_every_route_refuses_no_token_and_a_revoked_one(api, cli, routes, real_ids, org):
     secret = token(cli, org.org_uuid, "--name", "soon revoked")
-    own = failures(lambda r: r.status_code == 200, (api.request(m, u, headers=bearer(secret), **k)
-                                                    for m, u, k in calls(routes, real_ids, READS)))
-    assert not own, own  # the ids are real: the refusals below are about the token alone
+    own = failures(lambda r: r.status_code == 200 or is_problem(r, 404, "report-file-not-written"),
+                   (api.request(m, u, headers=bearer(secret), **k) for m, u, k in calls(routes, real_ids, READS)))
+    assert not own, own  # the ids are real (a running template's files: not written yet, but seen): the
+    # refusals below are about the token alone
     assert cli("token", "revoke", org.org_uuid, "soon revoked").exit_code == 0
     before = state(cli, org.org_uuid, real_ids["template"])
     for headers in ({}, bearer(secret), {"Authorization": "Bearer"}, {"Authorization": f"Token {secret}"}):

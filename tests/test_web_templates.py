@@ -109,3 +109,24 @@ def test_free_text_with_control_characters_is_a_request_problem(api, cli, org):
         body = assert_problem(api.get(f"/api/v1/orgs/{org.org_uuid}/templates", params={"search": value},
                                       headers=headers), 422, "request-invalid")
         assert body["problems"][0]["field"] == "search"
+
+
+def test_the_report_names_download_routes_that_stream_the_files(api, cli, engine, org):
+    """The API's report names routes, not server paths; the report file streams once written."""
+    template = make_template(engine, org, make_rows(org, 2), addons=())
+    start(engine, template)
+    assign_chunk(engine, template, pending_row_ids(engine, template))
+    headers, path = bearer(token(cli, org.org_uuid, "--name", "reader")), f"/api/v1/templates/{template}"
+    for which in ("report", "export"):
+        assert_problem(api.get(f"{path}/{which}/file", headers=headers), 404, "report-file-not-written")
+    assert api.post(f"{path}/cancel", headers=headers).status_code == 200  # ends it, writing its report
+    report = api.get(f"{path}/report", headers=headers).json()
+    clis = shown(cli, "template", "report", template)
+    assert (report["report"], report["export"]) == (f"{path}/report/file", None)
+    assert {**report, "report": clis["report"], "export": clis["export"]} == clis
+    downloaded = api.get(report["report"], headers=headers)
+    assert downloaded.status_code == 200 and downloaded.headers["content-type"].startswith("text/csv")
+    name = downloaded.headers["content-disposition"].split("filename=")[1].strip('"')
+    assert name.startswith(org.org_uuid) and name.endswith("_license_phonesystem_bulk_assignment_report.csv")
+    lines = downloaded.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith('"Ext Key","User\'s Name"') and len(lines) == 3

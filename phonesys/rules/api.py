@@ -7,7 +7,7 @@ figure it quotes is how far it read, not the file's size.
 
 from __future__ import annotations
 
-from phonesys.rules.errors import Problem, Refused
+from phonesys.rules.errors import NotFound, Problem, Refused
 from phonesys.rules.limits import UPLOAD_FILES_MAX, UPLOAD_MAX_BYTES, UPLOAD_REQUEST_MAX_BYTES
 
 
@@ -35,3 +35,9 @@ def upload_form_invalid(why: str) -> Refused:
 def upload_nothing() -> Refused:
     """The CLI's code for an upload naming no file."""
     return Refused(Problem("upload-nothing", "Give at least one file (the form field 'files').", "files"))
+
+
+def report_file_not_written(template_uuid: str, which: str) -> NotFound:
+    """A download of a template's report or export before its run wrote it (no server path is named)."""
+    return NotFound(Problem("report-file-not-written", f"Template {template_uuid} has no {which} file yet: it is "
+                            f"written when the template's run completes.", "template", template_uuid))

@@ -169,6 +169,8 @@ TOKENS: dict[str, str] = {
     "upload-form-invalid": "An API upload is not multipart/form-data with one or more files in the field 'files'.",
     "patch-mixed": "An API PATCH asks for changes the CLI makes with different commands; send one kind per request.",
     "csrf-invalid": "HTTP 403: a console form was posted without its CSRF token, or with a wrong or stale one.",
+    "report-file-not-written": "HTTP 404: the template's report or export file is not written yet (its run has not "
+                               "completed).",
 }
 
 AUDIT: dict[str, str] = {

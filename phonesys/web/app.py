@@ -20,6 +20,7 @@ from phonesys.web import (
     docs,
     extensions_api,
     problems,
+    report_files,
     runs_api,
     template_writes_api,
     templates_api,
@@ -35,7 +36,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.engine = interactive(open_engine(settings.inventory_url), settings.lock_timeout)
     problems.install(app)
-    for module in (api, templates_api, audit_api, extensions_api, template_writes_api, uploads_api, runs_api):
+    for module in (api, templates_api, report_files, audit_api, extensions_api, template_writes_api, uploads_api,
+                   runs_api):
         app.include_router(module.router)
     console.install(app, settings)
     _document_problems(app)

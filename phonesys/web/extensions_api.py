@@ -22,6 +22,7 @@ from phonesys.storage.inventory.extensions import assign_user, edit_extension, s
 from phonesys.storage.inventory.provisioning import Assignment, delete_extension, provision
 from phonesys.storage.inventory.results import ExtensionEdited
 from phonesys.storage.inventory.views import show_extension
+from phonesys.web.auth import blocking
 from phonesys.web.models import Extension, problem_responses
 from phonesys.web.write_models import ExtensionDeleted, Provisioned
 from phonesys.web.writes import ChangerDep
@@ -60,26 +61,29 @@ class ExtensionChange(Body):
 
 @router.post("/orgs/{org}/extensions", status_code=201, response_model=Provisioned,
              summary="Provision extensions, or Provision & Assign one (phonesys provision)")
-def provision_extensions(org: Org, body: ProvisionRequest, change: ChangerDep) -> Any:
+async def provision_extensions(org: Org, body: ProvisionRequest, change: ChangerDep) -> Any:
     assign = Assignment(body.user, tuple(body.addons), body.number)
-    return {"ext_keys": provision(change.engine, change.org(org), body.count, body.start, assign)}
+    return {"ext_keys": await blocking(lambda: provision(change.engine, change.org(org), body.count, body.start,
+                                                         assign))}
 
 
 @router.patch("/orgs/{org}/extensions/{key}", response_model=Extension,
               summary="Change an extension's key and name, user, add-ons or number (phonesys ext ...)")
-def change_extension(org: Org, key: Key, body: ExtensionChange, change: ChangerDep) -> Any:
+async def change_extension(org: Org, key: Key, body: ExtensionChange, change: ChangerDep) -> Any:
     """Answers the extension as it now stands (under its new key, if it changed)."""
-    org_ref = change.org(org)
-    result = _change_of(body, org_ref, key)(change.engine)
-    new_key = result.ext_key if isinstance(result, ExtensionEdited) else key
-    return show_extension(change.engine, org_ref, new_key)
+    def changed() -> Any:
+        org_ref = change.org(org)
+        result = _change_of(body, org_ref, key)(change.engine)
+        new_key = result.ext_key if isinstance(result, ExtensionEdited) else key
+        return show_extension(change.engine, org_ref, new_key)
+    return await blocking(changed)  # one thread hop for the change and the answer (see phonesys.web.api)
 
 
 @router.delete("/orgs/{org}/extensions/{key}", summary="Delete an extension (phonesys ext delete)",
                response_model=ExtensionDeleted)
-def delete(org: Org, key: Key, change: ChangerDep) -> dict[str, Any]:
+async def delete(org: Org, key: Key, change: ChangerDep) -> dict[str, Any]:
     """Its base license, add-ons and number go back to the pools; answers what was released."""
-    return delete_extension(change.engine, change.org(org), key).as_dict()
+    return await blocking(lambda: delete_extension(change.engine, change.org(org), key).as_dict())
 
 
 def _change_of(body: ExtensionChange, org: str, key: str) -> Callable[[Engine], object]:

@@ -146,8 +146,9 @@ class RowCounts(Model):
 
 
 class Report(Model):
-    """``phonesys template report --json`` without ``ok``: ``report`` and ``export`` are locations in
-    object storage once written."""
+    """``phonesys template report --json`` without ``ok``, except ``report`` and ``export``: the routes
+    that download them once written (``/api/v1/templates/{t}/report/file``, ``.../export/file``), not
+    their locations in object storage."""
 
     uuid: str
     name: str

@@ -6,8 +6,7 @@ which would otherwise surface as a 500); everything else reaches the storage fun
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Query
 
@@ -18,14 +17,9 @@ PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
 Limit = Annotated[int, Query(ge=1, le=PAGE_MAX, description="At most this many items.")]
 Offset = Annotated[int, Query(ge=0, le=OFFSET_MAX, description="Skip this many items first.")]
-Item = TypeVar("Item")
 
 
 def text_query(description: str) -> object:
     """A free-text query value: at most ``TEXT_MAX`` characters, no control characters."""
     return Query(description=description, max_length=TEXT_MAX, pattern=PRINTABLE)
 
-
-def page_of(items: Sequence[Item], limit: int, offset: int) -> list[Item]:
-    """The slice a page shows of a listing the storage function returned whole."""
-    return list(items[offset:offset + limit])

@@ -11,10 +11,12 @@ from fastapi import APIRouter, Path, Query, Response
 
 from phonesys.rules.samples import SampleKind, sample_bytes, sample_file_name
 from phonesys.services.template_runs import template_summary
-from phonesys.storage.inventory.template_views import list_templates, template_detail, template_users
-from phonesys.web.auth import CallerDep, EngineDep, visible_org, visible_template
+from phonesys.storage.inventory.template_pages import template_page, template_users_page
+from phonesys.storage.inventory.template_views import template_detail
+from phonesys.web.auth import CallerDep, EngineDep, blocking, visible_org, visible_template
 from phonesys.web.models import Report, Template, TemplatePage, TemplateUserPage, problem_responses
-from phonesys.web.paging import PAGE_DEFAULT, Limit, Offset, page_of, text_query
+from phonesys.web.paging import PAGE_DEFAULT, Limit, Offset, text_query
+from phonesys.web.report_files import linked
 
 router = APIRouter(prefix="/api/v1", responses=problem_responses(401, 404, 422, 503))
 Org = Annotated[str, Path(description="Organization UUID.")]
@@ -24,38 +26,39 @@ Search = Annotated[str | None, text_query("Part of a template's name or UUID, an
 
 @router.get("/orgs/{org}/templates", summary="An organization's templates, newest first (phonesys template list)",
             response_model=TemplatePage)
-def templates(org: Org, who: CallerDep, engine: EngineDep, search: Search = None,
-              limit: Limit = PAGE_DEFAULT, offset: Offset = 0) -> Any:
+async def templates(org: Org, who: CallerDep, engine: EngineDep, search: Search = None,
+                    limit: Limit = PAGE_DEFAULT, offset: Offset = 0) -> Any:
     """UUID, name, total users and status; ``total`` counts every template the search matches."""
-    found = list_templates(engine, visible_org(org, who), search)
-    return {"total": len(found), "limit": limit, "offset": offset, "templates": page_of(found, limit, offset)}
+    return await blocking(lambda: template_page(engine, visible_org(org, who), search, limit=limit, offset=offset))
 
 
 @router.get("/templates/{template}", summary="One template (phonesys template show)", response_model=Template)
-def template(template: TemplateRef, who: CallerDep, engine: EngineDep) -> Any:
+async def template(template: TemplateRef, who: CallerDep, engine: EngineDep) -> Any:
     """Status, add-ons, total users and the files uploaded into it."""
-    return template_detail(engine, visible_template(engine, template, who))
+    return await blocking(lambda: template_detail(engine, visible_template(engine, template, who)))
 
 
 @router.get("/templates/{template}/users", summary="A page of a template's rows (phonesys template users)",
             response_model=TemplateUserPage)
-def users(template: TemplateRef, who: CallerDep, engine: EngineDep,
-          limit: Limit = PAGE_DEFAULT, offset: Offset = 0) -> Any:
+async def users(template: TemplateRef, who: CallerDep, engine: EngineDep,
+                limit: Limit = PAGE_DEFAULT, offset: Offset = 0) -> Any:
     """The rows in upload order (a draft or in-progress template); ``total`` counts them all."""
-    rows = template_users(engine, visible_template(engine, template, who))
-    return {"total": len(rows), "limit": limit, "offset": offset, "users": page_of(rows, limit, offset)}
+    return await blocking(lambda: template_users_page(engine, visible_template(engine, template, who),
+                                                      limit=limit, offset=offset))
 
 
 @router.get("/templates/{template}/report", summary="What a started template did (phonesys template report)",
             response_model=Report)
-def report(template: TemplateRef, who: CallerDep, engine: EngineDep) -> Any:
-    """Counts per row status, the first failed rows with their codes, and where the report and export are."""
-    return template_summary(engine, visible_template(engine, template, who), action="report").as_dict()
+async def report(template: TemplateRef, who: CallerDep, engine: EngineDep) -> Any:
+    """Counts per row status, the first failed rows with their codes, and the routes that download the
+    report and the export once written (``template report --json`` gives their storage locations)."""
+    return linked(await blocking(lambda: template_summary(engine, visible_template(engine, template, who),
+                                                          action="report").as_dict()))
 
 
 @router.get("/sample-csv", summary="A sample upload file (phonesys sample-csv)",
             response_class=Response, responses={200: {"content": {"text/csv": {}}}})
-def sample(who: CallerDep,
+async def sample(who: CallerDep,
            by: Annotated[SampleKind, Query(description="Identify users by name or by Identity UUID.")] = "name",
            ) -> Response:
     """UTF-8 with a BOM and CRLF line ends, as ``phonesys sample-csv --output`` writes it."""

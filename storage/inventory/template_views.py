@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, cast, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, String, cast, func, or_, select
 
 from phonesys.rules.status import require_allowed
 from phonesys.storage.inventory.engine import read_transaction
@@ -29,17 +29,30 @@ def list_templates(engine: Engine, org_ref: str, search: str | None = None) -> l
                     template_reverts.c.status.label("revert"))
              .select_from(templates.outerjoin(users, users.c.template_uuid == templates.c.template_uuid)
                           .outerjoin(template_reverts, template_reverts.c.template_uuid == templates.c.template_uuid))
-             .order_by(templates.c.created_at.desc(), templates.c.name))
+             .order_by(*TEMPLATE_ORDER))
     with read_transaction(engine) as connection:
         org = get_org(connection, org_ref)
-        query = query.where(templates.c.org_uuid == org.org_uuid)
-        if search and search.strip():
-            pattern = f"%{search.strip().lower()}%"
-            query = query.where(or_(func.lower(templates.c.name).like(pattern),
-                                    cast(templates.c.template_uuid, String).like(pattern)))
-        rows = connection.execute(query).all()
-    return [{"uuid": r.template_uuid, "name": r.name, "total_users": r.total_users, "status": r.status,
-             "cancelled": r.cancelled_at is not None, "revert": r.revert} for r in rows]
+        rows = connection.execute(query.where(*template_filter(org.org_uuid, search))).all()
+    return [listed_template(r, r.total_users) for r in rows]
+
+
+TEMPLATE_ORDER = (templates.c.created_at.desc(), templates.c.name, templates.c.template_uuid)  # newest first
+
+
+def template_filter(org_uuid: str, search: str | None) -> list[ColumnElement[bool]]:
+    """The organization's templates whose name or UUID contains ``search`` (any case; blank: all)."""
+    wanted: list[ColumnElement[bool]] = [templates.c.org_uuid == org_uuid]
+    if search and search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        wanted.append(or_(func.lower(templates.c.name).like(pattern),
+                          cast(templates.c.template_uuid, String).like(pattern)))
+    return wanted
+
+
+def listed_template(row: Any, total_users: int) -> dict[str, Any]:
+    """One line of ``template list --json`` (and of the API's template page)."""
+    return {"uuid": row.template_uuid, "name": row.name, "total_users": total_users, "status": row.status,
+            "cancelled": row.cancelled_at is not None, "revert": row.revert}
 
 
 def template_detail(engine: Engine, template_ref: str, action: str = "show") -> TemplateDetail:
@@ -68,13 +81,21 @@ def _revert_status(connection: Connection, template_uuid: str) -> str | None:
 
 def template_users(engine: Engine, template_ref: str, limit: int | None = None) -> list[dict[str, Any]]:
     """The template's rows in upload order: ext key, user, number, and the file and row they came from."""
-    query = (select(template_rows.c.ext_key, template_rows.c.user_name, template_rows.c.identity_uuid,
-                    template_rows.c.number, template_files.c.file_name, template_rows.c.row_number)
-             .join(template_files, template_files.c.id == template_rows.c.file_id)
-             .order_by(template_rows.c.id).limit(limit))
     with read_transaction(engine) as connection:
         template = get_template(connection, template_ref)
         require_allowed(template.template_uuid, template.status, "users")
-        rows = connection.execute(query.where(template_rows.c.template_uuid == template.template_uuid)).all()
-    return [{"ext_key": r.ext_key, "user_name": r.user_name, "identity_uuid": r.identity_uuid,
-             "number": r.number, "file": r.file_name, "row": r.row_number} for r in rows]
+        rows = connection.execute(template_users_query(template.template_uuid).limit(limit)).all()
+    return [template_user(r) for r in rows]
+
+
+def template_users_query(template_uuid: str) -> Select[Any]:
+    """A template's rows in upload order, with the file each came from."""
+    return (select(template_rows.c.ext_key, template_rows.c.user_name, template_rows.c.identity_uuid,
+                   template_rows.c.number, template_files.c.file_name, template_rows.c.row_number)
+            .join(template_files, template_files.c.id == template_rows.c.file_id)
+            .where(template_rows.c.template_uuid == template_uuid).order_by(template_rows.c.id))
+
+
+def template_user(row: Any) -> dict[str, Any]:
+    return {"ext_key": row.ext_key, "user_name": row.user_name, "identity_uuid": row.identity_uuid,
+            "number": row.number, "file": row.file_name, "row": row.row_number}

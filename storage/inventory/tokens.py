@@ -15,16 +15,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select, update
+from sqlalchemy import Connection, Engine, Row, or_, select, update
 
-from phonesys.rules.errors import Refused
+from phonesys.rules.errors import Busy, Refused, TransientError
 from phonesys.rules.tokens import TOKEN_PREFIX, Role, check_role, check_token_name, name_taken, token_not_found
 from phonesys.storage.inventory.audit import Event, record
-from phonesys.storage.inventory.engine import read_transaction, write_transaction
+from phonesys.storage.inventory.engine import interactive, read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import get_org, lock_org
 from phonesys.storage.inventory.schema import api_tokens
 
 LAST_USED_GRANULARITY = timedelta(minutes=1)  # a read does not become a write more often than this
+TOUCH_LOCK_WAIT = 0.05  # seconds a request waits to note last_used_at; busier than that, it is noted next time
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,17 @@ def _caller(engine: Engine, row: Row[Any]) -> Caller | None:
 
 
 def _touch(engine: Engine, token_id: int) -> None:
-    with write_transaction(engine) as connection:
-        connection.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=_now()))
+    """Note the token's use, at most once a minute, and never at a reader's expense: on SQLite this
+    write queues for the one write lock, so a request that finds it taken (by a bulk chunk, another
+    write) gives up after ``TOUCH_LOCK_WAIT`` and the next request notes it. The UPDATE's condition
+    keeps concurrent first requests of a minute from writing it more than once."""
+    stale = or_(api_tokens.c.last_used_at.is_(None), api_tokens.c.last_used_at < _now() - LAST_USED_GRANULARITY)
+    try:
+        with write_transaction(interactive(engine, TOUCH_LOCK_WAIT)) as connection:
+            connection.execute(update(api_tokens).where(api_tokens.c.id == token_id, stale)
+                               .values(last_used_at=_now()))
+    except (Busy, TransientError):
+        return
 
 
 def _stale(last_used: datetime | None) -> bool:
