@@ -81,13 +81,14 @@ def build_org(url: str, extensions: int, templates: int) -> BenchOrg:
 
 
 @contextmanager
-def web_server(url: str, home: Path) -> Iterator[str]:
-    """``phonesys web`` on a free loopback port; yields its base URL."""
+def web_server(url: str, home: Path, workers: int = 1) -> Iterator[str]:
+    """``phonesys web --workers N`` on a free loopback port; yields its base URL."""
     port = free_port()
     env = {**os.environ, "PHONESYS_HOME": str(home), "PHONESYS_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     with (home / "web.log").open("wb") as log:
-        process = subprocess.Popen([sys.executable, "-c", "from phonesys.cli import main; main()", "web", "--port",
-                                    str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+        command = [sys.executable, "-c", "from phonesys.cli import main; main()", "web", "--port", str(port),
+                   "--workers", str(workers)]
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -214,7 +215,7 @@ def run(label: str, url: str, args: argparse.Namespace, home: Path) -> None:
     bench = build_org(url, args.extensions, args.templates)
     print(f"{label}: built an organization of {args.extensions:,} extensions and {args.templates} templates "
           f"in {time.perf_counter() - built:.0f} s; load average {os.getloadavg()[0]:.1f}")
-    with web_server(url, home) as base:
+    with web_server(url, home, args.web_workers) as base:
         kinds = targets(bench.org, args.extensions)
         asyncio.run(load(base, bench, kinds, args.clients, 0, 3 * args.clients, 60))  # warm up, reads only
         report(label, asyncio.run(load(base, bench, kinds, args.clients, args.writers, args.requests, args.seconds)))
@@ -232,6 +233,7 @@ def main() -> None:
     parser.add_argument("--writers", type=int, default=10, help="of the clients, this many write (admin token)")
     parser.add_argument("--requests", type=int, default=6_000, help="stop after this many requests in all")
     parser.add_argument("--seconds", type=float, default=120, help="or after this long")
+    parser.add_argument("--web-workers", type=int, default=1, help="`phonesys web --workers`: server processes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run("sqlite", f"sqlite:///{tmp}/bench.sqlite3", args, Path(tmp))

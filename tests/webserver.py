@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -41,16 +42,23 @@ def database_url(request, tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def server(database_url, tmp_path_factory) -> Iterator[tuple[httpx.Client, Path]]:
     """A client of ``phonesys web`` on a free port, and the file its output goes to."""
-    home, port = tmp_path_factory.mktemp("web-home"), free_port()
-    log = home / "web.log"
+    with web_process(database_url, tmp_path_factory.mktemp("web-home")) as (client, log, _process):
+        yield client, log
+
+
+@contextmanager
+def web_process(database_url: str, home: Path, *options: str) -> Iterator[tuple[httpx.Client, Path, subprocess.Popen]]:
+    """``phonesys web [options]`` until the block ends (then Ctrl-C, as a person stops it)."""
+    port, log = free_port(), home / "web.log"
     env = {**os.environ, "PHONESYS_HOME": str(home), "PHONESYS_DATABASE_URL": database_url, "PYTHONPATH": str(ROOT)}
     with log.open("wb") as output:
         process = subprocess.Popen([sys.executable, "-c", "from phonesys.cli import main; main()", "web",
-                                    "--port", str(port)], cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+                                    "--port", str(port), *options], cwd=ROOT, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
         _wait_ready(client, process, log)
-        yield client, log
+        yield client, log, process
     finally:
         client.close()
         process.send_signal(signal.SIGINT)
@@ -105,3 +113,11 @@ def assert_problem(response: httpx.Response, status: int, code: str) -> dict:
     return body
 
 
+
+
+def wait_children_gone(pids: list[int], timeout: float = 30) -> None:
+    """Every one of ``pids`` has exited (a worker left behind would hold the port)."""
+    deadline = time.monotonic() + timeout
+    while [pid for pid in pids if Path(f"/proc/{pid}").exists()]:
+        assert time.monotonic() < deadline, f"still running: {pids}"
+        time.sleep(0.2)

@@ -31,6 +31,7 @@ TEMPLATE_NAME_MAX: Final = 200
 ORG_NAME_MAX: Final = 200
 USER_NAME_MAX: Final = 200
 TOKEN_NAME_MAX: Final = 100            # an API token's name, which is also its audit actor
+WEB_WORKERS_MAX: Final = 48            # `phonesys web --workers`: processes on one port, about one per core
 CONSOLE_SESSION_SECONDS: Final = 12 * 3600  # a console sign-in lasts a working day
 CONSOLE_PAGE_SIZE: Final = 50          # extensions and template users per console page
 WEB_SECRET_MIN: Final = 43             # characters of PHONESYS_WEB_SECRET, as many as 32 random bytes in base64
