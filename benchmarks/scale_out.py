@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -52,6 +53,40 @@ from benchmarks.scale_jobs import Job, build_jobs, job_violations  # noqa: E402
 POOL = "phonesys-process"  # prefect.yaml's pool: the deployment is registered exactly as ops would
 DEPLOYMENT = "bulk-assignment/bulk-assignment"
 RUN_TIMEOUT = 3600.0  # seconds for one round's runs to end
+
+
+STAGES = ("picked up", "flow started", "first task", "first chunk", "last chunk", "ended")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One job's moments, seconds after its submission: where the wait between submission and the
+    last row goes. Picked up: the worker set it Pending; flow started: Running (its process
+    started and imported the flow); first task: load-job began; first chunk: the first assign-chunk
+    began (the slots are held by then); last chunk: the last one ended; ended: the final state."""
+
+    seconds: dict[str, float | None]
+
+    def line(self) -> str:
+        marks = [f"{stage} {value:.1f}" for stage, value in self.seconds.items() if value is not None]
+        return "+" + ", +".join(marks)
+
+
+def timeline(client: Any, run: Any, submitted: datetime) -> Timeline:
+    """The run's stage moments from its state history and its task runs (Prefect's own timestamps)."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    def since(moment: datetime | None) -> float | None:
+        return None if moment is None else (moment - submitted).total_seconds()
+
+    states = {state.type.value: state.timestamp for state in client.read_flow_run_states(run.id)}
+    tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    chunks = [task for task in tasks if task.name.startswith("assign-chunk") and task.start_time and task.end_time]
+    loads = [task.start_time for task in tasks if task.name.startswith("load-job") and task.start_time]
+    moments = (states.get("PENDING"), states.get("RUNNING"), min(loads, default=None),
+               min((task.start_time for task in chunks), default=None),
+               max((task.end_time for task in chunks), default=None), run.end_time)
+    return Timeline({stage: since(moment) for stage, moment in zip(STAGES, moments, strict=True)})
 
 
 @dataclass
@@ -65,6 +100,7 @@ class Round:
     latencies: list[float]  # each job, from submission to its end (queueing and process start included)
     states: list[str]
     violations: list[str] = field(default_factory=list)
+    timelines: list[Timeline] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -92,6 +128,8 @@ def run_scale_out(orgs: int = 8, rows: int = 15_000, workers: tuple[int, ...] = 
                 rounds.append(measure_round(jobs, count))
             rounds[-1].violations = job_violations(engine, jobs)
             echo(format_rounds(rounds)[-1])
+            for number, line in enumerate(rounds[-1].timelines, start=1):
+                echo(f"  job {number}: {line.line()}")
         return rounds
 
 
@@ -184,11 +222,21 @@ def measure_round(jobs: list[Job], workers: int) -> Round:
     ids = [run_deployment(DEPLOYMENT, parameters={"parameters": {"template_uuid": job.template_uuid}},
                           timeout=0, as_subflow=False, tags=run_tags(job.org_uuid)).id for job in jobs]
     runs = wait_for_runs(ids)
+    timelines = timelines_of(runs, submitted)
     ended = max(run.end_time for run in runs if run.end_time)
     walls = [(run.end_time - run.start_time).total_seconds() for run in runs if run.start_time and run.end_time]
     latencies = [(run.end_time - submitted).total_seconds() for run in runs if run.end_time]
     return Round(workers, sum(job.rows for job in jobs), (ended - submitted).total_seconds(), walls, latencies,
-                 [run.state.type.value for run in runs])
+                 [run.state.type.value for run in runs], timelines=timelines)
+
+
+def timelines_of(runs: list, submitted: datetime) -> list[Timeline]:
+    """Each run's timeline, in the order the runs ended."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        ordered = sorted(runs, key=lambda run: run.end_time or submitted)
+        return [timeline(client, run, submitted) for run in ordered]
 
 
 def wait_for_runs(ids: list, timeout: float = RUN_TIMEOUT) -> list:
