@@ -96,14 +96,17 @@ def _create_extensions(connection: Connection, org_uuid: str, assigned: list[Row
         ["org_uuid", "ext_key", "identity_uuid", "number", "template_uuid"],
         select(literal(org_uuid, String), template_rows.c.ext_key, template_rows.c.identity_uuid,
                template_rows.c.number, template_rows.c.template_uuid).where(chosen).order_by(template_rows.c.id)))
-    of_rows = and_(extensions.c.org_uuid == org_uuid, extensions.c.ext_key == template_rows.c.ext_key, chosen)
-    for sku in skus:
-        connection.execute(insert(extension_addons).from_select(
-            ["extension_id", "org_uuid", "sku"],
-            select(extensions.c.id, literal(org_uuid, String), literal(sku, String)).where(of_rows)))
+    # Each row's new extension by its (org, key), one unique-index probe per row. Not a join of
+    # extensions and template_rows: with statistics from before the bulk load, PostgreSQL planned that
+    # join as a nested loop over every extension of the organization, seconds per chunk and growing
+    # with each chunk (issue 22's scale-out stalls); a per-row subquery has only the one plan.
     extension_of_row = (select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
                                                       extensions.c.ext_key == template_rows.c.ext_key)
                         .scalar_subquery())
+    for sku in skus:
+        connection.execute(insert(extension_addons).from_select(
+            ["extension_id", "org_uuid", "sku"],
+            select(extension_of_row, literal(org_uuid, String), literal(sku, String)).where(chosen)))
     connection.execute(update(template_rows).where(chosen, template_rows.c.status == PENDING)
                        .values(status=ASSIGNED, extension_id=extension_of_row, processed_at=datetime.now(UTC)))
 
