@@ -86,29 +86,30 @@ def _use_licenses(connection: Connection, template: Row[Any], assigned: list[Row
 def _create_extensions(connection: Connection, org_uuid: str, assigned: list[RowDecision],
                        skus: list[str]) -> None:
     """Set-based: the extensions come straight from the assigned rows of ``template_rows`` (the
-    values the decision saw), then one statement per add-on and one for the ledger, whatever the
-    chunk size; the rows are named by one array parameter on PostgreSQL."""
+    values the decision saw), in one statement whatever the chunk size (the rows are named by one
+    array parameter on PostgreSQL); the add-ons and the ledger then take the new ids the insert
+    returned, in one batch each.
+
+    Not looked up again by (organization, key): for an organization new since the last ANALYZE,
+    PostgreSQL estimates one extension and may probe by the (organization, template) index,
+    filtering every extension of the organization for each row: seconds per chunk, growing with
+    each chunk (issue 22's scale-out stalls). Ids from RETURNING leave no plan to get wrong."""
     if not assigned:
         return
-    row_ids = [d.row.id for d in assigned]
-    chosen = one_of(connection, template_rows.c.id, row_ids)
-    connection.execute(insert(extensions).from_select(
+    chosen = one_of(connection, template_rows.c.id, [d.row.id for d in assigned])
+    made = connection.execute(insert(extensions).from_select(
         ["org_uuid", "ext_key", "identity_uuid", "number", "template_uuid"],
         select(literal(org_uuid, String), template_rows.c.ext_key, template_rows.c.identity_uuid,
-               template_rows.c.number, template_rows.c.template_uuid).where(chosen).order_by(template_rows.c.id)))
-    # Each row's new extension by its (org, key), one unique-index probe per row. Not a join of
-    # extensions and template_rows: with statistics from before the bulk load, PostgreSQL planned that
-    # join as a nested loop over every extension of the organization, seconds per chunk and growing
-    # with each chunk (issue 22's scale-out stalls); a per-row subquery has only the one plan.
-    extension_of_row = (select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
-                                                      extensions.c.ext_key == template_rows.c.ext_key)
-                        .scalar_subquery())
-    for sku in skus:
-        connection.execute(insert(extension_addons).from_select(
-            ["extension_id", "org_uuid", "sku"],
-            select(extension_of_row, literal(org_uuid, String), literal(sku, String)).where(chosen)))
-    connection.execute(update(template_rows).where(chosen, template_rows.c.status == PENDING)
-                       .values(status=ASSIGNED, extension_id=extension_of_row, processed_at=datetime.now(UTC)))
+               template_rows.c.number, template_rows.c.template_uuid).where(chosen).order_by(template_rows.c.id))
+        .returning(extensions.c.ext_key, extensions.c.id))
+    id_of_key = {key: extension_id for key, extension_id in made}
+    if skus:
+        connection.execute(insert(extension_addons), [{"extension_id": extension_id, "org_uuid": org_uuid, "sku": sku}
+                                                      for extension_id in id_of_key.values() for sku in skus])
+    connection.execute(update(template_rows).where(template_rows.c.id == bindparam("row_id"),
+                                                   template_rows.c.status == PENDING)
+                       .values(status=ASSIGNED, extension_id=bindparam("made_id"), processed_at=datetime.now(UTC)),
+                       [{"row_id": d.row.id, "made_id": id_of_key[d.row.ext_key]} for d in assigned])
 
 
 def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:
