@@ -32,7 +32,7 @@ def build_draft(engine, rows: int = ROWS) -> str:
 
     org = str(uuid.uuid4())
     users = [UserEntry(identity_uuid=str(uuid.uuid4()), name=f"User {i:05d}") for i in range(rows)]
-    numbers = bench_numbers(next(_next_index), rows // 3)
+    numbers = bench_numbers(next(_next_index), -(-rows // 3))  # one for every third row, the first included
     load_org(engine, OrgDocument(org_uuid=org, name="Bench", base_licenses=rows, addons={"Call Recording": rows},
                                  numbers=numbers, users=users))
     template = create_template(engine, org, "Bench", ["Call Recording"]).uuid

@@ -42,6 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -52,6 +53,47 @@ from benchmarks.scale_jobs import Job, build_jobs, job_violations  # noqa: E402
 POOL = "phonesys-process"  # prefect.yaml's pool: the deployment is registered exactly as ops would
 DEPLOYMENT = "bulk-assignment/bulk-assignment"
 RUN_TIMEOUT = 3600.0  # seconds for one round's runs to end
+PREFECT_DATABASE_SETTINGS = ("PREFECT_API_DATABASE_CONNECTION_URL",
+                             "PREFECT_SERVER_DATABASE_SQLALCHEMY_CONNECT_ARGS_SEARCH_PATH")
+
+
+STAGES = ("picked up", "flow started", "first task", "first chunk", "last chunk", "ended")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """One job's moments, seconds after its submission: where the wait between submission and the
+    last row goes. Picked up: the worker set it Pending; flow started: Running (its process
+    started and imported the flow); first task: load-job began; first chunk: the first assign-chunk
+    began (the slots are held by then); last chunk: the last one ended; ended: the final state."""
+
+    seconds: dict[str, float | None]
+    chunks: list[tuple[float, float]] = field(default_factory=list)  # each chunk task's start and end
+
+    def line(self) -> str:
+        marks = [f"{stage} {value:.1f}" for stage, value in self.seconds.items() if value is not None]
+        runs = [end - start for start, end in self.chunks]
+        gaps = [later[0] - earlier[1] for earlier, later in zip(self.chunks, self.chunks[1:])]
+        return ("+" + ", +".join(marks) + f"; {len(runs)} chunks, slowest {max(runs, default=0):.1f}s, "
+                f"longest gap between chunks {max(gaps, default=0):.1f}s")
+
+
+def timeline(client: Any, run: Any, submitted: datetime) -> Timeline:
+    """The run's stage moments from its state history and its task runs (Prefect's own timestamps)."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    def since(moment: datetime | None) -> float | None:
+        return None if moment is None else (moment - submitted).total_seconds()
+
+    states = {state.type.value: state.timestamp for state in client.read_flow_run_states(run.id)}
+    tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+    chunks = [task for task in tasks if task.name.startswith("assign-chunk") and task.start_time and task.end_time]
+    loads = [task.start_time for task in tasks if task.name.startswith("load-job") and task.start_time]
+    moments = (states.get("PENDING"), states.get("RUNNING"), min(loads, default=None),
+               min((task.start_time for task in chunks), default=None),
+               max((task.end_time for task in chunks), default=None), run.end_time)
+    spans = sorted((since(task.start_time) or 0.0, since(task.end_time) or 0.0) for task in chunks)
+    return Timeline({stage: since(moment) for stage, moment in zip(STAGES, moments, strict=True)}, spans)
 
 
 @dataclass
@@ -65,6 +107,7 @@ class Round:
     latencies: list[float]  # each job, from submission to its end (queueing and process start included)
     states: list[str]
     violations: list[str] = field(default_factory=list)
+    timelines: list[Timeline] = field(default_factory=list)
 
     @property
     def rows_per_second(self) -> float:
@@ -92,6 +135,8 @@ def run_scale_out(orgs: int = 8, rows: int = 15_000, workers: tuple[int, ...] = 
                 rounds.append(measure_round(jobs, count))
             rounds[-1].violations = job_violations(engine, jobs)
             echo(format_rounds(rounds)[-1])
+            for number, line in enumerate(rounds[-1].timelines, start=1):
+                echo(f"  job {number}: {line.line()}")
         return rounds
 
 
@@ -104,6 +149,9 @@ def prefect_server(home: Path) -> Iterator[str]:
     try:
         wait_healthy(server, timeout=300)
         yield server.api_url
+        complaints = [line for line in server.log.read_text(errors="replace").splitlines()
+                      if "locked" in line or " 503" in line or "ERROR" in line]
+        print(f"prefect server log: {len(complaints)} lines of errors/locks/503s; last: {complaints[-3:]}")
     finally:
         if server.process.poll() is not None:  # it died under us: say why before its folder goes
             print(f"prefect server exited with {server.process.returncode}; end of its log:\n"
@@ -184,11 +232,21 @@ def measure_round(jobs: list[Job], workers: int) -> Round:
     ids = [run_deployment(DEPLOYMENT, parameters={"parameters": {"template_uuid": job.template_uuid}},
                           timeout=0, as_subflow=False, tags=run_tags(job.org_uuid)).id for job in jobs]
     runs = wait_for_runs(ids)
+    timelines = timelines_of(runs, submitted)
     ended = max(run.end_time for run in runs if run.end_time)
     walls = [(run.end_time - run.start_time).total_seconds() for run in runs if run.start_time and run.end_time]
     latencies = [(run.end_time - submitted).total_seconds() for run in runs if run.end_time]
     return Round(workers, sum(job.rows for job in jobs), (ended - submitted).total_seconds(), walls, latencies,
-                 [run.state.type.value for run in runs])
+                 [run.state.type.value for run in runs], timelines=timelines)
+
+
+def timelines_of(runs: list, submitted: datetime) -> list[Timeline]:
+    """Each run's timeline, in the order the runs ended."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        ordered = sorted(runs, key=lambda run: run.end_time or submitted)
+        return [timeline(client, run, submitted) for run in ordered]
 
 
 def wait_for_runs(ids: list, timeout: float = RUN_TIMEOUT) -> list:
@@ -230,18 +288,16 @@ def format_rounds(rounds: list[Round]) -> list[str]:
 
 
 @contextmanager
-def fresh_schema(url: str) -> Iterator[str]:
-    """A new schema of the PostgreSQL database at ``url`` for one run (dropped afterwards)."""
-    from urllib.parse import quote
-
+def new_schema(url: str, prefix: str) -> Iterator[str]:
+    """A new schema (its name) of the PostgreSQL database at ``url``, dropped with all it holds afterwards."""
     import sqlalchemy
 
-    schema = f"scale_out_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sqlalchemy.create_engine(url)
     with admin.begin() as connection:
         connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     try:
-        yield f"{url}{'&' if '?' in url else '?'}options={quote(f'-csearch_path={schema}')}"
+        yield schema
     finally:
         from phonesys.storage.inventory.engine import dispose_engines
 
@@ -249,6 +305,37 @@ def fresh_schema(url: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@contextmanager
+def fresh_schema(url: str) -> Iterator[str]:
+    """The URL of a new schema of the PostgreSQL database at ``url`` for one run (dropped afterwards)."""
+    from urllib.parse import quote
+
+    with new_schema(url, "scale_out") as schema:
+        yield f"{url}{'&' if '?' in url else '?'}options={quote(f'-csearch_path={schema}')}"
+
+
+@contextmanager
+def prefect_on_postgres(url: str) -> Iterator[None]:
+    """Unless PREFECT_API_DATABASE_CONNECTION_URL names one, the benchmark's Prefect server keeps its
+    data in a schema of its own in the same PostgreSQL database, as in production (README, Scale-out
+    deployment): on its SQLite default, a 2-core machine under load answered "database is locked"
+    (503, which Prefect's clients retry after 2, 4, 8 ... s), stalling jobs for tens of seconds."""
+    from sqlalchemy.engine import make_url
+
+    if os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL"):
+        yield
+        return
+    with new_schema(url, "scale_out_prefect") as schema:
+        asyncpg = make_url(url).set(drivername="postgresql+asyncpg", query={})
+        os.environ.update(zip(PREFECT_DATABASE_SETTINGS, (asyncpg.render_as_string(hide_password=False),
+                                                          f"{schema}, public"), strict=True))
+        try:
+            yield
+        finally:
+            for name in PREFECT_DATABASE_SETTINGS:
+                os.environ.pop(name, None)
 
 
 def main() -> int:
@@ -263,7 +350,7 @@ def main() -> int:
     if not url:
         parser.error("set PHONESYS_BENCH_POSTGRES_URL to a PostgreSQL database (postgresql+psycopg://...)")
     print(f"scale-out: {args.orgs} orgs x {args.rows:,} rows, W={args.workers}, chunk size {args.chunk_size}")
-    with fresh_schema(url) as schema_url:
+    with fresh_schema(url) as schema_url, prefect_on_postgres(url):
         rounds = run_scale_out(args.orgs, args.rows, tuple(args.workers), schema_url, chunk_size=args.chunk_size,
                                bulk_jobs=args.bulk_jobs, echo=lambda line: print(line, flush=True))
     print("\n".join(["summary:", *format_rounds(rounds)]))

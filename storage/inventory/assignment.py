@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, String, and_, bindparam, insert, literal, select, update
+from sqlalchemy.sql.dml import Update
+from sqlalchemy.sql.elements import ColumnElement
 
 from phonesys.failpoints import failpoint
 from phonesys.rules import refusals
@@ -86,26 +88,44 @@ def _use_licenses(connection: Connection, template: Row[Any], assigned: list[Row
 def _create_extensions(connection: Connection, org_uuid: str, assigned: list[RowDecision],
                        skus: list[str]) -> None:
     """Set-based: the extensions come straight from the assigned rows of ``template_rows`` (the
-    values the decision saw), then one statement per add-on and one for the ledger, whatever the
-    chunk size; the rows are named by one array parameter on PostgreSQL."""
+    values the decision saw), in one statement whatever the chunk size (the rows are named by one
+    array parameter on PostgreSQL); the add-ons and the ledger then name the new extensions by the
+    ids the insert returned: one statement per add-on and one for the ledger.
+
+    Not looked up again by (organization, key): for an organization new since the last ANALYZE,
+    PostgreSQL estimates one extension and may probe by the (organization, template) index,
+    filtering every extension of the organization for each row: seconds per chunk, growing with
+    each chunk (issue 22's scale-out stalls). With ids from RETURNING every statement is bounded by
+    the chunk, whatever the plan."""
     if not assigned:
         return
-    row_ids = [d.row.id for d in assigned]
-    chosen = one_of(connection, template_rows.c.id, row_ids)
-    connection.execute(insert(extensions).from_select(
+    chosen = one_of(connection, template_rows.c.id, [d.row.id for d in assigned])
+    made = connection.execute(insert(extensions).from_select(
         ["org_uuid", "ext_key", "identity_uuid", "number", "template_uuid"],
         select(literal(org_uuid, String), template_rows.c.ext_key, template_rows.c.identity_uuid,
-               template_rows.c.number, template_rows.c.template_uuid).where(chosen).order_by(template_rows.c.id)))
-    of_rows = and_(extensions.c.org_uuid == org_uuid, extensions.c.ext_key == template_rows.c.ext_key, chosen)
+               template_rows.c.number, template_rows.c.template_uuid).where(chosen).order_by(template_rows.c.id))
+        .returning(extensions.c.id))
+    of_made = one_of(connection, extensions.c.id, list(made.scalars()))
     for sku in skus:
         connection.execute(insert(extension_addons).from_select(
             ["extension_id", "org_uuid", "sku"],
-            select(extensions.c.id, literal(org_uuid, String), literal(sku, String)).where(of_rows)))
-    extension_of_row = (select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
-                                                      extensions.c.ext_key == template_rows.c.ext_key)
-                        .scalar_subquery())
-    connection.execute(update(template_rows).where(chosen, template_rows.c.status == PENDING)
-                       .values(status=ASSIGNED, extension_id=extension_of_row, processed_at=datetime.now(UTC)))
+            select(extensions.c.id, literal(org_uuid, String), literal(sku, String)).where(of_made)))
+    connection.execute(_ledger_update(connection, org_uuid, chosen, of_made))
+
+
+def _ledger_update(connection: Connection, org_uuid: str, chosen: ColumnElement[bool],
+                   of_made: ColumnElement[bool]) -> Update:
+    """The chunk's assigned rows point at their new extensions. PostgreSQL: joined to the chunk's new
+    extensions by key, both sides named by primary keys, so any plan is bounded by the chunk.
+    SQLite: each row probes the (organization, key) index, the plan it always picks (and cheaper
+    there than the join)."""
+    assigned = update(template_rows).where(chosen, template_rows.c.status == PENDING)
+    if connection.dialect.name == "postgresql":
+        return assigned.where(of_made, extensions.c.ext_key == template_rows.c.ext_key).values(
+            status=ASSIGNED, extension_id=extensions.c.id, processed_at=datetime.now(UTC))
+    made = select(extensions.c.id).where(extensions.c.org_uuid == org_uuid,
+                                         extensions.c.ext_key == template_rows.c.ext_key).scalar_subquery()
+    return assigned.values(status=ASSIGNED, extension_id=made, processed_at=datetime.now(UTC))
 
 
 def _record_failures(connection: Connection, failed: list[RowDecision]) -> None:
