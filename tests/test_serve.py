@@ -230,12 +230,11 @@ def _run_logs(flow_run_id, settle: float) -> list:
 
 def test_start_without_wait_returns_once_the_run_is_accepted(served, cli, engine):
     _, template_uuid = started_template(engine, 4, name="Fire and forget", start=False)
-    started = time.monotonic()
     result = cli("template", "start", template_uuid, "--json")
     assert result.exit_code == 0, result.output
     document = _json(result.stdout)
     assert document["status"] == "in_progress" and document["url"].endswith(document["flow_run_id"])
-    assert time.monotonic() - started < 10
+    assert "flow_state" not in document and "counts" not in document, "it returned without following the run"
     assert wait_for_final_state(document["flow_run_id"]).is_completed()
     assert status_counts(engine, template_uuid) == {"pending": 0, "assigned": 4, "failed": 0}
 

@@ -169,7 +169,7 @@ def test_mutated_valid_files_never_crash_or_drop_rows(data):
 @pytest.mark.parametrize("size", [5 * 1024 * 1024])
 def test_five_megabytes_of_one_long_line_is_refused_quickly(size):
     import time
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU, not the wall clock: steady on a busy machine
     result = validate_upload(b"Ext Key,User's Name,Number\n101," + b"x" * (size - 40) + b",\n", "f.csv", SNAPSHOT)
     assert [p.code for p in result.problems] == ["row-too-long"]
-    assert time.perf_counter() - started < 2
+    assert time.process_time() - started < 2
