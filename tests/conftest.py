@@ -116,12 +116,29 @@ def cli(phonesys_env):
     return invoke
 
 
+_blocks_used: set[int] = set()
+
+
+def _number_block(org_uuid: str) -> int:
+    return int(uuid.UUID(org_uuid).hex[:4], 16) % 10000
+
+
 def make_document(org_uuid: str | None = None, *, base: int = 10, addons: dict[str, int] | None = None,
                   numbers: int = 5, users: int = 8, number_prefix: str = "+656") -> OrgDocument:
-    """A small organization; numbers and users are unique per org_uuid so orgs never collide."""
-    org_uuid = org_uuid or str(uuid.uuid4())
-    seed = uuid.UUID(org_uuid)
-    tag = int(seed.hex[:4], 16) % 10000
+    """A small organization; numbers and users are unique per org_uuid so orgs never collide.
+
+    The numbers' block (``tag``) comes from the UUID, so one UUID always gives the same document; a
+    UUID drawn here also avoids the blocks this process has handed out, since a module that keeps one
+    database for all its tests loads a hundred organizations or more, and two of 10,000 blocks
+    would otherwise meet about every other run."""
+    if org_uuid is None:
+        org_uuid = str(uuid.uuid4())
+        while _number_block(org_uuid) in _blocks_used:
+            org_uuid = str(uuid.uuid4())
+    seed, tag = uuid.UUID(org_uuid), _number_block(org_uuid)
+    if len(_blocks_used) > 5_000:  # databases live for a test or a module: old blocks are long gone
+        _blocks_used.clear()
+    _blocks_used.add(tag)
     return OrgDocument(
         org_uuid=org_uuid, name=f"Org {org_uuid[:8]}", base_licenses=base,
         addons=addons if addons is not None else {"Call Recording": 3, "Voicemail": 2},
