@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from phonesys.failpoints import failpoint
 from phonesys.flows.chunking import MAX_ROWS, ChunkSizer, chunks_of
 from phonesys.ops.limits import bulk_job_slots
+from phonesys.ops.prefect_env import untagged_tasks
 from phonesys.ops.request_status import broken_status, decided_status, publish
 from phonesys.ops.run_events import outcome_payload, template_event
 from phonesys.ops.run_states import bulk_state, planned, quiet_planned_outcomes, rows_decided
@@ -94,6 +95,12 @@ def publish_broken_run(flow: Flow[..., Any], flow_run: FlowRun, state: State) ->
       on_crashed=[publish_broken_run], on_cancellation=[publish_broken_run])
 def bulk_assignment(parameters: BulkAssignmentParameters) -> State:
     """Assign a started template's rows; the final state says whether all, some or none were assigned."""
+    with untagged_tasks():
+        return assign_template(parameters)
+
+
+def assign_template(parameters: BulkAssignmentParameters) -> State:
+    """The flow's body: load the job, assign its chunks under the job slots, report, publish."""
     quiet_planned_outcomes()
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url

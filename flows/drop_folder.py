@@ -16,6 +16,7 @@ from prefect.client.schemas.objects import State
 from phonesys.failpoints import failpoint
 from phonesys.flows.run_template import HandedOff, run_template
 from phonesys.ops.handoff import wait_for_final_state
+from phonesys.ops.prefect_env import untagged_tasks
 from phonesys.ops.run_states import NOTHING_FOUND, scan_state, tag_this_run
 from phonesys.services.dropfolder import Outcome
 from phonesys.settings import load_settings
@@ -32,6 +33,12 @@ def _run_name() -> str:
 @flow(name="drop-folder-scan", flow_run_name=_run_name)
 def drop_folder_scan(wait: bool = True) -> State:
     """One pass over the drop folder; ``wait``: follow the bulk runs handed to the deployment to their end."""
+    with untagged_tasks():
+        return scan_once(wait)
+
+
+def scan_once(wait: bool) -> State:
+    """The flow's body: claim and process each complete request, run what it started, sum up."""
     failpoint("scan-started")
     settings = load_settings()
     database_url, storage_url = settings.inventory_url, settings.objects_url

@@ -20,6 +20,7 @@ from prefect.states import Completed
 from phonesys.flows.chunking import ChunkSizer, chunks_of
 from phonesys.flows.run_template import HandedOff
 from phonesys.ops.limits import bulk_job_slots
+from phonesys.ops.prefect_env import untagged_tasks
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine, read_transaction
 from phonesys.storage.inventory.revert import revert_counts
@@ -30,6 +31,12 @@ from phonesys.tasks import revert
 @flow(name="template-revert", flow_run_name="revert-{template_uuid}", log_prints=False)
 def template_revert(template_uuid: str, chunk_size: int | None = None) -> State:
     """Remove what a completed template made, as planned by ``phonesys template revert``."""
+    with untagged_tasks():
+        return revert_template(template_uuid, chunk_size)
+
+
+def revert_template(template_uuid: str, chunk_size: int | None) -> State:
+    """The flow's body: revert the held plan chunk by chunk under the job slots, report, complete."""
     settings = load_settings()
     database_url = settings.inventory_url
     with read_transaction(open_engine(database_url)) as connection:

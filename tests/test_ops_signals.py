@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from phonesys.flows.run_template import run_flow_in_foreground
+from phonesys.ops.prefect_env import run_tags
 from phonesys.ops.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
 from phonesys.storage.inventory.jobs import start_job
 from tests.bulkfixtures import ROOT, bulk_org, child_env, make_rows, make_template, read_artifacts, take_number
@@ -66,6 +67,26 @@ def test_a_clean_run_ends_completed_and_does_not_alert(alert_hook, engine):
     event = one_event("phonesys.template.completed", f"phonesys.template.{template}")
     assert (event.payload["assigned"], event.payload["failed"]) == (4, 0)
     assert not alert_hook.matching(template)
+
+
+def test_a_run_started_here_is_tagged_and_its_tasks_are_not(engine, phonesys_env, prefect_api_url):
+    """Ops filter runs by the run's tags; tagged tasks would make Prefect take and release tag
+    concurrency slots through the API around every task, which a served run's tasks never pay."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    org, template = started_template(engine, rows=2, name="Ops tags")
+
+    run = flow_run(run_flow_in_foreground(template))
+
+    assert set(run_tags(org.org_uuid)) <= set(run.tags)
+
+    def task_runs():
+        with get_client(sync_client=True) as client:
+            return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
+
+    tasks = wait_until(task_runs, timeout=60, what="the run's task runs")
+    assert [task.tags for task in tasks] == [[] for _ in tasks]
 
 
 def test_all_or_nothing_rolled_back_fails_the_run_exits_3_and_alerts_once(alert_hook, engine, cli):
