@@ -20,7 +20,8 @@ from sqlalchemy import JSON, ColumnElement, Connection, Engine, String, Text, ca
 from phonesys.rules.audit import SYSTEM_ACTOR, Outcome, TargetType
 from phonesys.rules.codes import AUDIT
 from phonesys.rules.limits import AUDIT_ACTOR_MAX
-from phonesys.storage.inventory.schema import audit_events, extension_addons, extensions, template_rows, users
+from phonesys.storage.inventory.schema import extension_addons, extensions, template_rows, users
+from phonesys.storage.inventory.schema_audit import audit_events
 from phonesys.storage.inventory.upsert import chunked
 
 ACTOR = "phonesys_actor"

@@ -29,7 +29,7 @@ from phonesys.storage.inventory.audit import (
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.revert_plan import VERDICT_STATUS, made_extensions
-from phonesys.storage.inventory.schema import revert_rows, template_reverts
+from phonesys.storage.inventory.schema_audit import revert_rows, template_reverts
 from phonesys.storage.inventory.templates import get_template
 from phonesys.storage.inventory.undo import delete_extensions
 from phonesys.storage.inventory.upsert import chunked
