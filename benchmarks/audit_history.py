@@ -27,7 +27,7 @@ BATCH = 20_000
 
 def fill(engine, org_uuid: str, events: int, extensions: int) -> None:
     """``events`` events on keys 10000.. (one extension id per key), 10% of them for another org."""
-    from phonesys.storage.inventory.schema import audit_events
+    from phonesys.storage.inventory.schema_audit import audit_events
 
     other = str(uuid.uuid4())
     rng = random.Random(7)

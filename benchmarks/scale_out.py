@@ -42,58 +42,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.scale_jobs import Job, build_jobs, job_violations  # noqa: E402
+from benchmarks.timelines import Timeline, timelines_of  # noqa: E402
 
 POOL = "phonesys-process"  # prefect.yaml's pool: the deployment is registered exactly as ops would
 DEPLOYMENT = "bulk-assignment/bulk-assignment"
 RUN_TIMEOUT = 3600.0  # seconds for one round's runs to end
 PREFECT_DATABASE_SETTINGS = ("PREFECT_API_DATABASE_CONNECTION_URL",
                              "PREFECT_SERVER_DATABASE_SQLALCHEMY_CONNECT_ARGS_SEARCH_PATH")
-
-
-STAGES = ("picked up", "flow started", "first task", "first chunk", "last chunk", "ended")
-
-
-@dataclass(frozen=True)
-class Timeline:
-    """One job's moments, seconds after its submission: where the wait between submission and the
-    last row goes. Picked up: the worker set it Pending; flow started: Running (its process
-    started and imported the flow); first task: load-job began; first chunk: the first assign-chunk
-    began (the slots are held by then); last chunk: the last one ended; ended: the final state."""
-
-    seconds: dict[str, float | None]
-    chunks: list[tuple[float, float]] = field(default_factory=list)  # each chunk task's start and end
-
-    def line(self) -> str:
-        marks = [f"{stage} {value:.1f}" for stage, value in self.seconds.items() if value is not None]
-        runs = [end - start for start, end in self.chunks]
-        gaps = [later[0] - earlier[1] for earlier, later in zip(self.chunks, self.chunks[1:])]
-        return ("+" + ", +".join(marks) + f"; {len(runs)} chunks, slowest {max(runs, default=0):.1f}s, "
-                f"longest gap between chunks {max(gaps, default=0):.1f}s")
-
-
-def timeline(client: Any, run: Any, submitted: datetime) -> Timeline:
-    """The run's stage moments from its state history and its task runs (Prefect's own timestamps)."""
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    def since(moment: datetime | None) -> float | None:
-        return None if moment is None else (moment - submitted).total_seconds()
-
-    states = {state.type.value: state.timestamp for state in client.read_flow_run_states(run.id)}
-    tasks = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])))
-    chunks = [task for task in tasks if task.name.startswith("assign-chunk") and task.start_time and task.end_time]
-    loads = [task.start_time for task in tasks if task.name.startswith("load-job") and task.start_time]
-    moments = (states.get("PENDING"), states.get("RUNNING"), min(loads, default=None),
-               min((task.start_time for task in chunks), default=None),
-               max((task.end_time for task in chunks), default=None), run.end_time)
-    spans = sorted((since(task.start_time) or 0.0, since(task.end_time) or 0.0) for task in chunks)
-    return Timeline({stage: since(moment) for stage, moment in zip(STAGES, moments, strict=True)}, spans)
 
 
 @dataclass
@@ -238,15 +199,6 @@ def measure_round(jobs: list[Job], workers: int) -> Round:
     latencies = [(run.end_time - submitted).total_seconds() for run in runs if run.end_time]
     return Round(workers, sum(job.rows for job in jobs), (ended - submitted).total_seconds(), walls, latencies,
                  [run.state.type.value for run in runs], timelines=timelines)
-
-
-def timelines_of(runs: list, submitted: datetime) -> list[Timeline]:
-    """Each run's timeline, in the order the runs ended."""
-    from prefect.client.orchestration import get_client
-
-    with get_client(sync_client=True) as client:
-        ordered = sorted(runs, key=lambda run: run.end_time or submitted)
-        return [timeline(client, run, submitted) for run in ordered]
 
 
 def wait_for_runs(ids: list, timeout: float = RUN_TIMEOUT) -> list:

@@ -16,7 +16,8 @@ from phonesys.storage.inventory.assignment import assign_chunk
 from phonesys.storage.inventory.audit import acting
 from phonesys.storage.inventory.audit_retention import prune
 from phonesys.storage.inventory.jobs import complete_job, pending_row_ids
-from phonesys.storage.inventory.schema import audit_events, template_rows
+from phonesys.storage.inventory.schema import template_rows
+from phonesys.storage.inventory.schema_audit import audit_events
 from tests.bulkfixtures import make_rows, make_template, start
 from tests.cliassert import ok, refused
 

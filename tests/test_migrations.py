@@ -7,6 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.exc import DataError, IntegrityError
 
+from phonesys.storage.inventory import schema_audit  # noqa: F401  (puts the audit and revert tables on metadata)
 from phonesys.storage.inventory.schema import extensions, metadata, organizations
 
 

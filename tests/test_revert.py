@@ -5,20 +5,23 @@ revert is never lost."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from phonesys.rules.errors import Refused
 from phonesys.storage.inventory.assignment import assign_chunk
-from phonesys.storage.inventory.audit import acting
+from phonesys.storage.inventory.audit import acting, correlated, extension_snapshots
+from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.extensions import set_number
 from phonesys.storage.inventory.jobs import complete_job, pending_row_ids
 from phonesys.storage.inventory.provisioning import delete_extension
 from phonesys.storage.inventory.revert import complete_revert, pending_revert_ids, revert_chunk
 from phonesys.storage.inventory.revert_plan import start_revert
 from phonesys.storage.inventory.schema import extensions
+from phonesys.storage.inventory.schema_audit import audit_events
 from phonesys.storage.inventory.usage import org_usage
 from tests.bulkfixtures import bulk_org, make_rows, make_template, start
 from tests.cliassert import ok, refused
@@ -72,6 +75,29 @@ def test_revert_removes_the_untouched_and_keeps_what_changed_since(engine, big_o
     with pytest.raises(Refused) as again:
         start_revert(engine, template)
     assert again.value.problems[0].code == "template-reverted"
+
+
+def test_a_revert_chunk_records_each_removed_extension_as_it_was(engine, big_org):
+    """The chunk's ``bulk.revert`` events, one per removed extension in row order: before is the
+    extension as ``extension_snapshots`` read it just before it went, after none, the actor whoever
+    started the revert, the correlation the chunk's; a kept extension has none."""
+    template, rows = completed_template(engine, big_org)
+    set_number(acting(engine, "cli:bob"), big_org.org_uuid, rows[1]["ext_key"], None)  # kept
+    with read_transaction(engine) as connection:
+        ids = dict(connection.execute(select(extensions.c.ext_key, extensions.c.id).where(
+            extensions.c.template_uuid == template)).all())
+        was = extension_snapshots(connection, list(ids.values()))
+    start_revert(acting(engine, "cli:carol"), template)
+    revert_chunk(correlated(engine, "revert-chunk:1"), template, pending_revert_ids(engine, template))
+    with read_transaction(engine) as connection:
+        events = connection.execute(select(audit_events).where(audit_events.c.action == "bulk.revert")
+                                    .order_by(audit_events.c.id)).all()
+    removed = [row["ext_key"] for row in rows if row is not rows[1]]
+    assert [(e.target, e.extension_id) for e in events] == [(key, ids[key]) for key in removed]
+    assert [json.loads(e.before) for e in events] == [was[ids[key]] for key in removed]
+    assert {(e.actor, e.correlation, e.org_uuid, e.template_uuid, e.target_type, e.after, e.outcome)
+            for e in events} == {("cli:carol", "revert-chunk:1", big_org.org_uuid, template, "extension", None, "ok")}
+    assert_invariants(engine)
 
 
 def test_the_plan_holds_its_extensions_while_the_revert_runs(engine, big_org, cli):

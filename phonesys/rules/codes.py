@@ -169,6 +169,8 @@ TOKENS: dict[str, str] = {
     "upload-form-invalid": "An API upload is not multipart/form-data with one or more files in the field 'files'.",
     "patch-mixed": "An API PATCH asks for changes the CLI makes with different commands; send one kind per request.",
     "csrf-invalid": "HTTP 403: a console form was posted without its CSRF token, or with a wrong or stale one.",
+    "server-busy": "HTTP 503: every database connection of the server stayed in use past the pool's timeout; "
+                   "retry after Retry-After seconds.",
     "report-file-not-written": "HTTP 404: the template's report or export file is not written yet (its run has not "
                                "completed).",
 }

@@ -24,7 +24,7 @@ from phonesys.rules.limits import AUDIT_LIMIT_DEFAULT, AUDIT_LIMIT_MAX
 from phonesys.services.exports import CONTENT_TYPES, ExportFormat, ExportResult, export_extensions, export_numbers
 from phonesys.storage.inventory.audit_queries import AuditFilter, extension_history, org_events
 from phonesys.storage.objects import open_object_store
-from phonesys.web.auth import CallerDep, EngineDep, visible_org
+from phonesys.web.auth import CallerDep, EngineDep, blocking, visible_org
 from phonesys.web.models import problem_responses
 from phonesys.web.paging import PRINTABLE, TEXT_MAX, text_query
 from phonesys.web.write_models import AuditEvents
@@ -43,39 +43,45 @@ Format = Annotated[Literal["csv", "parquet"], Query(description="csv (Excel-safe
 
 @router.get("/orgs/{org}/audit", summary="The organization's audit events, newest first (phonesys audit)",
             response_model=AuditEvents)
-def audit(org: Org, who: CallerDep, engine: EngineDep, since: Filter = None, until: Filter = None,
-          actor: Filter = None, action: Actions = None,
-          ext: Filter = None, number: Filter = None, user: Filter = None, template: Filter = None,
-          limit: Annotated[int, Query(ge=1, le=AUDIT_LIMIT_MAX)] = AUDIT_LIMIT_DEFAULT) -> dict[str, Any]:
+async def audit(org: Org, who: CallerDep, engine: EngineDep, since: Filter = None, until: Filter = None,
+                actor: Filter = None, action: Actions = None,
+                ext: Filter = None, number: Filter = None, user: Filter = None, template: Filter = None,
+                limit: Annotated[int, Query(ge=1, le=AUDIT_LIMIT_MAX)] = AUDIT_LIMIT_DEFAULT) -> dict[str, Any]:
     """``since``/``until``: a UTC date or date-time; ``action`` may be repeated."""
     wanted = AuditFilter(parse_when(since, "since"), parse_when(until, "until"), actor, tuple(action or ()), ext,
                          number, user, template)
-    return {"events": [e.as_dict() for e in org_events(engine, visible_org(org, who), wanted, limit)]}
+    return await blocking(lambda: {"events": [e.as_dict() for e in org_events(engine, visible_org(org, who), wanted,
+                                                                              limit)]})
 
 
 @router.get("/orgs/{org}/extensions/{key}/history",
             summary="One extension's timeline, oldest first, across key changes (phonesys ext history)",
             response_model=AuditEvents)
-def history(org: Org, key: Key, who: CallerDep, engine: EngineDep) -> dict[str, Any]:
-    return {"events": [e.as_dict() for e in extension_history(engine, visible_org(org, who), key)]}
+async def history(org: Org, key: Key, who: CallerDep, engine: EngineDep) -> dict[str, Any]:
+    return await blocking(lambda: {"events": [e.as_dict() for e in extension_history(engine, visible_org(org, who),
+                                                                                     key)]})
 
 
 @router.get("/orgs/{org}/exports/extensions", response_class=FileResponse, responses=FILES,
             summary="The provisioned-extension file (phonesys export extensions)")
-def extensions_file(org: Org, who: CallerDep, engine: EngineDep, settings: SettingsDep,
-                    format: Format = "csv") -> FileResponse:
-    org_ref, store = visible_org(org, who), open_object_store(settings.objects_url)
-    return _exported(lambda folder: export_extensions(engine, store, org_ref, format, folder))
+async def extensions_file(org: Org, who: CallerDep, engine: EngineDep, settings: SettingsDep,
+                          format: Format = "csv") -> FileResponse:
+    def exported() -> FileResponse:
+        org_ref, store = visible_org(org, who), open_object_store(settings.objects_url)
+        return _exported(lambda folder: export_extensions(engine, store, org_ref, format, folder))
+    return await blocking(exported)
 
 
 @router.get("/orgs/{org}/exports/numbers", response_class=FileResponse, responses=FILES,
             summary="The number-license file (phonesys export numbers)")
-def numbers_file(org: Org, who: CallerDep, engine: EngineDep, settings: SettingsDep, format: Format = "csv",
-                 available_only: Annotated[bool, Query(description="Only numbers free to assign.")] = False,
-                 ) -> FileResponse:
-    org_ref, store = visible_org(org, who), open_object_store(settings.objects_url)
-    return _exported(lambda folder: export_numbers(engine, store, org_ref, format, folder,
-                                                   available_only=available_only))
+async def numbers_file(org: Org, who: CallerDep, engine: EngineDep, settings: SettingsDep, format: Format = "csv",
+                       available_only: Annotated[bool, Query(description="Only numbers free to assign.")] = False,
+                       ) -> FileResponse:
+    def exported() -> FileResponse:
+        org_ref, store = visible_org(org, who), open_object_store(settings.objects_url)
+        return _exported(lambda folder: export_numbers(engine, store, org_ref, format, folder,
+                                                       available_only=available_only))
+    return await blocking(exported)
 
 
 def _exported(write: Callable[[LocalPath], ExportResult]) -> FileResponse:

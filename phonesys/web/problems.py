@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 
 from phonesys.ops.prefect_api import PrefectUnavailable
@@ -74,6 +75,15 @@ async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response([problem], 503, headers={"Retry-After": "5"})
 
 
+async def _server_busy(_request: Request, exc: Exception) -> JSONResponse:
+    """Every pooled database connection stayed in use past the pool's timeout: the server is loaded,
+    not broken, so the client is told to come back (a 500 would say the server failed). The step that
+    waited never reached the database; an earlier step of the same request may have."""
+    log.warning("no database connection free within the pool's timeout: %s", str(exc).splitlines()[:1])
+    problem = Problem("server-busy", "The server is busy (every database connection is in use); retry shortly.")
+    return problem_response([problem], 503, headers={"Retry-After": "1"})
+
+
 async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     """FastAPI's checks of path and query values (e.g. ``limit`` above 1000), one problem each."""
     assert isinstance(exc, RequestValidationError)
@@ -107,6 +117,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(PrefectUnavailable, _prefect_down)
     app.add_exception_handler(TransientError, _unavailable)
     app.add_exception_handler(DBAPIError, _unavailable)
+    app.add_exception_handler(PoolTimeout, _server_busy)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _internal)

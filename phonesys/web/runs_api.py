@@ -23,6 +23,7 @@ from phonesys.rules.vocabulary import CONTINUE, IN_PROGRESS, Policy
 from phonesys.storage.inventory.jobs import start_job
 from phonesys.storage.inventory.revert_plan import start_revert
 from phonesys.storage.objects import open_object_store
+from phonesys.web.auth import blocking
 from phonesys.web.models import problem_responses
 from phonesys.web.runs import Launched, launch_revert, launch_start
 from phonesys.web.write_models import Accepted, Cancelled, RevertPlan, StartPlan
@@ -45,44 +46,49 @@ def accepted(launched: Launched, extra: dict[str, Any] | None = None) -> JSONRes
 @router.post("/templates/{template}/start", status_code=202, response_model=Accepted,
              responses={200: {"model": StartPlan, "description": "The dry run's plan."}},
              summary="Start the bulk assignment of a draft (phonesys template start)")
-def start(template: TemplateRef, change: ChangerDep, settings: SettingsDep, dry_run: DryRun = False,
-          chunk_size: ChunkSize = None, policy: PolicyQuery = CONTINUE) -> Any:
+async def start(template: TemplateRef, change: ChangerDep, settings: SettingsDep, dry_run: DryRun = False,
+                chunk_size: ChunkSize = None, policy: PolicyQuery = CONTINUE) -> Any:
     """Refused (409/422 with the shortfall per pool and per row) before anything is held; else 202."""
-    ref = change.template(template)
-    if dry_run:
-        plan = start_job(change.engine, ref, policy=policy, chunk_size=chunk_size, dry_run=True)
-        return JSONResponse(jsonable_encoder({"ok": not plan.problems, **plan.as_dict()}))
-    launched = launch_start(settings, ref, change.actor, chunk_size, policy=policy, correlation=change.correlation)
-    return accepted(launched)
+    def started() -> JSONResponse:
+        ref = change.template(template)
+        if dry_run:
+            plan = start_job(change.engine, ref, policy=policy, chunk_size=chunk_size, dry_run=True)
+            return JSONResponse(jsonable_encoder({"ok": not plan.problems, **plan.as_dict()}))
+        return accepted(launch_start(settings, ref, change.actor, chunk_size, policy=policy,
+                                     correlation=change.correlation))
+    return await blocking(started)
 
 
 @router.post("/templates/{template}/revert", status_code=202, response_model=Accepted,
              responses={200: {"model": RevertPlan, "description": "The revert plan."}},
              summary="Revert what a completed template made (phonesys template revert)")
-def revert(template: TemplateRef, change: ChangerDep, settings: SettingsDep, dry_run: DryRun = False,
-           policy: PolicyQuery = CONTINUE) -> Any:
+async def revert(template: TemplateRef, change: ChangerDep, settings: SettingsDep, dry_run: DryRun = False,
+                 policy: PolicyQuery = CONTINUE) -> Any:
     """Extensions changed since the template made them are kept (``changed-since``); 202 once the plan is held."""
-    ref = change.template(template)
-    if dry_run:
-        plan = start_revert(change.engine, ref, policy=policy, dry_run=True)
-        return JSONResponse(jsonable_encoder({"ok": True, **plan.as_dict()}))
-    launched = launch_revert(settings, ref, change.actor, policy=policy, correlation=change.correlation)
-    return accepted(launched)
+    def reverted() -> JSONResponse:
+        ref = change.template(template)
+        if dry_run:
+            plan = start_revert(change.engine, ref, policy=policy, dry_run=True)
+            return JSONResponse(jsonable_encoder({"ok": True, **plan.as_dict()}))
+        return accepted(launch_revert(settings, ref, change.actor, policy=policy, correlation=change.correlation))
+    return await blocking(reverted)
 
 
 @router.post("/templates/{template}/cancel", summary="End an in-progress template (phonesys template cancel)",
              response_model=Cancelled,
              responses={202: {"model": Accepted, "description": "Cancelled; its assigned rows are being reverted."}})
-def cancel(template: TemplateRef, change: ChangerDep, settings: SettingsDep,
-           revert: Annotated[bool, Query(description="Then revert the rows already assigned.")] = False) -> Any:
+async def cancel(template: TemplateRef, change: ChangerDep, settings: SettingsDep,
+                 revert: Annotated[bool, Query(description="Then revert the rows already assigned.")] = False) -> Any:
     """Its rows not yet assigned fail as ``template-cancelled`` and give their holds back; the template
     ends completed with a report; its live Prefect runs are stopped (as ``phonesys template cancel``)."""
-    ref = change.template(template)
-    if revert:  # before the cancel: a revert that cannot be handed on must not leave half the request done
-        check_configured_api()
-    outcome = cancel_and_stop(change.engine, open_object_store(settings.objects_url), ref)
-    if not revert:
-        return outcome.as_dict()
-    launched = launch_revert(settings, outcome.outcome.cancelled.template_uuid, change.actor,
-                             correlation=change.correlation)
-    return accepted(launched, {"cancelled": outcome.as_dict()})
+    def cancelled() -> Any:
+        ref = change.template(template)
+        if revert:  # before the cancel: a revert that cannot be handed on must not leave half the request done
+            check_configured_api()
+        outcome = cancel_and_stop(change.engine, open_object_store(settings.objects_url), ref)
+        if not revert:
+            return outcome.as_dict()
+        launched = launch_revert(settings, outcome.outcome.cancelled.template_uuid, change.actor,
+                                 correlation=change.correlation)
+        return accepted(launched, {"cancelled": outcome.as_dict()})
+    return await blocking(cancelled)

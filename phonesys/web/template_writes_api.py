@@ -21,6 +21,7 @@ from phonesys.storage.inventory.templates import (
     rename_template,
     set_template_addons,
 )
+from phonesys.web.auth import blocking
 from phonesys.web.extensions_api import Body, Text
 from phonesys.web.models import Template, problem_responses
 from phonesys.web.write_models import NewTemplate as NewTemplateDocument
@@ -57,34 +58,38 @@ def _created(response: Response, document: dict[str, Any]) -> dict[str, Any]:
 
 @router.post("/orgs/{org}/templates", status_code=201, response_model=NewTemplateDocument,
              summary="Create a draft template (phonesys template create)")
-def create(org: Org, body: NewTemplate, change: ChangerDep, response: Response) -> dict[str, Any]:
-    return _created(response, create_template(change.engine, change.org(org), body.name, body.addons).as_dict())
+async def create(org: Org, body: NewTemplate, change: ChangerDep, response: Response) -> dict[str, Any]:
+    return _created(response, await blocking(lambda: create_template(change.engine, change.org(org), body.name,
+                                                                     body.addons).as_dict()))
 
 
 @router.patch("/templates/{template}", response_model=Template,
               summary="Rename a draft or replace its add-ons (phonesys template rename|set-addons)")
-def update(template: TemplateRef, body: TemplateChange, change: ChangerDep) -> Any:
-    ref = change.template(template)
-    if len(body.model_fields_set & {"name", "addons"}) != 1 or (body.name is None and body.addons is None):
-        raise patch_mixed("name, or addons")
-    if body.name is not None:
-        rename_template(change.engine, ref, body.name)
-    else:
-        set_template_addons(change.engine, ref, body.addons or [])
-    return template_detail(change.engine, ref)
+async def update(template: TemplateRef, body: TemplateChange, change: ChangerDep) -> Any:
+    def updated() -> Any:
+        ref = change.template(template)
+        if len(body.model_fields_set & {"name", "addons"}) != 1 or (body.name is None and body.addons is None):
+            raise patch_mixed("name, or addons")
+        if body.name is not None:
+            rename_template(change.engine, ref, body.name)
+        else:
+            set_template_addons(change.engine, ref, body.addons or [])
+        return template_detail(change.engine, ref)
+    return await blocking(updated)  # one thread hop for the change and the answer
 
 
 @router.delete("/templates/{template}", summary="Delete a draft template (phonesys template delete)",
                response_model=TemplateDeleted)
-def delete(template: TemplateRef, change: ChangerDep) -> dict[str, Any]:
-    return delete_template(change.engine, change.template(template)).as_dict()
+async def delete(template: TemplateRef, change: ChangerDep) -> dict[str, Any]:
+    return await blocking(lambda: delete_template(change.engine, change.template(template)).as_dict())
 
 
 @router.post("/templates/{template}/duplicate", status_code=201, response_model=TemplateCopy,
              summary="Copy a template into a new draft (phonesys template duplicate)")
-def duplicate(template: TemplateRef, change: ChangerDep, response: Response,
-              body: Copy | None = None) -> dict[str, Any]:
+async def duplicate(template: TemplateRef, change: ChangerDep, response: Response,
+                    body: Copy | None = None) -> dict[str, Any]:
     """A completed template's copy keeps only the rows that can still be assigned and says what it left out."""
     wanted = body or Copy()
-    copy = duplicate_template(change.engine, change.template(template), wanted.name, wanted.failed_only)
+    copy = await blocking(lambda: duplicate_template(change.engine, change.template(template), wanted.name,
+                                                     wanted.failed_only))
     return _created(response, copy.as_dict())

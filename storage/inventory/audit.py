@@ -15,12 +15,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Connection, Engine, String, Text, cast, func, insert, literal, select
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Connection,
+    Engine,
+    FromClause,
+    String,
+    Text,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+)
 
 from phonesys.rules.audit import SYSTEM_ACTOR, Outcome, TargetType
 from phonesys.rules.codes import AUDIT
 from phonesys.rules.limits import AUDIT_ACTOR_MAX
-from phonesys.storage.inventory.schema import audit_events, extension_addons, extensions, template_rows, users
+from phonesys.storage.inventory.schema import extension_addons, extensions, template_rows, users
+from phonesys.storage.inventory.schema_audit import audit_events, revert_rows
 from phonesys.storage.inventory.upsert import chunked
 
 ACTOR = "phonesys_actor"
@@ -127,22 +141,60 @@ def extension_change(connection: Connection, action: str, org_uuid: str, extensi
 def record_bulk_assigned(connection: Connection, org_uuid: str, template_uuid: str, chosen: ColumnElement[bool],
                          skus: Sequence[str], actor: str) -> None:
     """One ``bulk.assign`` event per assigned row of the chunk, in one INSERT ... SELECT: the rows
-    ``chosen`` of ``template_rows`` joined to the extensions they just made; ``after`` is built by the
-    database as the same JSON ``extension_snapshots`` gives (keys in sorted order)."""
-    after = _json_object(connection, [
-        ("addons", literal(json.dumps(sorted(skus)), Text), True),
+    ``chosen`` of ``template_rows`` joined to the extensions they just made, each event's ``after``."""
+    after = _snapshot(connection, sorted(skus), template_rows.c.user_name)
+    made = template_rows.join(extensions, extensions.c.id == template_rows.c.extension_id)
+    _record_extension_events(connection, BulkEvents("bulk.assign", org_uuid, template_uuid, actor),
+                             ("after", after), made, chosen, template_rows.c.id)
+
+
+def record_bulk_reverted(connection: Connection, org_uuid: str, template_uuid: str, chosen: ColumnElement[bool],
+                         addons: Sequence[str], actor: str) -> None:
+    """One ``bulk.revert`` event per extension a revert chunk removes, in one INSERT ... SELECT before
+    the DELETE: the rows ``chosen`` of ``revert_rows`` joined to their extensions (and users), each
+    event's ``before``. ``addons`` is the one list every such extension holds, as ``extension_snapshots``
+    orders it: only an extension still exactly as its template made it is removed (``rules.revert``)."""
+    before = _snapshot(connection, list(addons), users.c.name)
+    held = (revert_rows.join(extensions, extensions.c.id == revert_rows.c.extension_id)
+            .outerjoin(users, users.c.identity_uuid == extensions.c.identity_uuid))
+    _record_extension_events(connection, BulkEvents("bulk.revert", org_uuid, template_uuid, actor),
+                             ("before", before), held, chosen, revert_rows.c.id)
+
+
+@dataclass(frozen=True)
+class BulkEvents:
+    """What every event of one bulk statement shares."""
+
+    action: str
+    org_uuid: str
+    template_uuid: str
+    actor: str
+
+
+def _record_extension_events(connection: Connection, events: BulkEvents, snapshot: tuple[str, ColumnElement[str]],
+                             rows: FromClause, chosen: ColumnElement[bool], order: ColumnElement[Any]) -> None:
+    """Insert one event per row of ``rows`` that ``chosen`` picks, in ``order``: target the extension's
+    key, ``snapshot`` its before or after, the correlation the connection's."""
+    assert events.action in AUDIT, f"audit action {events.action!r} is not in the code table"
+    side, built = snapshot
+    source = (select(literal(events.actor, String), literal(events.action, String), literal(events.org_uuid, String),
+                     literal("extension", String), extensions.c.ext_key, extensions.c.id,
+                     literal(events.template_uuid, String), built,
+                     literal(connection.get_execution_options().get(CORRELATION), String))
+              .select_from(rows).where(chosen).order_by(order))
+    connection.execute(insert(audit_events).from_select(
+        ["actor", "action", "org_uuid", "target_type", "target", "extension_id", "template_uuid", side,
+         "correlation"], source))
+
+
+def _snapshot(connection: Connection, addons: list[str], user_name: ColumnElement[Any]) -> ColumnElement[str]:
+    """An extension as ``extension_snapshots`` gives it, built by the database as JSON (keys in sorted
+    order); every extension of the statement holds ``addons``."""
+    return _json_object(connection, [
+        ("addons", literal(json.dumps(addons), Text), True),
         ("directory_name", extensions.c.directory_name, False), ("key", extensions.c.ext_key, False),
         ("number", extensions.c.number, False), ("user", extensions.c.identity_uuid, False),
-        ("user_name", template_rows.c.user_name, False)])
-    source = (select(literal(actor, String), literal("bulk.assign", String), literal(org_uuid, String),
-                     literal("extension", String), extensions.c.ext_key, extensions.c.id,
-                     literal(template_uuid, String), after,
-                     literal(connection.get_execution_options().get(CORRELATION), String))
-              .join_from(template_rows, extensions, extensions.c.id == template_rows.c.extension_id)
-              .where(chosen).order_by(template_rows.c.id))
-    connection.execute(insert(audit_events).from_select(
-        ["actor", "action", "org_uuid", "target_type", "target", "extension_id", "template_uuid", "after",
-         "correlation"], source))
+        ("user_name", user_name, False)])
 
 
 def _json_object(connection: Connection, fields: list[tuple[str, ColumnElement[Any], bool]]) -> ColumnElement[str]:

@@ -22,7 +22,7 @@ from phonesys.rules.limits import AUDIT_LIMIT_DEFAULT
 from phonesys.rules.values import check_ext_key
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
-from phonesys.storage.inventory.schema import audit_events
+from phonesys.storage.inventory.schema_audit import audit_events
 
 
 @dataclass(frozen=True)

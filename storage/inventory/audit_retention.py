@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, func, select, update
 
 from phonesys.storage.inventory.audit import Event, record
 from phonesys.storage.inventory.engine import write_transaction
-from phonesys.storage.inventory.schema import audit_events, audit_retention
+from phonesys.storage.inventory.schema_audit import audit_events, audit_retention
 
 
 @dataclass(frozen=True)

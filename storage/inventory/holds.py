@@ -23,12 +23,12 @@ from phonesys.rules.vocabulary import PENDING
 from phonesys.storage.inventory.schema import (
     addon_pools,
     organizations,
-    revert_rows,
     row_holds,
     template_addons,
     template_rows,
     templates,
 )
+from phonesys.storage.inventory.schema_audit import revert_rows
 from phonesys.storage.inventory.upsert import in_batches
 
 

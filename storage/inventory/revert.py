@@ -19,20 +19,14 @@ from phonesys.rules.errors import Problem
 from phonesys.rules.limits import REASON_MAX_CHARS
 from phonesys.rules.revert import revert_verdict
 from phonesys.rules.vocabulary import PENDING, REVERT_ROW_STATUSES, REVERTED, REVERTING
-from phonesys.storage.inventory.audit import (
-    Event,
-    extension_event,
-    on_behalf_of,
-    record,
-    record_all,
-)
+from phonesys.storage.inventory.audit import Event, on_behalf_of, record, record_bulk_reverted
 from phonesys.storage.inventory.engine import read_transaction, write_transaction
 from phonesys.storage.inventory.lookup import lock_org
 from phonesys.storage.inventory.revert_plan import VERDICT_STATUS, made_extensions
-from phonesys.storage.inventory.schema import revert_rows, template_reverts
+from phonesys.storage.inventory.schema_audit import revert_rows, template_reverts
 from phonesys.storage.inventory.templates import get_template
 from phonesys.storage.inventory.undo import delete_extensions
-from phonesys.storage.inventory.upsert import chunked
+from phonesys.storage.inventory.upsert import chunked, one_of
 
 
 @dataclass(frozen=True)
@@ -57,12 +51,13 @@ def revert_chunk(engine: Engine, template_uuid: str, row_ids: Sequence[int]) -> 
         pending = dict(connection.execute(select(revert_rows.c.extension_id, revert_rows.c.id).where(
             revert_rows.c.id.in_(list(row_ids)), revert_rows.c.status == PENDING)).all())
         judged = [(ext, *revert_verdict(ext)) for ext in made_extensions(connection, template_uuid, list(pending))]
-        before = {ext.extension_id: dict(ext.now or {}) for ext, verdict, _ in judged if verdict == "remove"}
-        remove = list(before)
-        started_by = _started_by(connection, template_uuid)
-        record_all(connection, (extension_event("bulk.revert", template.org_uuid, i, before[i], None, template_uuid)
-                                for i in remove), actor=on_behalf_of(connection, started_by))
-        delete_extensions(connection, template.org_uuid, remove)
+        removed = [ext for ext, verdict, _ in judged if verdict == "remove"]
+        if removed:  # their events first, built from the rows about to go, as whoever started the revert
+            record_bulk_reverted(connection, template.org_uuid, template_uuid,
+                                 one_of(connection, revert_rows.c.id, [pending[e.extension_id] for e in removed]),
+                                 (removed[0].now or {})["addons"],
+                                 on_behalf_of(connection, _started_by(connection, template_uuid)))
+        delete_extensions(connection, template.org_uuid, [ext.extension_id for ext in removed])
         _decide(connection, [(pending[ext.extension_id], VERDICT_STATUS[v] if v != "remove" else REVERTED, p)
                              for ext, v, p in judged])
         verdicts = [v for _, v, _ in judged]

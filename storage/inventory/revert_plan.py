@@ -25,7 +25,8 @@ from phonesys.storage.inventory.assignment import template_skus
 from phonesys.storage.inventory.audit import Event, actor_of, extension_snapshots, record
 from phonesys.storage.inventory.engine import write_transaction
 from phonesys.storage.inventory.lookup import lock_org
-from phonesys.storage.inventory.schema import audit_events, revert_rows, template_reverts, template_rows
+from phonesys.storage.inventory.schema import template_rows
+from phonesys.storage.inventory.schema_audit import audit_events, revert_rows, template_reverts
 from phonesys.storage.inventory.templates import get_template
 from phonesys.storage.inventory.upsert import chunked
 

@@ -5,7 +5,8 @@ dialect-specific CHECK constraints; ``tests/test_migrations.py`` proves the two 
 (``base_used``, ``addon_pools.used``) exist so that a single conditional UPDATE can claim a license
 atomically; the CHECKs make oversubscription impossible even for buggy callers. Tables with an id
 are ``sqlite_autoincrement`` so that SQLite, like PostgreSQL's sequences, never gives an id out twice:
-ledgers keep ids, and an id handed out again would name a stranger.
+ledgers keep ids, and an id handed out again would name a stranger. The audit log's and the reverts'
+tables are in ``schema_audit.py``, on the same ``metadata``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
-    Text,
     UniqueConstraint,
     cast,
     func,
@@ -250,67 +250,5 @@ api_tokens = Table(
     UniqueConstraint("org_uuid", "name", name="uq_api_tokens_org_name"),
     Index("uq_api_tokens_operator_name", "name", unique=True, sqlite_where=text("org_uuid IS NULL"),
           postgresql_where=text("org_uuid IS NULL")),
-    sqlite_autoincrement=True,
-)
-
-audit_events = Table(
-    "audit_events",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
-    Column("actor", String(AUDIT_ACTOR_MAX), nullable=False),
-    Column("action", String(40), nullable=False),
-    Column("org_uuid", String(36), nullable=True),  # no foreign key: the history outlives the organization
-    Column("target_type", String(16), nullable=False),
-    Column("target", String(300), nullable=True),
-    Column("extension_id", Integer, nullable=True),  # one extension across key changes
-    Column("template_uuid", String(36), nullable=True),
-    Column("before", Text, nullable=True),  # JSON
-    Column("after", Text, nullable=True),  # JSON
-    Column("correlation", String(300), nullable=True),
-    Column("outcome", String(16), nullable=False, server_default="ok"),
-    Index("ix_audit_org_at", "org_uuid", "at"),
-    Index("ix_audit_extension", "extension_id"),
-    Index("ix_audit_org_target", "org_uuid", "target_type", "target"),
-    Index("ix_audit_template", "template_uuid"),
-    sqlite_autoincrement=True,
-)
-
-audit_retention = Table(
-    "audit_retention",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("days", Integer, nullable=False),
-    CheckConstraint("id = 1", name="ck_audit_retention_one_row"),
-    CheckConstraint("days >= 1", name="ck_audit_retention_days"),
-)
-
-template_reverts = Table(
-    "template_reverts",
-    metadata,
-    Column("template_uuid", String(36), ForeignKey("templates.template_uuid"), primary_key=True),
-    Column("org_uuid", String(36), nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("policy", String(16), nullable=False),
-    Column("started_by", String(AUDIT_ACTOR_MAX), nullable=True),
-    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.current_timestamp()),
-    Column("completed_at", DateTime(timezone=True), nullable=True),
-    Column("report_key", String(1024), nullable=True),
-)
-
-revert_rows = Table(
-    "revert_rows",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("template_uuid", String(36), ForeignKey("templates.template_uuid"), nullable=False),
-    Column("org_uuid", String(36), nullable=False),
-    Column("extension_id", Integer, nullable=True),
-    Column("ext_key", String(5), nullable=False),
-    Column("status", String(8), nullable=False, server_default=PENDING),
-    Column("reason_code", String(64), nullable=True),
-    Column("reason", String(REASON_MAX_CHARS), nullable=True),
-    Column("processed_at", DateTime(timezone=True), nullable=True),
-    Index("ix_revert_rows_template", "template_uuid", "status"),
-    Index("ix_revert_rows_extension", "extension_id"),
     sqlite_autoincrement=True,
 )

@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Engine, func, select
 from phonesys.rules.status import require_allowed
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
-from phonesys.storage.inventory.schema import template_reverts, template_rows, templates
+from phonesys.storage.inventory.schema import template_rows, templates
+from phonesys.storage.inventory.schema_audit import template_reverts
 from phonesys.storage.inventory.template_views import (
     TEMPLATE_ORDER,
     listed_template,

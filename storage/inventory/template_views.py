@@ -10,13 +10,8 @@ from phonesys.rules.status import require_allowed
 from phonesys.storage.inventory.engine import read_transaction
 from phonesys.storage.inventory.lookup import get_org
 from phonesys.storage.inventory.results import TemplateDetail, TemplateFile
-from phonesys.storage.inventory.schema import (
-    template_addons,
-    template_files,
-    template_reverts,
-    template_rows,
-    templates,
-)
+from phonesys.storage.inventory.schema import template_addons, template_files, template_rows, templates
+from phonesys.storage.inventory.schema_audit import template_reverts
 from phonesys.storage.inventory.templates import get_template, row_count
 
 

@@ -6,6 +6,7 @@ lock), so two processes opening a fresh database at once never both create the s
 
 from alembic import context
 
+from phonesys.storage.inventory import schema_audit  # noqa: F401  (puts the audit and revert tables on metadata)
 from phonesys.storage.inventory.schema import metadata
 
 connection = context.config.attributes["connection"]
