@@ -16,10 +16,12 @@ from phonesys.storage.inventory.assignment import assign_chunk
 from phonesys.storage.inventory.audit import acting
 from phonesys.storage.inventory.audit_retention import prune
 from phonesys.storage.inventory.jobs import complete_job, pending_row_ids
+from phonesys.storage.inventory.orgs import load_org
 from phonesys.storage.inventory.schema import template_rows
 from phonesys.storage.inventory.schema_audit import audit_events
 from tests.bulkfixtures import make_rows, make_template, start
 from tests.cliassert import ok, refused
+from tests.conftest import make_document
 
 ACTOR = "cli:auditor"
 
@@ -94,6 +96,24 @@ def test_prune_deletes_only_past_the_retention_and_records_itself(engine, org):
     assert not events(engine, actor="cli:past")
     assert [e.action for e in events(engine, actor="cli:ops")] == ["audit.retention", "audit.prune"]
     assert len(events(engine)) == kept - 1 + 3  # the first prune's event, and the second's two
+
+
+def test_a_user_named_outside_ascii_is_found_in_bulk_and_single_events(engine, cli):
+    """Bulk events' snapshots are built by the database (non-ASCII kept as is), single changes' by
+    Python (escaped): ``audit --user NAME`` finds both."""
+    drawn = make_document()
+    names = ["Zoë Ångström", "José Müller"]
+    users = [user.model_copy(update={"name": names[i]}) if i < 2 else user for i, user in enumerate(drawn.users)]
+    org = drawn.model_copy(update={"users": users})
+    load_org(engine, org)
+    template = make_template(engine, org, make_rows(org, 1, first_key=300))
+    start(engine, template)
+    assign_chunk(engine, template, pending_row_ids(engine, template))
+    ok(cli, "provision", org.org_uuid, "--start", "101")
+    ok(cli, "ext", "assign-user", org.org_uuid, "101", org.users[1].identity_uuid)
+    for name, action, target in zip(names, ("bulk.assign", "ext.assign-user"), ("300", "101"), strict=True):
+        found = ok(cli, "audit", org.org_uuid, "--user", name)["events"]
+        assert [(e["action"], e["target"]) for e in found] == [(action, target)], name
 
 
 def test_bulk_rows_are_recorded_as_whoever_started_the_template(engine, org):

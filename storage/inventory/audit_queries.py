@@ -103,9 +103,16 @@ def _conditions(wanted: AuditFilter, dialect: str) -> list[ColumnElement[bool]]:
         found.append(audit_events.c.template_uuid == wanted.template)
     for text in (wanted.number, wanted.user):  # inside the before/after snapshots
         if text:
-            found.append(or_(audit_events.c.before.contains(json.dumps(text), autoescape=True),
-                             audit_events.c.after.contains(json.dumps(text), autoescape=True)))
+            found.append(or_(*[column.contains(quoted, autoescape=True) for quoted in _as_stored(text)
+                               for column in (audit_events.c.before, audit_events.c.after)]))
     return found
+
+
+def _as_stored(text: str) -> set[str]:
+    """``text`` as a JSON string the way snapshots hold it: those written from Python escape
+    non-ASCII characters (``"Jos\\u00e9"``), those the database builds for set-based bulk and revert
+    events keep them (``"José"``); the log is append-only, so a search must find both."""
+    return {json.dumps(text), json.dumps(text, ensure_ascii=False)}
 
 
 def _on_extension(ext_key: str) -> ColumnElement[bool]:
