@@ -16,21 +16,15 @@ from prefect.client.schemas.objects import State
 from phonesys.failpoints import failpoint
 from phonesys.flows.run_template import HandedOff, run_template
 from phonesys.ops.handoff import wait_for_final_state
-from phonesys.ops.prefect_env import untagged_tasks
-from phonesys.ops.run_states import NOTHING_FOUND, scan_state, tag_this_run
-from phonesys.services.dropfolder import Outcome
+from phonesys.ops.prefect_env import NOTHING_FOUND, scan_run_name, untagged_tasks
+from phonesys.ops.run_states import scan_state, tag_this_run
+from phonesys.services.dropfolder import Outcome, scan_summary
 from phonesys.settings import load_settings
 from phonesys.storage.inventory.engine import open_engine
 from phonesys.tasks.dropfolder import find_complete_requests, process_one
 
 
-def _run_name() -> str:
-    from datetime import UTC, datetime
-
-    return f"drop-folder-scan {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
-
-
-@flow(name="drop-folder-scan", flow_run_name=_run_name)
+@flow(name="drop-folder-scan", flow_run_name=scan_run_name)
 def drop_folder_scan(wait: bool = True) -> State:
     """One pass over the drop folder; ``wait``: follow the bulk runs handed to the deployment to their end."""
     with untagged_tasks():
@@ -46,7 +40,7 @@ def scan_once(wait: bool) -> State:
     outcomes = [process_one(database_url, storage_url, ref) for ref in requests]
     run_started(database_url, [o.template_uuid for o in outcomes if o.status == "started" and o.template_uuid],
                 wait)
-    summary = _summary(outcomes)
+    summary = scan_summary(outcomes)
     if summary["claimed"]:
         create_markdown_artifact(_markdown(summary, outcomes), key="drop-folder-scan",
                                  description="Requests found, claimed and rejected")
@@ -66,16 +60,6 @@ def run_started(database_url: str, template_uuids: list[str], wait: bool) -> Non
     ends = [run_template(engine, template_uuid, wait=False) for template_uuid in template_uuids]
     for handed in [end for end in ends if isinstance(end, HandedOff)] if wait else []:
         wait_for_final_state(handed.flow_run_id)
-
-
-def _summary(outcomes: list[Outcome]) -> dict[str, int]:
-    """The scan's counts: its artifact's first line and the keys of its final state's data."""
-
-    def count(*states: str) -> int:
-        return sum(o.status in states for o in outcomes)
-
-    return {"found": len(outcomes), "claimed": count("rejected", "draft", "started"),
-            "skipped": count("skipped"), "rejected": count("rejected"), "started": count("started")}
 
 
 def _markdown(summary: dict[str, int], outcomes: list[Outcome]) -> str:

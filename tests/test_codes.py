@@ -27,6 +27,7 @@ NOT_CODES = {
     "bulk-assignment": "a Prefect tag",
     "template-revert": "a Prefect flow's name and tag",
     "drop-folder": "a Prefect tag",
+    "drop-folder-scan": "a Prefect flow's name (an empty scan records its run under it)",
     "set-addons": "a template action, named after its command",
     "all-orgs": "part of an export flow run's name",
     "phonesys-alerts": "the notification block's name",

@@ -55,8 +55,9 @@ def test_readme_explains_holds_and_their_codes():
 
 
 def test_readme_explains_run_states_events_and_the_quiet_scan_tag():
+    from phonesys.ops.prefect_env import NOTHING_FOUND
     from phonesys.ops.run_events import REQUEST_EVENTS, TEMPLATE_EVENTS
-    from phonesys.ops.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
+    from phonesys.ops.run_states import PARTIAL, ROLLED_BACK
 
     operations = README.split("## Operations", 1)[1]
     for name in (PARTIAL, ROLLED_BACK, NOTHING_FOUND):

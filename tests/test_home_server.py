@@ -48,9 +48,14 @@ def scan(home: Path) -> subprocess.Popen[str]:
 
 
 def finished(process: subprocess.Popen[str]) -> tuple[str, str]:
+    out, err = finished_with(process)
+    assert json.loads(out)["found"] == 0
+    return out, err
+
+
+def finished_with(process: subprocess.Popen[str]) -> tuple[str, str]:
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
-    assert json.loads(out)["found"] == 0
     return out, err
 
 
@@ -164,3 +169,63 @@ def test_make_serve_replaces_the_background_server_and_lends_commands_its_own(ho
         _, err = launcher.communicate(timeout=120)
     assert "Stopped this home's background Prefect server" in err
     assert read_record(home) is None and gone(serving.pid)
+
+
+def test_an_empty_scan_is_recorded_without_loading_prefect_and_a_request_takes_the_flow(homes, tmp_path):
+    """On the embedded default an empty scan lists the drop folder and records its run on the home's
+    server through the REST API, as the flow would end it; the command imports no Prefect module.
+    A complete request in the folder takes the flow."""
+    import httpx
+
+    from tests.opsfixtures import drop_request
+
+    home = new_home(homes, tmp_path, "home")
+    assert phonesys(home, "server", "start").returncode == 0
+    record = read_record(home)
+    assert record is not None
+    done = subprocess.run([sys.executable, "-X", "importtime", *CLI[1:], "dropfolder", "scan", "--json"],
+                          env=home_env(home), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "httpx" in imported and not {name for name in imported if name.split(".")[0] == "prefect"}
+    document = json.loads(done.stdout)
+    assert (document["found"], document["claimed"], document["message"]) == (0, 0, "nothing found")
+    with httpx.Client(base_url=record.api_url) as api:
+        run = api.get(f"/flow_runs/{document['flow_run_id']}").raise_for_status().json()
+        flow = api.get(f"/flows/{run['flow_id']}").raise_for_status().json()
+        artifacts = api.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}).json()
+    assert (flow["name"], run["state"]["type"], run["state"]["message"]) == ("drop-folder-scan", "COMPLETED",
+                                                                              "nothing found")
+    assert sorted(run["tags"]) == ["drop-folder", "nothing-found", "phonesys"] and artifacts == []
+    assert run["name"].startswith("drop-folder-scan ")
+
+    drop_request({"PHONESYS_HOME": str(home)}, "0b9f6a1e-4c7d-4e1a-9d55-1b7e2f1c8e01", "june", "Ext Key\n12\n", {})
+    flowed = json.loads(finished_with(scan(home))[0])
+    assert (flowed["found"], flowed["claimed"], flowed["rejected"]) == (1, 1, 1)
+
+
+def test_only_the_home_server_takes_the_empty_scan_shortcut(tmp_path, monkeypatch):
+    """Prefect may find its API in the environment, a profile, or a settings file in the working
+    directory; any of them sends the scan through the flow, which asks Prefect itself."""
+    from phonesys.ops.idle_scan import another_api_may_be_named
+
+    for name in ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_PROFILES_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    monkeypatch.chdir(tmp_path)
+    assert another_api_may_be_named() is False
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert another_api_may_be_named() is False
+    monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert another_api_may_be_named() is True
+    monkeypatch.delenv("PREFECT_API_URL")
+    (tmp_path / "prefect-home").mkdir()
+    (tmp_path / "prefect-home" / "profiles.toml").write_text(
+        'active = "local"\n[profiles.local]\nPREFECT_API_URL = "http://127.0.0.1:4200/api"\n')
+    assert another_api_may_be_named() is True
+    (tmp_path / "prefect-home" / "profiles.toml").unlink()
+    for file, text in ((".env", "PREFECT_API_URL=http://x/api\n"), ("prefect.toml", '[api]\nurl = "http://x/api"\n'),
+                       ("pyproject.toml", '[tool.prefect.api]\nurl = "http://x/api"\n')):
+        (tmp_path / file).write_text(text)
+        assert another_api_may_be_named() is True, file
+        (tmp_path / file).unlink()

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from phonesys.flows.run_template import run_flow_in_foreground
-from phonesys.ops.prefect_env import run_tags
-from phonesys.ops.run_states import NOTHING_FOUND, PARTIAL, ROLLED_BACK
+from phonesys.ops.prefect_env import NOTHING_FOUND, run_tags
+from phonesys.ops.run_states import PARTIAL, ROLLED_BACK
 from phonesys.storage.inventory.jobs import start_job
 from tests.bulkfixtures import ROOT, bulk_org, child_env, make_rows, make_template, read_artifacts, take_number
 from tests.opsfixtures import drop_request, read_events, started_template, wait_until

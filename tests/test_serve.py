@@ -378,3 +378,14 @@ def test_bulk_deployment_name_matches_prefect_yaml():
     from phonesys.ops.deployments import load_specs
 
     assert BULK_DEPLOYMENT.split("/")[1] in {spec.name for spec in load_specs()}
+
+
+def test_the_runner_polls_every_second_unless_prefect_is_told_otherwise(monkeypatch):
+    """A drop-folder request waits for two polls (its scan, then its bulk run): Prefect's 10 s
+    default made that 10 s on average; PREFECT_RUNNER_POLL_FREQUENCY still wins when set."""
+    from phonesys.ops.serve import RUNNER_POLL_SECONDS, runner_poll_seconds
+
+    monkeypatch.delenv("PREFECT_RUNNER_POLL_FREQUENCY", raising=False)
+    assert runner_poll_seconds() == RUNNER_POLL_SECONDS == 1.0
+    monkeypatch.setenv("PREFECT_RUNNER_POLL_FREQUENCY", "5")
+    assert runner_poll_seconds() is None

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from phonesys.cli.common import JsonOption, console, print_json
+from phonesys.cli.ops import with_prefect
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import State
@@ -27,6 +28,23 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
 
     Example: PHONESYS_STORAGE_URL=s3://acme-phonesys phonesys dropfolder scan
     """
+    from phonesys.ops.idle_scan import scan_if_idle
+    from phonesys.settings import load_settings
+
+    result = with_prefect(as_json, lambda: scan_if_idle(load_settings(), wait)) or _run_scan_flow(wait)
+    if as_json:
+        print_json({"ok": True, **result})
+        return
+    console.print(f"Found {result['found']} request(s): {result['claimed']} claimed, {result['rejected']} "
+                  f"rejected, {result['started']} started, {result['skipped']} already taken")
+    for outcome in result["requests"]:
+        if outcome["status"] != "skipped":
+            request = f"{outcome['org_uuid']}/{outcome['request']}"
+            console.print(f"  {request}: {outcome['status']} -> {outcome['status_key']}")
+
+
+def _run_scan_flow(wait: bool) -> dict[str, Any]:
+    """Run the scan's flow here, to its end; its result with the run's id and message."""
     from phonesys.ops.prefect_env import prepare_prefect, scan_tags
 
     prepare_prefect()
@@ -39,17 +57,7 @@ def scan(wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for t
     if not state.is_completed():
         console.print(f"error scan-failed: {state.message}", soft_wrap=True)
         raise typer.Exit(70)
-    result = _scan_result(state)
-    if as_json:
-        print_json({"ok": True, "flow_run_id": str(state.state_details.flow_run_id), "message": state.message,
-                    **result})
-        return
-    console.print(f"Found {result['found']} request(s): {result['claimed']} claimed, {result['rejected']} "
-                  f"rejected, {result['started']} started, {result['skipped']} already taken")
-    for outcome in result["requests"]:
-        if outcome["status"] != "skipped":
-            request = f"{outcome['org_uuid']}/{outcome['request']}"
-            console.print(f"  {request}: {outcome['status']} -> {outcome['status_key']}")
+    return {"flow_run_id": str(state.state_details.flow_run_id), "message": state.message, **_scan_result(state)}
 
 
 def _scan_result(state: State[Any]) -> dict[str, Any]:

@@ -208,20 +208,26 @@ def _reap(pid: int) -> None:
         pass
 
 
-def use_home_server(home: Path) -> str:
-    """Point this process's Prefect client at the home's lasting server (starting it if needed) and
-    say so when it was started: the user did not ask for a process that outlives the command."""
+def ensure_home_server(home: Path) -> str:
+    """The API URL of the home's lasting server, started if needed, saying so when it was: the user
+    did not ask for a process that outlives the command."""
     record, started = ensure(home)
     if started:
         sys.stderr.write(f"note: started a local Prefect server for {home} in the background "
                          f"(UI {record.ui_url}, pid {record.pid}, log {server_dir(home) / 'server.log'}); "
                          "later commands reuse it; `phonesys server stop` stops it\n")
-    os.environ["PREFECT_API_URL"] = record.api_url
-    _in_use[:] = [record.api_url]
+    return record.api_url
+
+
+def use_home_server(home: Path) -> str:
+    """Point this process's Prefect client at the home's lasting server (``ensure_home_server``)."""
+    api_url = ensure_home_server(home)
+    os.environ["PREFECT_API_URL"] = api_url
+    _in_use[:] = [api_url]
     from prefect.context import refresh_global_settings_context
 
     refresh_global_settings_context()  # Prefect read its settings at import; make it see the URL
-    return record.api_url
+    return api_url
 
 
 def home_server_in_use() -> bool:

@@ -13,6 +13,8 @@ QUIET_PREFECT = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1
                  "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
                  **HEARTBEAT_ENV}
 SCAN_TAGS = ("phonesys", "drop-folder")  # the drop-folder-scan deployment's tags in prefect.yaml
+NOTHING_FOUND = "nothing-found"  # tag of a scan run that claimed no request: filter it out of the runs list
+NOTHING_FOUND_MESSAGE = "nothing found"  # that run's state message
 
 
 def quiet_prefect() -> None:
@@ -48,6 +50,13 @@ def scan_tags() -> list[str]:
     """Tags of a scan run started here (``phonesys dropfolder scan``): the served scan's own, so the
     UI's filters and the alert on tag ``phonesys`` see both alike."""
     return list(SCAN_TAGS)
+
+
+def scan_run_name() -> str:
+    """A scan run's name: when it ran, to the second (UTC)."""
+    from datetime import UTC, datetime
+
+    return f"drop-folder-scan {datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def run_tags(org_uuid: str) -> list[str]:

@@ -29,10 +29,10 @@ from typing import Any
 from prefect.client.schemas.objects import State
 from prefect.states import Completed, Failed
 
+from phonesys.ops.prefect_env import NOTHING_FOUND_MESSAGE
 from phonesys.rules.vocabulary import Policy
 from phonesys.services.bulk_job import JobOutcome
 
-NOTHING_FOUND = "nothing-found"  # tag of a scan run that claimed no request: filter it out of the runs list
 PARTIAL = "Partially completed"
 ROLLED_BACK = "Rolled back"
 CAUSES_HIDDEN = {"rolled-back", "not-attempted", "changed-since"}  # consequences of the real causes, not causes
@@ -134,7 +134,7 @@ def how_it_ended(state: State) -> str:
 def scan_state(summary: dict[str, int], result: dict[str, Any]) -> State:
     """The final state of a drop-folder scan; its message names rejected requests first."""
     if not summary["claimed"]:
-        return Completed(message="nothing found", data=result)
+        return Completed(message=NOTHING_FOUND_MESSAGE, data=result)
     rejected = [f"{o['org_uuid']}/{o['request']}" for o in result["requests"] if o["status"] == "rejected"]
     counts = f"{summary['claimed']} request(s) claimed, {summary['started']} started"
     if rejected:

@@ -127,3 +127,14 @@ def status_document(outcome: Outcome, **extra: Any) -> dict[str, Any]:
 
 def write_status(store: ObjectStore, key: str, document: dict[str, Any]) -> None:
     store.write_bytes(key, (json.dumps(document, indent=2, default=str) + "\n").encode(), "application/json")
+
+
+def scan_summary(outcomes: list[Outcome]) -> dict[str, int]:
+    """A scan's counts: its artifact's first line, the keys of its final state's data, and what
+    ``dropfolder scan`` prints (an empty scan recorded without the flow has all of them 0)."""
+
+    def count(*states: str) -> int:
+        return sum(o.status in states for o in outcomes)
+
+    return {"found": len(outcomes), "claimed": count("rejected", "draft", "started"),
+            "skipped": count("skipped"), "rejected": count("rejected"), "started": count("started")}
