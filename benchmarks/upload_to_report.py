@@ -9,7 +9,7 @@ status.json saying ``completed``. Per repeat it prints when, after the write, th
 returned, the scan run was created and started, the bulk run was created (handed off) and started
 (Prefect's own timestamps), and when status.json said completed; then the median total.
 
-Usage: python benchmarks/upload_to_report.py [--rows 1000] [--repeats 5] [--warmup 1] [--no-notify]
+Usage: python benchmarks/upload_to_report.py [--rows 1000] [--repeats 5] [--warmup 1] [--no-notify] [--tasks] [--keep]
 """
 
 from __future__ import annotations
@@ -125,9 +125,33 @@ def run_marks(env: dict[str, str], bulk_run_id: str, written: float) -> dict[str
         return datetime.fromisoformat(stamp).timestamp() - written if stamp else float("nan")
 
     marks = {"bulk created": at(bulk["created"]), "bulk started": at(bulk["start_time"])}
-    if scans:
-        marks.update({"scan created": at(scans[0]["created"]), "scan started": at(scans[0]["start_time"])})
+    if scans:  # a scan created before the write is the minute schedule's: its created mark says nothing
+        created = at(scans[0]["created"])
+        marks.update({"scan created": created if created >= 0 else float("nan"),
+                      "scan started": at(scans[0]["start_time"])})
     return marks
+
+
+def task_lines(env: dict[str, str], flow_run_id: str) -> list[str]:
+    """The run's task runs in order (when each started after the run did, and how long it took), then
+    its log lines (at the served runs' level, WARNING: a job that waited for its bulk-job slots says so)."""
+    import httpx
+
+    api = httpx.Client(base_url=env["PREFECT_API_URL"])
+    run = api.get(f"/flow_runs/{flow_run_id}").json()
+    tasks = api.post("/task_runs/filter", json={"flow_runs": {"id": {"any_": [flow_run_id]}},
+                                                 "sort": "EXPECTED_START_TIME_ASC", "limit": 200}).json()
+    began = datetime.fromisoformat(run["start_time"]).timestamp()
+    lines = []
+    for task in tasks:
+        if task["start_time"] and task["end_time"]:
+            start, end = (datetime.fromisoformat(task[k]).timestamp() - began for k in ("start_time", "end_time"))
+            lines.append(f"    +{start:5.2f} s {end - start:5.2f} s  {task['name']}")
+    logs = api.post("/logs/filter", json={"logs": {"flow_run_id": {"any_": [flow_run_id]}}, "limit": 50}).json()
+    for log in logs:
+        at = datetime.fromisoformat(log["timestamp"]).timestamp() - began
+        lines.append(f"    +{at:5.2f} s  log: {log['message'][:150]}")
+    return lines
 
 
 def main() -> None:
@@ -136,6 +160,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--no-notify", dest="notify", action="store_false", help="leave it to the minute scan")
+    parser.add_argument("--tasks", action="store_true", help="also list each bulk run's task runs and their times")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary PHONESYS_HOME (serve.log, server log)")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="phonesys-upload-"))
     env = home_env(home)
@@ -145,13 +171,25 @@ def main() -> None:
         serve = start_serve(env, home / "serve.log")
         wait_served(env["PREFECT_API_URL"], serve, home / "serve.log")
         measure(env, home, args)
+        server_complaints(home / "prefect" / "server.log")
     finally:
         if serve is not None and serve.poll() is None:
             serve.send_signal(signal.SIGINT)
             serve.wait(timeout=120)
         env.pop("PREFECT_API_URL", None)
         subprocess.run([*PHONESYS, "server", "stop"], env=env, capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
+        if args.keep:
+            print(f"kept {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def server_complaints(log: Path) -> None:
+    """Lines of the home server's log that mean a client waited: a busy SQLite database answers 503,
+    and Prefect's clients retry after 2, 4, 8 ... s."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    complaints = [line for line in lines if "locked" in line or " 503" in line or "ERROR" in line]
+    print(f"home server log: {len(complaints)} lines of errors/locks/503s; last: {complaints[-3:]}")
 
 
 def measure(env: dict[str, str], home: Path, args: argparse.Namespace) -> None:
@@ -159,10 +197,13 @@ def measure(env: dict[str, str], home: Path, args: argparse.Namespace) -> None:
     print("| repeat | " + " | ".join(STAGES) + " |\n|---|" + "---|" * len(STAGES))
     totals = []
     for attempt in range(args.warmup + args.repeats):
-        _, marks = one_request(env, home, f"request-{attempt}", attempt * args.rows, args.rows, args.notify)
+        status, marks = one_request(env, home, f"request-{attempt}", attempt * args.rows, args.rows, args.notify)
         label = "warm-up" if attempt < args.warmup else str(attempt - args.warmup + 1)
         print(f"| {label} | " + " | ".join(f"{marks.get(stage, float('nan')):.2f}" for stage in STAGES) + " |",
               flush=True)
+        if args.tasks:
+            time.sleep(2)  # status.json says completed just before the run's last tasks end
+            print("\n".join(task_lines(env, status["flow_run_id"])), flush=True)
         if attempt >= args.warmup:
             totals.append(marks["completed"])
     print(f"median upload-to-report: {statistics.median(totals):.2f} s (of {len(totals)})")

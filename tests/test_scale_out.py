@@ -80,6 +80,35 @@ def test_the_limits_are_skipped_without_a_prefect_api(monkeypatch, caplog):
         "this process only)"]
 
 
+def test_the_limits_are_skipped_for_runs_on_the_homes_local_server(monkeypatch, caplog, tmp_path):
+    """A run ``phonesys serve`` started against this home's local server (PREFECT_API_URL names the
+    server its record names) takes no slots, like the home's foreground runs: the API URL below
+    answers nothing, so asking it for a slot would fail."""
+    import json
+
+    import httpx
+
+    from phonesys.ops.homeserver import server_dir
+
+    monkeypatch.setattr(limits, "_skipped", [])
+    home = tmp_path / "home"
+    server_dir(home).mkdir(parents=True)
+    (server_dir(home) / "server.json").write_text(json.dumps(
+        {"pid": 1, "port": 9, "home": str(home), "started_at": "2026-12-08T00:00:00+00:00"}))
+    monkeypatch.setenv("PHONESYS_HOME", str(home))
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}), \
+            caplog.at_level(logging.INFO, "phonesys.ops.limits"):
+        with limits.bulk_job_slots(str(uuid.uuid4())):
+            pass
+    assert [r.getMessage() for r in caplog.records if r.name == "phonesys.ops.limits"] == [
+        "Bulk job concurrency limits skipped: this PHONESYS_HOME's local Prefect server (the limits are for "
+        "workers sharing a server)"]
+    monkeypatch.setattr(limits, "_skipped", [])
+    with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:10/api"}), pytest.raises(httpx.ConnectError):
+        with limits.bulk_job_slots(str(uuid.uuid4())):  # another server: the limits apply, and it does not answer
+            pass
+
+
 def chunk_phase(engine, template_uuid: str) -> tuple:
     """When the template's first and last rows were decided: its chunk phase, as the ledger saw it."""
     with read_transaction(engine) as connection:

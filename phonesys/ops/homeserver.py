@@ -234,3 +234,10 @@ def home_server_in_use() -> bool:
     """This process runs its flows on its home's local server (``use_home_server``), not on a
     server someone named with PREFECT_API_URL."""
     return bool(_in_use) and os.environ.get("PREFECT_API_URL") == _in_use[0]
+
+
+def names_home_server(api_url: str | None, home: Path) -> bool:
+    """``api_url`` is the server this home's record names: a run that ``phonesys serve`` started
+    against the home's local server (or ``make serve``'s) uses it without having started it."""
+    record = read_record(home)
+    return api_url is not None and record is not None and api_url.rstrip("/") == record.api_url

@@ -16,9 +16,12 @@ loop), never holding them forever.
 
 With no Prefect API configured (a foreground run on Prefect's temporary server) the limits would
 exist only in this process, so they are skipped with one log line; so are they on the home's local
-server (``phonesys.ops.homeserver``): its commands run their flows in the foreground, one machine,
-and the waits they add (creating the limits, taking and renewing slots) cost a small job seconds;
-``PHONESYS_BULK_LIMITS=off`` skips them on purpose (tests that SIGKILL jobs use it).
+server (``phonesys.ops.homeserver``), for its commands' foreground runs and for the runs ``phonesys
+serve`` starts against it: one machine, and the waits they add cost a small job seconds. (That
+server keeps its data in SQLite: a slot request that meets another write there is answered 503,
+and Prefect's client retries it 2 s later; a 1,000-row job spent 2 of its 3 s waiting so.) The
+limits bound throughput, not correctness: two jobs of one organization still take turns on its row
+lock. ``PHONESYS_BULK_LIMITS=off`` skips them on purpose (tests that SIGKILL jobs use it).
 """
 
 from __future__ import annotations
@@ -29,9 +32,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from phonesys.ops.homeserver import home_server_in_use
+from phonesys.ops.homeserver import home_server_in_use, names_home_server
 from phonesys.ops.prefect_api import configured_api_url
-from phonesys.settings import DEFAULT_BULK_JOBS
+from phonesys.settings import DEFAULT_BULK_JOBS, load_settings
 
 if TYPE_CHECKING:
     from prefect.client.schemas.objects import ConcurrencyLeaseHolder
@@ -56,7 +59,7 @@ def bulk_job_slots(org_uuid: str, jobs: int = DEFAULT_BULK_JOBS, *, enabled: boo
     reason = None if enabled else "PHONESYS_BULK_LIMITS is off"
     if reason is None and not configured_api_url():
         reason = "no PREFECT_API_URL (a temporary server's limits would bind this process only)"
-    if reason is None and home_server_in_use():
+    if reason is None and (home_server_in_use() or names_home_server(configured_api_url(), load_settings().home)):
         reason = "this PHONESYS_HOME's local Prefect server (the limits are for workers sharing a server)"
     if reason is not None:
         _log_skip_once(reason)
